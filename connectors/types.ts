@@ -1,0 +1,131 @@
+/**
+ * The connector contracts (targets.md section 1). Every source and target implements one of
+ * these; the workflow and activities only ever talk to these interfaces.
+ */
+import type { Department, Person } from '../domain/model.js';
+
+// ---------------------------------------------------------------- sources
+
+/** A record a source could not accept, with enough to find it in the source. */
+export interface SourceRecordError {
+  source: string;
+  /** File name or endpoint the record came from. */
+  origin: string;
+  /** 1-based line (files) or record index (APIs). */
+  line?: number;
+  /** The person or contract key, when it could be read. */
+  key?: string;
+  field: string;
+  reason: string;
+}
+
+export interface SourceImport {
+  persons: Person[];
+  departments: Department[];
+  errors: SourceRecordError[];
+  /** Records read in total (valid + invalid), to tell an empty or truncated import. */
+  recordsRead: number;
+}
+
+export interface WriteBackValues {
+  username?: string;
+  userPrincipalName?: string;
+  businessEmail?: string;
+}
+
+export interface SourceConnector {
+  readonly id: string;
+  /** Fetch everything, validate every record, map to the uniform model. Never throws on a bad record. */
+  fetchAll(): Promise<SourceImport>;
+  /** Optional: write generated identifiers back. Writing the value already there is success. */
+  writeBack?(personSourceKey: string, values: WriteBackValues): Promise<'written' | 'unchanged'>;
+}
+
+// ---------------------------------------------------------------- targets
+
+export type TargetAction =
+  | 'correlate'
+  | 'create'
+  | 'update'
+  | 'rename'
+  | 'move'
+  | 'enable'
+  | 'disable'
+  | 'delete'
+  | 'grantPermission'
+  | 'revokePermission';
+
+export type Outcome = 'success' | 'unchanged' | 'notFound' | 'failed';
+
+/** One line for the audit log; the activity adds person, cause, workflow and run id. */
+export interface AuditEntry {
+  target: string;
+  action: TargetAction;
+  outcome: Outcome;
+  message: string;
+  /** Attribute names changed, old/new values only where not personal (never passwords). */
+  details?: Record<string, unknown>;
+}
+
+/** Where the account lives in the target: enough to find it again without searching. */
+export interface AccountReference {
+  /** Stable id in the target (AD objectGUID, Graph id, ...). */
+  id: string;
+  /** Human-readable locator (AD distinguishedName, UPN, ...). */
+  locator: string;
+}
+
+export interface ActionResult {
+  account: AccountReference | null;
+  audit: AuditEntry[];
+}
+
+/** What a target should hold for a person: computed from the vault, the rules and naming. */
+export interface DesiredAccount {
+  personKey: string;
+  /** The correlation value (employee number / employeeID). */
+  employeeId: string;
+  username: string;
+  userPrincipalName: string;
+  email: string;
+  /** Previous e-mail addresses kept as aliases. */
+  emailAliases: string[];
+  displayName: string;
+  givenName: string;
+  familyName: string;
+  initials?: string;
+  title?: string;
+  department?: string;
+  departmentCode?: string;
+  company?: string;
+  location?: string;
+  /** The manager's account locator in this target, when the manager has one. */
+  managerLocator?: string;
+}
+
+export interface PermissionRef {
+  /** Target-side name, e.g. `dept-FIN` or `CN=Staff,...`. */
+  name: string;
+  /** Create the permission when missing (dynamic department groups). */
+  createIfMissing?: boolean;
+}
+
+export interface TargetConnector {
+  readonly id: string;
+  /** Find the person's account by the correlation value. Always called first. */
+  correlate(employeeId: string): Promise<AccountReference | null>;
+  /** Create disabled; if the account exists already (retry), correlate and return it. */
+  create(desired: DesiredAccount): Promise<ActionResult>;
+  /** Write only attributes that differ; rename and move when needed. */
+  update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
+  enable(ref: AccountReference): Promise<ActionResult>;
+  disable(ref: AccountReference): Promise<ActionResult>;
+  delete(ref: AccountReference): Promise<ActionResult>;
+  grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
+  revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
+  /** Which permissions the account currently holds among those this engine manages. */
+  listPermissions(ref: AccountReference): Promise<string[]>;
+  /** Is a username / UPN / mail already used by someone else in this target? */
+  isTaken(candidate: { username: string; userPrincipalName: string; email: string }, employeeId: string): Promise<boolean>;
+  close(): Promise<void>;
+}

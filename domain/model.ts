@@ -1,0 +1,117 @@
+/**
+ * The uniform person model every source maps into (lifecycle.md section 1, sources.md section 1).
+ *
+ * The schemas are the boundary: zod `object` (not `looseObject`) drops every key it does not name,
+ * so a BSN, salary, bank account, birth date or private address that a source sends never
+ * reaches the vault, a workflow payload or a log line.
+ */
+import { z } from 'zod';
+
+/** Calendar date `YYYY-MM-DD` in the organisation's time zone. */
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
+  .refine((s) => {
+    const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+    const t = new Date(Date.UTC(y, m - 1, d));
+    return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  }, 'not a real calendar date');
+export type IsoDate = z.infer<typeof IsoDate>;
+
+// Control characters never belong in a name or code; they break LDAP, CSV and mail headers.
+const noControlChars = (s: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(s);
+
+/** A trimmed, bounded, printable string. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `longer than ${max} characters`)
+    .refine(noControlChars, 'contains control characters');
+
+const OptionalText = (max: number) =>
+  z.preprocess((v) => (v === '' || v === null ? undefined : v), Text(max).optional());
+
+/** Key of a person within one source, e.g. `100234`. Safe in a workflow id. */
+export const SourceKey = z
+  .string()
+  .trim()
+  .min(1, 'is empty')
+  .max(64, 'longer than 64 characters')
+  .regex(/^[A-Za-z0-9._-]+$/, 'may only contain letters, digits, dot, underscore and hyphen');
+
+export const NameConvention = z.enum(['B', 'P', 'BP', 'PB']);
+export type NameConvention = z.infer<typeof NameConvention>;
+
+export const CodeName = z.object({
+  code: Text(64).pipe(z.string().min(1, 'is empty')),
+  name: OptionalText(200),
+});
+export type CodeName = z.infer<typeof CodeName>;
+
+export const Contract = z
+  .object({
+    id: SourceKey,
+    startDate: IsoDate,
+    /** Inclusive last day; absent = open-ended. */
+    endDate: IsoDate.optional(),
+    department: CodeName,
+    title: CodeName.optional(),
+    location: OptionalText(100),
+    /** The manager's person key in the same source. */
+    managerKey: SourceKey.optional(),
+    costCenter: OptionalText(64),
+    employer: OptionalText(200),
+    fte: z.number().min(0).max(2).optional(),
+    sequence: z.number().int().min(0).optional(),
+  })
+  .refine((c) => !c.endDate || c.endDate >= c.startDate, {
+    message: 'ends before it starts',
+    path: ['endDate'],
+  });
+export type Contract = z.infer<typeof Contract>;
+
+export const PersonName = z.object({
+  given: OptionalText(100),
+  /** Roepnaam: what targets use as first name. */
+  nickName: Text(100).pipe(z.string().min(1, 'is empty')),
+  initials: OptionalText(20),
+  familyName: Text(100).pipe(z.string().min(1, 'is empty')),
+  familyNamePrefix: OptionalText(30),
+  partnerName: OptionalText(100),
+  partnerNamePrefix: OptionalText(30),
+  convention: NameConvention.default('B'),
+});
+export type PersonName = z.infer<typeof PersonName>;
+
+export const Person = z.object({
+  /** Source system id, e.g. `file`, `raet`. */
+  source: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'source id must be lower-case letters, digits or hyphen'),
+  key: SourceKey,
+  name: PersonName,
+  businessEmail: z.preprocess((v) => (v === '' ? undefined : v), z.email().max(254).optional()),
+  businessPhone: OptionalText(40),
+  location: OptionalText(100),
+  custom: z.record(z.string().max(64), Text(500)).default({}),
+  contracts: z.array(Contract).max(100),
+});
+export type Person = z.infer<typeof Person>;
+export type PersonInput = z.input<typeof Person>;
+
+export const Department = z.object({
+  code: Text(64).pipe(z.string().min(1)),
+  name: OptionalText(200),
+  managerKey: SourceKey.optional(),
+  parentCode: OptionalText(64),
+});
+export type Department = z.infer<typeof Department>;
+
+/** `raet:100234`: unique across sources; the vault's and workflow's key. */
+export function personKey(p: Pick<Person, 'source' | 'key'>): string {
+  return `${p.source}:${p.key}`;
+}
+
+/** `employee-raet:100234`: a workflow id with no personal data in it, only the opaque key. */
+export function employeeWorkflowId(key: string): string {
+  return `employee-${key}`;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Temporal dev server (CLI v1.5.1 built by scripts/setup.sh) with a SQLite file, the Web UI,
+# and Tenure's search attributes, on 127.0.0.1 only. Usage: temporal.sh start|stop|status
+SERVICE=temporal
+source "$(dirname "$0")/../lib.sh"
+
+TEMPORAL_BIN="$TOOLS_DIR/bin/temporal"
+DIR="$RUN_ROOT/temporal"
+LOGF="$DIR/temporal.log"
+PIDF="$DIR/temporal.pid"
+NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
+ADDR="127.0.0.1:$TEMPORAL_PORT"
+
+# Name=Type pairs; kept in one place so the dev server, an existing db file and compose agree.
+SEARCH_ATTRIBUTES=(EmployeeId=Keyword LifecycleState=Keyword Department=Keyword StartDate=Datetime
+  EndDate=Datetime ProvisioningHealth=Keyword SourceId=Keyword PollState=Keyword)
+
+healthy() { "$TEMPORAL_BIN" operator cluster health --address "$ADDR" 2>/dev/null | grep -q SERVING; }
+namespace_ready() { "$TEMPORAL_BIN" operator namespace describe --address "$ADDR" --namespace "$NAMESPACE" >/dev/null 2>&1; }
+
+write_env() {
+  cat >"$DIR/temporal.env" <<ENV
+export TEMPORAL_ADDRESS=$ADDR TEMPORAL_NAMESPACE=$NAMESPACE TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
+export TEMPORAL_CLI=$TEMPORAL_BIN
+ENV
+}
+
+register_search_attributes() {
+  local existing sa name type
+  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$ADDR" --namespace "$NAMESPACE" 2>/dev/null || true)"
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    name="${sa%%=*}"; type="${sa#*=}"
+    grep -qw "$name" <<<"$existing" && continue
+    "$TEMPORAL_BIN" operator search-attribute create --address "$ADDR" --namespace "$NAMESPACE" \
+      --name "$name" --type "$type" >/dev/null 2>>"$LOGF" || die "could not register search attribute $name; see $LOGF"
+    log "registered search attribute $name ($type)"
+  done
+}
+
+start() {
+  [ -x "$TEMPORAL_BIN" ] || die "Temporal CLI not found at $TEMPORAL_BIN; run scripts/setup.sh"
+  mkdir -p "$DIR"
+  if pid_alive "$PIDF" && healthy; then log "already running on $ADDR"; write_env; return 0; fi
+  port_open 127.0.0.1 "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process"
+  local sa_flags=() sa
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+  # setsid: own process group, so stop reaches the server and nothing else.
+  setsid "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$DIR/temporal.db" --namespace "$NAMESPACE" "${sa_flags[@]}" \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --dynamic-config-value limit.historyCount.suggestContinueAsNew="${TEMPORAL_SUGGEST_CAN:-4096}" \
+    --log-level warn >>"$LOGF" 2>&1 </dev/null &
+  echo $! >"$PIDF"
+  wait_for "Temporal dev server" "$LOGF" 60 healthy
+  wait_for "Temporal namespace $NAMESPACE" "$LOGF" 30 namespace_ready
+  register_search_attributes
+  write_env
+  log "ready on $ADDR, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
+}
+
+stop() { stop_pid "$PIDF" group; log "stopped"; }
+status() { if pid_alive "$PIDF" && healthy; then echo "temporal: running on $ADDR"; else echo "temporal: stopped"; return 1; fi; }
+
+case "${1:-}" in start) start ;; stop) stop ;; status) status ;; *) echo "usage: $0 start|stop|status" >&2; exit 2 ;; esac
