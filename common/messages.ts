@@ -1,0 +1,134 @@
+/**
+ * Message definitions (signals, updates, queries) and their payload types, shared by workflows,
+ * pollers, the CLI and tests. Workflow-safe: imports nothing with side effects.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Person } from '../domain/model.js';
+
+export const EMPLOYEE_WORKFLOW_TYPE = 'employeeLifecycle';
+export const POLL_WORKFLOW_TYPE = 'pollSource';
+
+export type LifecycleState = 'pending' | 'prehire' | 'active' | 'leaver' | 'deleted' | 'rescinded';
+export type ProvisioningHealth = 'ok' | 'retrying' | 'failed' | 'excluded';
+
+// ------------------------------------------------------------------ employee: inputs
+
+/** A new snapshot of the person from a source poll. Idempotent by `contentHash`. */
+export interface PersonChanged {
+  person: Person;
+  contentHash: string;
+  /** e.g. `poll file#12` — ends up in the audit log as the cause. */
+  cause: string;
+}
+
+/** The person disappeared from the source: all contracts end today. */
+export interface PersonRemoved {
+  personKey: string;
+  cause: string;
+}
+
+export interface AdminRequest {
+  /** Who asked (operator login), for the audit log. */
+  requestedBy: string;
+  reason?: string;
+}
+
+export const personChangedSignal = defineSignal<[PersonChanged]>('personChanged');
+export const personRemovedSignal = defineSignal<[PersonRemoved]>('personRemoved');
+
+// ------------------------------------------------------------------ employee: outputs
+
+export interface EntitlementReason {
+  rule: string;
+  ruleSetVersion: string;
+  contractId?: string;
+  matched: Record<string, string>;
+}
+
+export interface DesiredPermission {
+  target: string;
+  name: string;
+  dynamic: boolean;
+  reasons: EntitlementReason[];
+}
+
+export interface TargetAccountView {
+  target: string;
+  accountId: string;
+  locator: string;
+  enabled: boolean;
+  permissions: string[];
+}
+
+export interface PlannedAction {
+  action: string;
+  target: string;
+  /** ISO instant. */
+  at: string;
+  /** Local wall time in the organisation's zone, for people: `2027-02-01 07:00`. */
+  local: string;
+  description: string;
+}
+
+export interface TakenAction {
+  target: string;
+  action: string;
+  outcome: string;
+  detail: string;
+}
+
+export interface StatusView {
+  personKey: string;
+  state: LifecycleState;
+  excluded: boolean;
+  health: ProvisioningHealth;
+  displayName?: string;
+  username?: string;
+  email?: string;
+  primaryContractId?: string;
+  desired: DesiredPermission[];
+  accounts: TargetAccountView[];
+  lastError?: { at: string; target: string; action: string; message: string };
+  lastCause?: string;
+  runId: string;
+}
+
+export interface ReprovisionResult {
+  state: LifecycleState;
+  actions: TakenAction[];
+}
+
+export const reprovisionUpdate = defineUpdate<ReprovisionResult, [AdminRequest]>('reprovision');
+export const excludeUpdate = defineUpdate<StatusView, [AdminRequest]>('exclude');
+export const includeUpdate = defineUpdate<ReprovisionResult, [AdminRequest]>('include');
+export const statusQuery = defineQuery<StatusView>('status');
+export const upcomingQuery = defineQuery<PlannedAction[]>('upcoming');
+
+// ------------------------------------------------------------------ poll workflow
+
+export interface PollInput {
+  sourceId: string;
+}
+
+export interface PollSummary {
+  pollId: number;
+  sourceId: string;
+  recordsRead: number;
+  personsValid: number;
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  errors: number;
+  signalled: number;
+  outcome: 'accepted' | 'held' | 'rejected' | 'failed' | 'empty';
+}
+
+// ------------------------------------------------------------------ starting an employee workflow
+
+/** First-run input; later runs (continue-as-new) also carry the state. */
+export interface EmployeeWorkflowInput {
+  personKey: string;
+  /** Opaque to callers: the previous run's state (workflows/employee-state.ts). */
+  carried?: unknown;
+}

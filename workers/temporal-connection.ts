@@ -1,0 +1,56 @@
+/**
+ * Builds Temporal connections from the environment, for workers, the CLI and tests.
+ *   TEMPORAL_ADDRESS     host:port (default 127.0.0.1:7233)
+ *   TEMPORAL_NAMESPACE   (default 'default')
+ *   TEMPORAL_TLS_CERT_FILE / TEMPORAL_TLS_KEY_FILE   client certificate for mTLS
+ *   TEMPORAL_TLS_CA_FILE                             server CA, when not a public one
+ *   TEMPORAL_TLS_SERVER_NAME                         SNI override
+ *   TEMPORAL_API_KEY                                 API key auth (implies TLS)
+ */
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  tls?: TLSConfig;
+  apiKey?: string;
+}
+
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const certFile = env.TEMPORAL_TLS_CERT_FILE;
+  const keyFile = env.TEMPORAL_TLS_KEY_FILE;
+  const caFile = env.TEMPORAL_TLS_CA_FILE;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new Error('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together');
+  }
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const wantsTls = Boolean(certFile || caFile || apiKey || env.TEMPORAL_TLS === 'true');
+  const tls: TLSConfig | undefined = wantsTls
+    ? {
+        serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+        serverRootCACertificate: caFile ? readFileSync(caFile) : undefined,
+        clientCertPair: certFile && keyFile ? { crt: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
+      }
+    : undefined;
+  return {
+    address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    tls,
+    apiKey,
+  };
+}
+
+function connectionOptions(s: TemporalSettings): ConnectionOptions {
+  return { address: s.address, tls: s.tls, apiKey: s.apiKey };
+}
+
+export async function connectClient(settings = temporalSettingsFromEnv()): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(settings));
+  return new Client({ connection, namespace: settings.namespace });
+}
+
+export async function connectWorker(settings = temporalSettingsFromEnv()): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(settings));
+}
