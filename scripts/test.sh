@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what is missing, starts its own servers on
+# test ports (not the demo's), runs type check, lint and every test, and stops the servers.
+SERVICE=test
+export TENURE_ENV=test
+source "$(dirname "$0")/lib.sh"
+cd "$TENURE_ROOT"
+
+bash scripts/setup.sh
+trap 'bash scripts/services/all.sh stop >/dev/null 2>&1 || true' EXIT
+bash scripts/services/all.sh start
+set -a
+# shellcheck disable=SC1091
+source "$RUN_ROOT/services.env"
+set +a
+
+log "type check"
+npx tsc --noEmit -p tsconfig.json
+log "lint"
+npx eslint --max-warnings=0 .
+npx prettier --check . >/dev/null || { npx prettier --check . ; die "formatting differs; run npm run format"; }
+
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+[ "${#files[@]}" -gt 0 ] || die "no test files found"
+log "running ${#files[@]} test files"
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"

@@ -1,0 +1,2 @@
+// Every workflow the Tenure worker runs; the bundler starts here.
+export * from './connectivity.js';
