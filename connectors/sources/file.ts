@@ -273,8 +273,7 @@ function checkRecordCount(n: number, opts: ParseOptions) {
   if (n > max) throw new FileSourceError(opts.origin, `${n} records, over the limit of ${max}`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 // ---------------------------------------------------------------- CSV
 
@@ -441,7 +440,11 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
   const missing = table.missing(REQUIRED_COLUMNS);
   for (const col of missing) {
     out.errors.push(
-      err({ line: 1, field: col, reason: 'required column is missing from the header; every record in this file is rejected' }),
+      err({
+        line: 1,
+        field: col,
+        reason: 'required column is missing from the header; every record in this file is rejected',
+      }),
     );
   }
   out.errors.push(...table.headerErrors);
@@ -485,7 +488,12 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
     for (const row of rows) {
       if (row.width !== table.width) {
         errors.push(
-          err({ line: row.line, key, field: 'row', reason: `has ${row.width} fields, the header has ${table.width}; ${REJECTED}` }),
+          err({
+            line: row.line,
+            key,
+            field: 'row',
+            reason: `has ${row.width} fields, the header has ${table.width}; ${REJECTED}`,
+          }),
         );
       }
     }
@@ -534,7 +542,12 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
         const n = col === 'fte' ? parseDecimal(v) : /^\d+$/.test(v) ? Number(v) : undefined;
         if (n === undefined) {
           errors.push(
-            err({ line: row.line, key, field: col, reason: `${col === 'fte' ? 'not a number' : 'not a whole number'}; ${REJECTED}` }),
+            err({
+              line: row.line,
+              key,
+              field: col,
+              reason: `${col === 'fte' ? 'not a number' : 'not a whole number'}; ${REJECTED}`,
+            }),
           );
         }
         return n;
@@ -602,12 +615,12 @@ function rowDepartment(row: Row, origin: string, code: string): DeptCandidate {
     code,
     line: row.line,
     origin,
-    input: {
+    input: compact({
       code,
       name: row.get('department_name'),
       managerKey: row.get('department_manager_key'),
       parentCode: row.get('department_parent_code'),
-    },
+    }) as Record<string, unknown>,
     fieldName: (path) => DEPT_FIELD[String(path[0])] ?? 'department_code',
   };
 }
@@ -667,7 +680,13 @@ function readJson(content: string, opts: ParseOptions): ParsedFile {
 
   persons.forEach((raw: unknown, i) => {
     if (!isObject(raw)) {
-      out.errors.push({ source: opts.source, origin: opts.origin, line: i, field: '', reason: `not an object; ${REJECTED}` });
+      out.errors.push({
+        source: opts.source,
+        origin: opts.origin,
+        line: i,
+        field: '',
+        reason: `not an object; ${REJECTED}`,
+      });
       return;
     }
     const v = nfc(raw) as Record<string, unknown>;
@@ -827,7 +846,10 @@ function finish(main: ParsedFile, extraDepartments?: ParsedFile): SourceImport {
     for (const { c, index } of list) {
       const others = list
         .filter((x) => x.c !== c)
-        .map((x) => `${x.c.cand.key ?? '?'} (${isCsv(x.c.cand) ? 'line' : 'index'} ${x.c.cand.contractLines[x.index] ?? x.c.cand.line})`)
+        .map(
+          (x) =>
+            `${x.c.cand.key ?? '?'} (${isCsv(x.c.cand) ? 'line' : 'index'} ${x.c.cand.contractLines[x.index] ?? x.c.cand.line})`,
+        )
         .join(', ');
       c.errors.push({
         ...base(main.origin, c.cand.key),
