@@ -249,7 +249,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 interface Located {
+  /** The value at the deepest path segment found. */
   node: Node | undefined;
+  /** Where to point: the key of a map entry (as compilers point at a property), else the node. */
+  at: Node | undefined;
   /** True when every path segment was found. */
   complete: boolean;
 }
@@ -260,18 +263,23 @@ function keyOf(k: unknown): unknown {
 
 function locate(root: Node | null | undefined, path: readonly PropertyKey[]): Located {
   let node: Node | undefined = root ?? undefined;
+  let at: Node | undefined = node;
   for (const seg of path) {
     let next: Node | undefined;
+    let nextAt: Node | undefined;
     if (isMap(node)) {
       const pair = node.items.find((p) => String(keyOf(p.key)) === String(seg));
       next = (pair?.value as Node | null | undefined) ?? (pair?.key as Node | undefined);
+      nextAt = (pair?.key as Node | undefined) ?? next;
     } else if (isSeq(node) && typeof seg === 'number') {
       next = node.items[seg] as Node | undefined;
+      nextAt = next;
     }
-    if (!next) return { node, complete: false };
+    if (!next) return { node, at, complete: false };
     node = next;
+    at = nextAt;
   }
-  return { node, complete: true };
+  return { node, at, complete: true };
 }
 
 function keyNode(map: Node | undefined, key: string): Node | undefined {
@@ -324,8 +332,9 @@ export function safeParseRules(text: string, fileName = 'rules.yaml'): ParseRule
 
   const issues = parsed.error.issues.map((issue): RulesIssue => {
     const path = issue.path;
-    const { node, complete } = locate(doc.contents as Node | null, path);
-    let pos = at(node?.range?.[0]);
+    const located = locate(doc.contents as Node | null, path);
+    const { node, complete } = located;
+    let pos = at(located.at?.range?.[0]);
     let shownPath = formatPath(path);
     let message = cleanMessage(issue.message);
     if (issue.code === 'unrecognized_keys') {
