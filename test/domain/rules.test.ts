@@ -5,44 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TIMINGS, RulesError, parseRules, safeParseRules, timingsFor } from '../../domain/rules.js';
 import { loadRulesFile } from '../../domain/rules-file.js';
+import { EXAMPLE } from './helpers.js';
 
-export const EXAMPLE = `# Tenure rules
-version: "2027.1"
-timeZone: Europe/Amsterdam
-primaryContract: [sequence, fte desc, startDate]
-defaults:
-  timings:
-    createDaysBeforeStart: 14
-targets:
-  - id: ad
-    kind: ad
-  - id: topdesk
-    kind: topdesk
-    timings: { createDaysBeforeStart: 7, deleteAfterDays: 30 }
-  - id: demo
-    kind: ad
-    enabled: false
-    timings: { createSecondsBeforeStart: 120, deleteAfterSeconds: 300 }
-rules:
-  - name: employees
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [all-staff]
-        dynamicPermissions: ["dept-{department.code}", "loc-{location}"]
-      topdesk: { account: true, accountAccess: true }
-  - name: finance controllers
-    conditions:
-      department: [FIN, FIN-AP]
-      title: [CTRL]
-      person: { location: [AMS] }
-    entitlements:
-      ad: { permissions: [sap-finance] }
-  - name: laptop order
-    conditions: { daysBeforeStart: 30, daysAfterEnd: 0 }
-    entitlements:
-      topdesk: { permissions: [laptop-order] }
-`;
 
 test('a valid rules file parses with defaults filled in', () => {
   const r = parseRules(EXAMPLE);
