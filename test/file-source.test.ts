@@ -133,6 +133,23 @@ describe('file source: CSV with bad records', () => {
     }
   });
 
+  test('the same contract id twice in one person with different cells rejects that person', () => {
+    const csv = [
+      'person_key,nick_name,family_name,contract_id,start_date,department_code',
+      '1,Jan,Berg,C1,2026-01-01,FIN',
+      '1,Jan,Berg,C1,2026-02-01,FIN',
+      '2,Piet,Smit,C2,2026-01-01,FIN',
+    ].join('\n');
+    const imp = parseHrExport(csv, { source: 'file', origin: 'c.csv', format: 'csv' });
+    assert.deepEqual(imp.errors, [
+      e(3, '1', 'contract_id', r('contract C1 appears again with different data (first on line 2)'), 'c.csv'),
+    ]);
+    assert.deepEqual(
+      imp.persons.map((p) => p.key),
+      ['2'],
+    );
+  });
+
   test('a different source id is used for every person and error', async () => {
     const imp = await new FileSource({ id: 'hr-file', path: BAD }).fetchAll();
     assert.ok(imp.persons.every((p) => p.source === 'hr-file'));
