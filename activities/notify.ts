@@ -1,0 +1,384 @@
+/**
+ * Manager notifications by e-mail (SMTP, nodemailer): "the account of X is ready" before a start,
+ * "the accounts of X have been disabled" at a leaver's disable moment.
+ *
+ * Configuration (environment, validated by `smtpConfigFromEnv()`):
+ *   SMTP_HOST               required
+ *   SMTP_PORT               default 465 when SMTP_SECURE, else 587
+ *   SMTP_SECURE             `true`: TLS from the first byte (port 465); default false
+ *   SMTP_STARTTLS_REQUIRED  refuse to send without STARTTLS; default true when SMTP_USER is set,
+ *                           so credentials never cross the network in the clear
+ *   SMTP_USER / SMTP_PASSWORD   optional AUTH credentials (the password is never logged)
+ *   SMTP_FROM               required, `Tenure <tenure@example.org>` or a bare address
+ *   SMTP_TLS_INSECURE       `true` accepts any server certificate (tests only)
+ *
+ * The message carries no secret: there is no password in the input, by type and by schema.
+ * Its Message-ID is derived from the caller's idempotency key, so a retried activity produces the
+ * same Message-ID and the receiving side can de-duplicate.
+ *
+ * Errors: a permanent SMTP rejection (5xx for the envelope or the message) throws
+ * `NotificationRejected` (name and class name), which the workflow lists as non-retryable.
+ * Invalid input throws a non-retryable ApplicationFailure of type `InvalidNotification`.
+ * Everything else (4xx, connection, TLS, authentication) is a plain, retryable Error.
+ */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { z } from 'zod';
+
+// ------------------------------------------------------------------ configuration
+
+const NoLineBreaks = /^[^\r\n]*$/;
+
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1' || v === 'yes'));
+
+const SmtpEnv = z.object({
+  SMTP_HOST: z.string().trim().min(1, 'SMTP_HOST is required').regex(NoLineBreaks),
+  SMTP_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'SMTP_PORT must be a port number')
+    .transform(Number)
+    .refine((n) => n > 0 && n < 65536, 'SMTP_PORT must be 1..65535')
+    .optional(),
+  SMTP_SECURE: boolFromEnv,
+  SMTP_STARTTLS_REQUIRED: boolFromEnv,
+  SMTP_USER: z.string().regex(NoLineBreaks).optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_FROM: z.string().trim().min(3, 'SMTP_FROM is required').regex(NoLineBreaks, 'SMTP_FROM must be one line'),
+  SMTP_TLS_INSECURE: boolFromEnv,
+});
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  requireTls: boolean;
+  user?: string;
+  /** Never logged: `describeSmtpConfig()` redacts it. */
+  password?: string;
+  from: string;
+  tlsInsecure: boolean;
+}
+
+export function smtpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SmtpConfig {
+  const parsed = SmtpEnv.safeParse({
+    SMTP_HOST: env.SMTP_HOST,
+    SMTP_PORT: env.SMTP_PORT || undefined,
+    SMTP_SECURE: env.SMTP_SECURE,
+    SMTP_STARTTLS_REQUIRED: env.SMTP_STARTTLS_REQUIRED,
+    SMTP_USER: env.SMTP_USER || undefined,
+    SMTP_PASSWORD: env.SMTP_PASSWORD || undefined,
+    SMTP_FROM: env.SMTP_FROM,
+    SMTP_TLS_INSECURE: env.SMTP_TLS_INSECURE,
+  });
+  if (!parsed.success) {
+    // Issues name the variable and the rule, never the value (the password included).
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'SMTP'}: ${i.message}`);
+    throw new Error(`invalid SMTP configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.SMTP_USER) !== Boolean(e.SMTP_PASSWORD)) {
+    throw new Error('invalid SMTP configuration: SMTP_USER and SMTP_PASSWORD must be set together');
+  }
+  const secure = e.SMTP_SECURE ?? false;
+  return {
+    host: e.SMTP_HOST,
+    port: e.SMTP_PORT ?? (secure ? 465 : 587),
+    secure,
+    requireTls: !secure && (e.SMTP_STARTTLS_REQUIRED ?? Boolean(e.SMTP_USER)),
+    user: e.SMTP_USER,
+    password: e.SMTP_PASSWORD,
+    from: e.SMTP_FROM,
+    tlsInsecure: e.SMTP_TLS_INSECURE ?? false,
+  };
+}
+
+/** The configuration for logs: the password replaced by `***`. */
+export function describeSmtpConfig(c: SmtpConfig): Record<string, unknown> {
+  return { ...c, password: c.password ? '***' : undefined };
+}
+
+// ------------------------------------------------------------------ errors
+
+/** A permanent (5xx) SMTP rejection: retrying the same mail will not help. */
+export class NotificationRejected extends Error {
+  constructor(
+    message: string,
+    readonly responseCode?: number,
+  ) {
+    super(message);
+    this.name = 'NotificationRejected';
+  }
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+}
+
+/** Maps a nodemailer error to the activity's error contract. */
+export function classifySmtpError(err: unknown): Error {
+  const e = err as SmtpError;
+  const code = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
+  const detail = e?.response ?? e?.message ?? String(err);
+  // Authentication failures (535) are 5xx too, but they are a configuration problem that an
+  // operator fixes; the notification must still go out afterwards, so they stay retryable.
+  if (code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH') {
+    return new NotificationRejected(
+      `mail rejected by the SMTP server (${code}${e.command ? ` at ${e.command}` : ''}): ${detail}`,
+      code,
+    );
+  }
+  const error = new Error(`mail not sent, will retry (${e?.code ?? 'error'}${code ? ` ${code}` : ''}): ${detail}`);
+  error.name = 'NotificationDeferred';
+  return error;
+}
+
+// ------------------------------------------------------------------ mailer
+
+export interface OutgoingMail {
+  to: { name?: string; address: string };
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+}
+
+export class Mailer {
+  readonly #transport: nodemailer.Transporter<SMTPTransport.SentMessageInfo>;
+  readonly from: string;
+
+  constructor(readonly config: SmtpConfig) {
+    this.from = config.from;
+    this.#transport = nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.secure,
+      requireTLS: config.requireTls,
+      auth: config.user ? { user: config.user, pass: config.password } : undefined,
+      tls: config.tlsInsecure ? { rejectUnauthorized: false } : undefined,
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 30_000,
+      logger: false,
+      debug: false,
+    });
+  }
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): Mailer {
+    return new Mailer(smtpConfigFromEnv(env));
+  }
+
+  /** Sends one mail; returns the Message-ID. Throws per `classifySmtpError`. */
+  async send(mail: OutgoingMail): Promise<{ messageId: string }> {
+    let info: SMTPTransport.SentMessageInfo;
+    try {
+      info = await this.#transport.sendMail({
+        from: this.from,
+        to: mail.to.name ? { name: mail.to.name, address: mail.to.address } : mail.to.address,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        messageId: mail.messageId,
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+      });
+    } catch (err) {
+      throw classifySmtpError(err);
+    }
+    if (info.rejected.length > 0) {
+      throw new NotificationRejected(`mail rejected for ${info.rejected.join(', ')}: ${info.response}`);
+    }
+    return { messageId: info.messageId || mail.messageId };
+  }
+
+  /** Checks the connection and the credentials (for a worker's start-up check). */
+  async verify(): Promise<void> {
+    await this.#transport.verify();
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}
+
+// ------------------------------------------------------------------ the notification
+
+const OneLine = (max: number) => z.string().trim().min(1).max(max).regex(NoLineBreaks, 'must not contain line breaks');
+const Ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+
+export const ManagerNotification = z
+  .object({
+    kind: z.enum(['accountReady', 'leaverDisabled']),
+    personKey: OneLine(200),
+    employeeDisplayName: OneLine(200),
+    managerEmail: z.email().max(254),
+    managerName: OneLine(200).optional(),
+    username: OneLine(100).optional(),
+    email: z.email().max(254).optional(),
+    startDate: Ymd.optional(),
+    endDate: Ymd.optional(),
+    idempotencyKey: z.string().min(1).max(500),
+  })
+  // Unknown fields (a stray `password`, say) are refused rather than silently carried along.
+  .strict();
+export type ManagerNotification = z.infer<typeof ManagerNotification>;
+
+/** `<sha256(idempotencyKey)@tenure>`: the same key always yields the same Message-ID. */
+export function notificationMessageId(idempotencyKey: string): string {
+  return `<${createHash('sha256').update(idempotencyKey, 'utf8').digest('hex')}@tenure>`;
+}
+
+function formatDate(ymd: string | undefined, locale: 'nl-NL' | 'en-GB'): string | undefined {
+  if (!ymd) return undefined;
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (Number.isNaN(date.getTime())) return ymd;
+  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+    date,
+  );
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+interface Section {
+  greeting: string;
+  paragraphs: string[];
+  facts: Array<[string, string | undefined]>;
+  closing: string;
+}
+
+/** Renders subject, plain text and HTML, Dutch first, then English. */
+export function renderManagerNotification(n: ManagerNotification): Omit<OutgoingMail, 'to' | 'messageId'> {
+  const who = n.employeeDisplayName;
+  const startNl = formatDate(n.startDate, 'nl-NL');
+  const startEn = formatDate(n.startDate, 'en-GB');
+  const endNl = formatDate(n.endDate, 'nl-NL');
+  const endEn = formatDate(n.endDate, 'en-GB');
+  let subject: string;
+  let nl: Section;
+  let en: Section;
+  if (n.kind === 'accountReady') {
+    subject = `Account gereed: ${who} / Account ready: ${who}`;
+    nl = {
+      greeting: n.managerName ? `Beste ${n.managerName},` : 'Beste leidinggevende,',
+      paragraphs: [
+        `Het account van ${who} is klaar${startNl ? ` voor de start op ${startNl}` : ''}.`,
+        'Het account wordt op de eerste werkdag automatisch geactiveerd. De inloggegevens ontvangt de medewerker via het gebruikelijke kanaal, niet per e-mail.',
+      ],
+      facts: [
+        ['Gebruikersnaam', n.username],
+        ['E-mailadres', n.email],
+        ['Startdatum', startNl],
+      ],
+      closing: 'Met vriendelijke groet,\nTenure',
+    };
+    en = {
+      greeting: n.managerName ? `Dear ${n.managerName},` : 'Dear manager,',
+      paragraphs: [
+        `The account of ${who} is ready${startEn ? ` for their start on ${startEn}` : ''}.`,
+        'The account is enabled automatically on the first working day. The employee receives the sign-in details through the usual channel, not by e-mail.',
+      ],
+      facts: [
+        ['Username', n.username],
+        ['E-mail address', n.email],
+        ['Start date', startEn],
+      ],
+      closing: 'Kind regards,\nTenure',
+    };
+  } else {
+    subject = `Accounts uitgeschakeld: ${who} / Accounts disabled: ${who}`;
+    nl = {
+      greeting: n.managerName ? `Beste ${n.managerName},` : 'Beste leidinggevende,',
+      paragraphs: [
+        `De accounts van ${who} zijn uitgeschakeld${endNl ? ` na de laatste werkdag, ${endNl}` : ''}.`,
+        'De rechten zijn ingetrokken. Bij een nieuw contract worden dezelfde accounts weer geactiveerd; anders worden ze na de bewaartermijn verwijderd.',
+      ],
+      facts: [
+        ['Gebruikersnaam', n.username],
+        ['E-mailadres', n.email],
+        ['Laatste werkdag', endNl],
+      ],
+      closing: 'Met vriendelijke groet,\nTenure',
+    };
+    en = {
+      greeting: n.managerName ? `Dear ${n.managerName},` : 'Dear manager,',
+      paragraphs: [
+        `The accounts of ${who} have been disabled${endEn ? ` after their last working day, ${endEn}` : ''}.`,
+        'Their permissions have been revoked. A new contract re-enables the same accounts; otherwise they are deleted after the retention period.',
+      ],
+      facts: [
+        ['Username', n.username],
+        ['E-mail address', n.email],
+        ['Last working day', endEn],
+      ],
+      closing: 'Kind regards,\nTenure',
+    };
+  }
+
+  const textOf = (s: Section): string => {
+    const facts = s.facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => `  ${k}: ${v}`);
+    return [
+      s.greeting,
+      '',
+      ...s.paragraphs.flatMap((p) => [p, '']),
+      ...(facts.length ? [...facts, ''] : []),
+      s.closing,
+    ].join('\n');
+  };
+  const htmlOf = (s: Section, lang: string): string => {
+    const facts = s.facts.filter((f): f is [string, string] => Boolean(f[1]));
+    const table = facts.length
+      ? `<table>${facts.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td><strong>${escapeHtml(v)}</strong></td></tr>`).join('')}</table>`
+      : '';
+    return (
+      `<div lang="${lang}"><p>${escapeHtml(s.greeting)}</p>` +
+      s.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
+      table +
+      `<p>${escapeHtml(s.closing).replace('\n', '<br>')}</p></div>`
+    );
+  };
+
+  const text = `${textOf(nl)}\n\n----------------------------------------\n\n${textOf(en)}\n`;
+  const html =
+    '<!doctype html><html><head><meta charset="utf-8"></head><body style="font-family: sans-serif">' +
+    htmlOf(nl, 'nl') +
+    '<hr>' +
+    htmlOf(en, 'en') +
+    '</body></html>';
+  return { subject, text, html };
+}
+
+// ------------------------------------------------------------------ activities
+
+/** Only what `Mailer.send` needs, so tests and other transports can stand in. */
+export type MailSender = Pick<Mailer, 'send'>;
+
+export function createNotifyActivities(mailer: MailSender) {
+  return {
+    async notifyManager(input: ManagerNotification): Promise<{ messageId: string }> {
+      const parsed = ManagerNotification.safeParse(input);
+      if (!parsed.success) {
+        // Report the fields and rules, not the values (they are personal data).
+        const what = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+        throw ApplicationFailure.nonRetryable(`invalid manager notification: ${what}`, 'InvalidNotification');
+      }
+      const n = parsed.data;
+      const rendered = renderManagerNotification(n);
+      return mailer.send({
+        to: { name: n.managerName, address: n.managerEmail },
+        messageId: notificationMessageId(n.idempotencyKey),
+        ...rendered,
+      });
+    },
+  };
+}
+
+export type NotifyActivities = ReturnType<typeof createNotifyActivities>;
