@@ -65,7 +65,9 @@ export interface Evaluation {
 const DAY_SECONDS = 86_400;
 
 function creationDays(t: Timings): number {
-  return t.createSecondsBeforeStart !== undefined ? Math.ceil(t.createSecondsBeforeStart / DAY_SECONDS) : t.createDaysBeforeStart;
+  return t.createSecondsBeforeStart !== undefined
+    ? Math.ceil(t.createSecondsBeforeStart / DAY_SECONDS)
+    : t.createDaysBeforeStart;
 }
 
 function deletionDays(t: Timings): number {
@@ -170,7 +172,11 @@ export function expandTemplate(
       return '';
     }
     const value =
-      field === 'person.location' ? person.location : field === 'person.source' ? person.source : contractValue(contract, field);
+      field === 'person.location'
+        ? person.location
+        : field === 'person.source'
+          ? person.source
+          : contractValue(contract, field);
     if (value === undefined || value === '') {
       missing = true;
       return '';
@@ -184,7 +190,9 @@ export function expandTemplate(
 }
 
 function sortedContracts(contracts: readonly Contract[]): Contract[] {
-  return [...contracts].sort((a, b) => compareDates(a.startDate, b.startDate) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...contracts].sort(
+    (a, b) => compareDates(a.startDate, b.startDate) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
 }
 
 /** Desired entitlements per enabled target on `today`, each with its reasons. */
@@ -217,7 +225,12 @@ export function evaluate(person: Person, rules: Rules, today: string): Evaluatio
       const after = rule.conditions.daysAfterEnd ?? 0;
 
       for (const { contract, matched } of matches) {
-        const reason: Reason = { rule: rule.name, ruleSetVersion: version, contractId: contract.id, matched: { ...matched } };
+        const reason: Reason = {
+          rule: rule.name,
+          ruleSetVersion: version,
+          contractId: contract.id,
+          matched: { ...matched },
+        };
         if ((ent.account || ent.accountAccess) && inWindow(contract, today, before, deletionDays(timings))) {
           (desired.account ??= { reasons: [] }).reasons.push(reason);
         }

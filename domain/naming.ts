@@ -193,7 +193,8 @@ function fit(base: string, suffix: string, max: number): string {
  * `devries`, `devries2`, ...; with neither, the fallback (`user`, `user2`, ...).
  */
 function* localParts(name: PersonName, fallback: string): Generator<[base: string, suffix: string]> {
-  const given = foldNamePart(name.nickName ?? '') || foldNamePart(name.given ?? '') || foldNamePart(name.initials ?? '');
+  const given =
+    foldNamePart(name.nickName ?? '') || foldNamePart(name.given ?? '') || foldNamePart(name.initials ?? '');
   const s = primarySurname(name);
   const family = foldNamePart(`${s.prefix}${s.family}`);
   if (given && family) {

@@ -92,7 +92,10 @@ export function contractComparator(
 }
 
 /** Contracts ranked best-first (a new array). */
-export function rankContracts(contracts: readonly Contract[], determinants: readonly string[] = DEFAULT_DETERMINANTS): Contract[] {
+export function rankContracts(
+  contracts: readonly Contract[],
+  determinants: readonly string[] = DEFAULT_DETERMINANTS,
+): Contract[] {
   return [...contracts].sort(contractComparator(determinants));
 }
 

@@ -171,7 +171,10 @@ export const Rules = z
       .refine(isValidTimeZone, 'unknown time zone (expected an IANA name such as Europe/Amsterdam)')
       .default(DEFAULT_TIME_ZONE),
     /** Ordered primary-contract determinants, e.g. `[sequence, fte desc, startDate]`. */
-    primaryContract: z.array(Determinant, { error: 'expected an array of strings' }).min(1).default([...DEFAULT_DETERMINANTS]),
+    primaryContract: z
+      .array(Determinant, { error: 'expected an array of strings' })
+      .min(1)
+      .default([...DEFAULT_DETERMINANTS]),
     defaults: z.strictObject({ timings: TimingsInput.default({}) }).default({ timings: {} }),
     targets: z.array(Target, { error: 'expected an array of targets' }).min(1, 'at least one target is needed'),
     rules: z.array(Rule, { error: 'expected an array of rules' }).default([]),
@@ -179,12 +182,14 @@ export const Rules = z
   .superRefine((r, ctx) => {
     const ids = new Set<string>();
     r.targets.forEach((t, i) => {
-      if (ids.has(t.id)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'id'], message: `duplicate target id '${t.id}'` });
+      if (ids.has(t.id))
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'id'], message: `duplicate target id '${t.id}'` });
       ids.add(t.id);
     });
     const names = new Set<string>();
     r.rules.forEach((rule, i) => {
-      if (names.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name '${rule.name}'` });
+      if (names.has(rule.name))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name '${rule.name}'` });
       names.add(rule.name);
       for (const targetId of Object.keys(rule.entitlements)) {
         if (!ids.has(targetId)) {
@@ -206,7 +211,8 @@ export function timingsFor(rules: Rules, targetId: string): Timings {
   if (!target) throw new RangeError(`unknown target '${targetId}'`);
   const merged: Timings = { ...DEFAULT_TIMINGS };
   for (const layer of [rules.defaults.timings, target.timings ?? {}]) {
-    for (const [k, v] of Object.entries(layer)) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries(layer))
+      if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
   return merged;
 }

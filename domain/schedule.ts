@@ -106,7 +106,12 @@ export function computeSchedule(
 }
 
 /** `computeSchedule` with the target's effective timings and the rules' time zone. */
-export function scheduleForTarget(person: Pick<Person, 'contracts'>, rules: Rules, targetId: string, now: number): Schedule | undefined {
+export function scheduleForTarget(
+  person: Pick<Person, 'contracts'>,
+  rules: Rules,
+  targetId: string,
+  now: number,
+): Schedule | undefined {
   return computeSchedule(person, timingsFor(rules, targetId), now, rules.timeZone);
 }
 

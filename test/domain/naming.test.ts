@@ -21,7 +21,8 @@ const jan = (convention: NameConvention) =>
     convention,
   });
 const opts = { mailDomain: 'example.org', upnSuffix: 'corp.example.org' };
-const usernames = (n: PersonName, max = 8) => [...identityCandidates(n, { ...opts, maxIterations: max })].map((c) => c.username);
+const usernames = (n: PersonName, max = 8) =>
+  [...identityCandidates(n, { ...opts, maxIterations: max })].map((c) => c.username);
 
 test('display names for the four conventions (sources.md 1.4 example)', () => {
   assert.equal(displayName(jan('B')), 'Jan van den Berg');
@@ -63,7 +64,10 @@ test('iteration: more letters of the known-as name, then a number from 2; userna
     all.map((c) => c.username),
     ['j.devries', 'ja.devries', 'jan.devries', 'j.devries2', 'j.devries3', 'j.devries4'],
   );
-  assert.deepEqual(all.map((c) => c.iteration), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    all.map((c) => c.iteration),
+    [0, 1, 2, 3, 4, 5],
+  );
   for (const c of all) {
     assert.equal(c.email, `${c.username}@example.org`);
     assert.equal(c.userPrincipalName, `${c.username}@corp.example.org`);
@@ -72,7 +76,10 @@ test('iteration: more letters of the known-as name, then a number from 2; userna
 });
 
 test('diacritics are removed', () => {
-  assert.equal(removeDiacritics('Çelik Müller Ødegaard Zoë Æsa Łukasz Đorđe ĳsbrand Straße'), 'Celik Muller Odegaard Zoe AEsa Lukasz Dorde ijsbrand Strasse');
+  assert.equal(
+    removeDiacritics('Çelik Müller Ødegaard Zoë Æsa Łukasz Đorđe ĳsbrand Straße'),
+    'Celik Muller Odegaard Zoe AEsa Lukasz Dorde ijsbrand Strasse',
+  );
   const cases: [Record<string, string>, string][] = [
     [{ nickName: 'Zoë', familyName: 'Çelik' }, 'z.celik'],
     [{ nickName: 'Jürgen', familyName: 'Müller' }, 'j.muller'],
@@ -81,21 +88,42 @@ test('diacritics are removed', () => {
     [{ nickName: 'Élodie', familyName: 'Łęcka' }, 'e.lecka'],
   ];
   for (const [n, expected] of cases) assert.equal(usernames(PersonName.parse(n), 1)[0], expected);
-  assert.deepEqual(usernames(PersonName.parse({ nickName: 'Ĳsbrand', familyName: 'Groß' }), 3), ['i.gross', 'ij.gross', 'ijs.gross']);
+  assert.deepEqual(usernames(PersonName.parse({ nickName: 'Ĳsbrand', familyName: 'Groß' }), 3), [
+    'i.gross',
+    'ij.gross',
+    'ijs.gross',
+  ]);
 });
 
 test('apostrophes, prefixes and spaces are folded', () => {
   assert.equal(usernames(PersonName.parse({ nickName: 'Luca', familyName: "D'Angelo" }), 1)[0], 'l.dangelo');
-  assert.equal(usernames(PersonName.parse({ nickName: 'Kees', familyName: 'Hart', familyNamePrefix: "'t" }), 1)[0], 'k.thart');
-  assert.equal(usernames(PersonName.parse({ nickName: 'Mo', familyName: 'Cate', familyNamePrefix: 'ten' }), 1)[0], 'm.tencate');
-  assert.equal(usernames(PersonName.parse({ nickName: 'Henk', familyName: 'Wal', familyNamePrefix: 'van der' }), 1)[0], 'h.vanderwal');
+  assert.equal(
+    usernames(PersonName.parse({ nickName: 'Kees', familyName: 'Hart', familyNamePrefix: "'t" }), 1)[0],
+    'k.thart',
+  );
+  assert.equal(
+    usernames(PersonName.parse({ nickName: 'Mo', familyName: 'Cate', familyNamePrefix: 'ten' }), 1)[0],
+    'm.tencate',
+  );
+  assert.equal(
+    usernames(PersonName.parse({ nickName: 'Henk', familyName: 'Wal', familyNamePrefix: 'van der' }), 1)[0],
+    'h.vanderwal',
+  );
   assert.equal(foldNamePart("  O'Brien-Smith "), 'obrien-smith');
   assert.equal(foldNamePart('--a--b--'), 'a-b');
 });
 
 test('double given names keep the hyphen but never end a stem on it', () => {
   const n = PersonName.parse({ nickName: 'Anne-Marie', familyName: 'Jansen' });
-  assert.deepEqual(usernames(n, 7), ['a.jansen', 'an.jansen', 'ann.jansen', 'anne.jansen', 'anne-m.jansen', 'anne-ma.jansen', 'anne-mar.jansen']);
+  assert.deepEqual(usernames(n, 7), [
+    'a.jansen',
+    'an.jansen',
+    'ann.jansen',
+    'anne.jansen',
+    'anne-m.jansen',
+    'anne-ma.jansen',
+    'anne-mar.jansen',
+  ]);
   for (const u of usernames(n, 50)) assert.match(u, /^[a-z0-9.-]+$/);
 });
 
@@ -122,14 +150,20 @@ test('a very long given name: duplicates after the cut are skipped without losin
   const n = PersonName.parse({ nickName: 'Abcdefghijklmnopqrstuvwxyz', familyName: 'Li' });
   const all = [...identityCandidates(n, { ...opts, maxIterations: 50 })];
   assert.equal(new Set(all.map((c) => c.username)).size, all.length);
-  assert.deepEqual(all.map((c) => c.iteration), all.map((_, i) => i));
+  assert.deepEqual(
+    all.map((c) => c.iteration),
+    all.map((_, i) => i),
+  );
   for (const c of all) assert.ok(c.username.length <= 20);
 });
 
 test('names that fold to nothing fall back, never to an empty username', () => {
   const chinese = PersonName.parse({ nickName: '李', familyName: '王' });
   assert.deepEqual(usernames(chinese, 3), ['user', 'user2', 'user3']);
-  assert.equal([...identityCandidates(chinese, { ...opts, fallback: 'e100234', maxIterations: 1 })][0]!.username, 'e100234');
+  assert.equal(
+    [...identityCandidates(chinese, { ...opts, fallback: 'e100234', maxIterations: 1 })][0]!.username,
+    'e100234',
+  );
   assert.deepEqual(usernames(PersonName.parse({ nickName: '—', familyName: 'Jansen' }), 2), ['jansen', 'jansen2']);
   assert.deepEqual(usernames(PersonName.parse({ nickName: 'Jan', familyName: '王' }), 2), ['jan', 'jan2']);
 });

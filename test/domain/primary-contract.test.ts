@@ -48,7 +48,11 @@ test('without an active contract: the best future one, else the latest ended one
     c('recent', '2021-01-01', '2021-06-30', { sequence: 9 }),
   ];
   assert.equal(primaryContract(pastOnly, '2027-01-01')?.id, 'recent');
-  const withFuture = [...pastOnly, c('later', '2027-09-01', undefined, { sequence: 4 }), c('soon', '2027-02-01', undefined, { sequence: 3 })];
+  const withFuture = [
+    ...pastOnly,
+    c('later', '2027-09-01', undefined, { sequence: 4 }),
+    c('soon', '2027-02-01', undefined, { sequence: 3 }),
+  ];
   assert.equal(primaryContract(withFuture, '2027-01-01')?.id, 'soon');
   assert.equal(primaryContract([], '2027-01-01'), undefined);
 });

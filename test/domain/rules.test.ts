@@ -7,7 +7,6 @@ import { DEFAULT_TIMINGS, RulesError, parseRules, safeParseRules, timingsFor } f
 import { loadRulesFile } from '../../domain/rules-file.js';
 import { EXAMPLE } from './helpers.js';
 
-
 test('a valid rules file parses with defaults filled in', () => {
   const r = parseRules(EXAMPLE);
   assert.equal(r.version, '2027.1');
@@ -28,11 +27,24 @@ test('minimal file: time zone, determinants and timings default; a numeric versi
   assert.equal(r.version, '3');
   assert.equal(r.timeZone, 'Europe/Amsterdam');
   assert.deepEqual(r.rules, []);
-  assert.deepEqual(timingsFor(r, 'ad'), { createDaysBeforeStart: 14, enableAt: '07:00', disableAt: '00:00', deleteAfterDays: 90 });
+  assert.deepEqual(timingsFor(r, 'ad'), {
+    createDaysBeforeStart: 14,
+    enableAt: '07:00',
+    disableAt: '00:00',
+    deleteAfterDays: 90,
+  });
 });
 
 test('JSON is accepted too', () => {
-  const json = JSON.stringify({ version: '1', targets: [{ id: 'ad', kind: 'ad' }], rules: [{ name: 'x', entitlements: { ad: { account: true } } }] }, null, 2);
+  const json = JSON.stringify(
+    {
+      version: '1',
+      targets: [{ id: 'ad', kind: 'ad' }],
+      rules: [{ name: 'x', entitlements: { ad: { account: true } } }],
+    },
+    null,
+    2,
+  );
   assert.equal(parseRules(json, 'rules.json').rules[0]!.name, 'x');
 });
 
@@ -141,5 +153,8 @@ test('loadRulesFile reads from disk and reports errors with the base name', asyn
   writeFileSync(join(dir, 'rules.yaml'), EXAMPLE);
   assert.equal((await loadRulesFile(join(dir, 'rules.yaml'))).rules.length, 3);
   writeFileSync(join(dir, 'broken.yaml'), 'version: "1"\ntargets: []\n');
-  await assert.rejects(loadRulesFile(join(dir, 'broken.yaml')), /^RulesError: broken\.yaml:2:1: targets: at least one target is needed$/);
+  await assert.rejects(
+    loadRulesFile(join(dir, 'broken.yaml')),
+    /^RulesError: broken\.yaml:2:1: targets: at least one target is needed$/,
+  );
 });

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Contract } from '../../domain/model.js';
 import { DEFAULT_TIMINGS, parseRules } from '../../domain/rules.js';
-import { computeSchedule, employments, lifecycleMoments, nextMoment, scheduleForTarget } from '../../domain/schedule.js';
+import {
+  computeSchedule,
+  employments,
+  lifecycleMoments,
+  nextMoment,
+  scheduleForTarget,
+} from '../../domain/schedule.js';
 import { contract, person } from './helpers.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -131,7 +137,9 @@ targets:
 });
 
 test('deterministic: same input, same output', () => {
-  const p = person({ contracts: [contract('b', '2027-01-01', '2027-03-31'), contract('a', '2027-01-01', '2027-02-28')] });
+  const p = person({
+    contracts: [contract('b', '2027-01-01', '2027-03-31'), contract('a', '2027-01-01', '2027-02-28')],
+  });
   const q = person({ contracts: [...p.contracts].reverse() });
   assert.deepEqual(computeSchedule(p, DEFAULT_TIMINGS, 1e12), computeSchedule(q, DEFAULT_TIMINGS, 1e12));
 });
