@@ -1,0 +1,116 @@
+/**
+ * Configuration of the Active Directory target connector.
+ *
+ * Environment contract (adConfigFromEnv):
+ *   AD_URL               ldaps://host:636 (or ldap://host:389; passwords then need StartTLS, not done here)
+ *   AD_BIND_DN           service account DN (or UPN)
+ *   AD_BIND_PASSWORD     its password (never logged)
+ *   AD_BASE_DN           e.g. DC=tenure,DC=test
+ *   AD_TLS_INSECURE      1/true: accept any server certificate (tests against a self-signed Samba only)
+ *   AD_TLS_CA_FILE       PEM file with the CA that signed the DC certificate (production)
+ *   AD_EMPLOYEES_OU      default OU=Employees,OU=Tenure,<base>
+ *   AD_GROUPS_OU         default OU=Groups,OU=Tenure,<base>
+ *   AD_DISABLED_OU       default OU=Disabled,OU=Tenure,<base>
+ *   AD_LOCATION_OUS      optional JSON object {"<location name>": "<OU DN>"}
+ *   AD_UPN_SUFFIX        default tenure.test (appended when a userPrincipalName has no '@')
+ *   AD_MAIL_DOMAIN       optional (appended when an e-mail address has no '@')
+ *   AD_CONNECT_TIMEOUT_MS, AD_TIMEOUT_MS   default 5000 / 15000
+ */
+import { z } from 'zod';
+
+const Dn = z.string().trim().min(3).regex(/=/, 'must be a distinguished name (attr=value,...)');
+
+export const AdConfigSchema = z
+  .object({
+    /** Connector id, used as `target` in audit entries. */
+    id: z.string().min(1).default('ad'),
+    url: z
+      .string()
+      .trim()
+      .regex(/^ldaps?:\/\/[^/]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]'),
+    bindDN: z.string().trim().min(1),
+    bindPassword: z.string().min(1),
+    baseDN: Dn,
+    employeesOU: Dn.optional(),
+    /** Location name -> OU DN. Unknown locations get `OU=<location>,<employeesOU>`, created when missing. */
+    locationOUs: z.record(z.string(), Dn).default({}),
+    groupsOU: Dn.optional(),
+    disabledOU: Dn.optional(),
+    upnSuffix: z.string().trim().min(1).default('tenure.test'),
+    mailDomain: z.string().trim().min(1).optional(),
+    tls: z
+      .object({
+        /** PEM CA bundle to verify the server certificate (production). */
+        caFile: z.string().min(1).optional(),
+        /** Accept any certificate. Tests against a self-signed Samba only. */
+        insecure: z.boolean().default(false),
+      })
+      .default({ insecure: false }),
+    timeouts: z
+      .object({
+        connectMs: z.number().int().positive().default(5000),
+        operationMs: z.number().int().positive().default(15000),
+      })
+      .default({ connectMs: 5000, operationMs: 15000 }),
+  })
+  .transform((c) => ({
+    ...c,
+    employeesOU: c.employeesOU ?? `OU=Employees,OU=Tenure,${c.baseDN}`,
+    groupsOU: c.groupsOU ?? `OU=Groups,OU=Tenure,${c.baseDN}`,
+    disabledOU: c.disabledOU ?? `OU=Disabled,OU=Tenure,${c.baseDN}`,
+  }));
+
+export type AdConfigInput = z.input<typeof AdConfigSchema>;
+export type AdConfig = z.output<typeof AdConfigSchema>;
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+function intOrUndefined(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
+  return n;
+}
+
+/** Read the AD_* variables (see the header) and validate them. Never echoes the password. */
+export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig {
+  const opt = (k: string) => {
+    const v = env[k];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+  let locationOUs: Record<string, string> | undefined;
+  const rawLocations = opt('AD_LOCATION_OUS');
+  if (rawLocations) {
+    try {
+      locationOUs = JSON.parse(rawLocations) as Record<string, string>;
+    } catch {
+      throw new Error('AD_LOCATION_OUS must be a JSON object {"location": "OU=...,DC=..."}');
+    }
+  }
+  const input = {
+    url: env.AD_URL,
+    bindDN: env.AD_BIND_DN,
+    bindPassword: env.AD_BIND_PASSWORD,
+    baseDN: env.AD_BASE_DN,
+    employeesOU: opt('AD_EMPLOYEES_OU'),
+    groupsOU: opt('AD_GROUPS_OU'),
+    disabledOU: opt('AD_DISABLED_OU'),
+    locationOUs,
+    upnSuffix: opt('AD_UPN_SUFFIX'),
+    mailDomain: opt('AD_MAIL_DOMAIN'),
+    tls: { caFile: opt('AD_TLS_CA_FILE'), insecure: truthy(env.AD_TLS_INSECURE) },
+    timeouts: {
+      connectMs: intOrUndefined('AD_CONNECT_TIMEOUT_MS', env.AD_CONNECT_TIMEOUT_MS),
+      operationMs: intOrUndefined('AD_TIMEOUT_MS', env.AD_TIMEOUT_MS),
+    },
+  };
+  const parsed = AdConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    // Issue paths and messages only: never the input values (the password is one of them).
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid Active Directory configuration (AD_* variables): ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

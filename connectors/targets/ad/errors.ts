@@ -1,0 +1,83 @@
+/**
+ * LDAP failures mapped for the activity layer (targets.md 2.12): transient problems stay plain
+ * `Error`s (Temporal retries them); permanent rejections become `TargetRejectedError`, which the
+ * activity layer turns into a non-retryable failure.
+ */
+import { ResultCodeError } from 'ldapts';
+
+export class TargetRejectedError extends Error {
+  override readonly name = 'TargetRejected';
+  readonly type = 'TargetRejected';
+  /** LDAP result code when the rejection came from the directory. */
+  readonly code: number | undefined;
+  constructor(message: string, options?: { code?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code;
+  }
+}
+
+/** A retryable failure: the directory is down, busy, slow or unreachable. */
+export class TargetUnavailableError extends Error {
+  override readonly name = 'TargetUnavailable';
+  readonly code: number | undefined;
+  constructor(message: string, options?: { code?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code;
+  }
+}
+
+/** Result codes that mean "try again later". */
+const TRANSIENT = new Set([
+  1, // operationsError (server-side hiccup)
+  3, // timeLimitExceeded
+  51, // busy
+  52, // unavailable
+  80, // other
+]);
+
+/** Friendly text per permanent result code. */
+const PERMANENT: Record<number, string> = {
+  8: 'the directory requires a stronger (encrypted) connection',
+  13: 'the directory requires confidentiality (use LDAPS or StartTLS)',
+  16: 'no such attribute',
+  17: 'undefined attribute type',
+  19: 'constraint violation (password policy, value too long or invalid value)',
+  20: 'attribute value already exists',
+  21: 'invalid attribute syntax',
+  32: 'no such object',
+  34: 'invalid DN syntax',
+  48: 'inappropriate authentication',
+  49: 'invalid credentials for the service account',
+  50: 'insufficient access rights for the service account',
+  53: 'the directory is unwilling to perform the operation',
+  64: 'naming violation',
+  65: 'object class violation',
+  66: 'not allowed on a non-leaf entry (the object has child objects)',
+  67: 'not allowed on the RDN',
+  68: 'an entry with that name already exists',
+  69: 'object class modifications are prohibited',
+};
+
+export function ldapCode(err: unknown): number | undefined {
+  if (err instanceof ResultCodeError) return err.code;
+  return undefined;
+}
+
+/** Turn any error from ldapts into the error the connector throws. */
+export function mapLdapError(err: unknown, context: string): Error {
+  if (err instanceof TargetRejectedError || err instanceof TargetUnavailableError) return err;
+  if (err instanceof ResultCodeError) {
+    const code = err.code;
+    if (TRANSIENT.has(code)) {
+      return new TargetUnavailableError(
+        `${context}: directory temporarily unavailable (LDAP ${code}: ${err.message})`,
+        { code, cause: err },
+      );
+    }
+    const friendly = PERMANENT[code] ?? 'rejected by the directory';
+    return new TargetRejectedError(`${context}: ${friendly} (LDAP ${code}: ${err.message})`, { code, cause: err });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  // Connection refused/reset, TLS failures, timeouts: retryable.
+  return new TargetUnavailableError(`${context}: directory unreachable (${msg})`, { cause: err });
+}
