@@ -88,7 +88,8 @@ run_samba() {
     die "something already listens on $host:636 (another Samba?); stop it first"
   fi
   rm -f "$d/run/samba.pid"
-  samba -s "$d/etc/smb.conf" -D >>"$d/log/samba.stdout" 2>&1 \
+  # 9>&-: the daemon must not inherit the start/stop lock.
+  samba -s "$d/etc/smb.conf" -D >>"$d/log/samba.stdout" 2>&1 9>&- \
     || { tail -n 30 "$d/log/samba.stdout" "$d/log/samba.log" >&2 2>/dev/null; die "samba failed to start; see $d/log/samba.log"; }
   # -D forks: the pid file appears once the master has daemonised.
   wait_for "samba pid file" "$d/log/samba.log" 10 pid_alive "$d/run/samba.pid"
@@ -190,11 +191,19 @@ EOF
   )
 }
 
+# lock: one start/stop/provision at a time on this machine (demo and test may start together).
+lock() {
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$CACHE_DIR/samba.lock"
+  flock -w 120 9 || die "another samba.sh is still running (lock $CACHE_DIR/samba.lock)"
+}
+
 cmd_start() {
   local fresh=0 arg
   for arg in "$@"; do
     case "$arg" in --fresh) fresh=1 ;; *) die "unknown option '$arg' (start [--fresh])" ;; esac
   done
+  lock
   if pid_alive "$PIDFILE"; then
     if [ "$fresh" = 1 ]; then
       log "--fresh: stopping the running instance"
@@ -206,16 +215,10 @@ cmd_start() {
     fi
   fi
   ensure_address "$AD_HOST"
-  # One provisioning at a time per machine (demo and test may start together).
-  mkdir -p "$CACHE_DIR"
-  exec 9>"$CACHE_DIR/samba-template.lock"
-  flock 9
   if [ ! -f "$TEMPLATE/.ready" ]; then
     provision_template
     touch "$TEMPLATE/.ready"
   fi
-  flock -u 9
-  exec 9>&-
   if [ "$fresh" = 1 ] || [ ! -f "$DIR/.ready" ]; then
     log "copying the template to $DIR"
     rm -rf "$DIR" "$DIR.tmp"
@@ -233,6 +236,7 @@ cmd_start() {
 }
 
 cmd_stop() {
+  lock
   if pid_alive "$PIDFILE"; then
     halt_samba "$DIR"
     log "stopped"
