@@ -1,0 +1,263 @@
+/**
+ * The `tenure` command line: argument parsing (node:util parseArgs), help, dispatch, exit codes.
+ * `runCli` connects lazily (help and usage errors never touch Temporal or Postgres) and returns
+ * the exit code: 0 done, 1 failed (unknown person included), 2 usage error.
+ */
+import { userInfo } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Client } from '@temporalio/client';
+import pg from 'pg';
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
+import { connectClient } from '../workers/temporal-connection.js';
+import { excludeCommand, includeCommand, reprovisionCommand } from './commands/admin.js';
+import { auditCommand, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './commands/audit.js';
+import { PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
+import { statusCommand } from './commands/status.js';
+import { upcomingCommand } from './commands/upcoming.js';
+
+export interface CliDeps {
+  out?: Out;
+  err?: Out;
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to `connectClient()` from TEMPORAL_* variables; the CLI closes it when done. */
+  connectTemporal?: () => Promise<Client>;
+  /** Defaults to a pool on DATABASE_URL; the CLI ends it when done. */
+  connectPostgres?: () => pg.Pool;
+  /** Whether the CLI closes what `connectTemporal`/`connectPostgres` gave it (default true). */
+  closeConnections?: boolean;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  details: string[];
+  options: Options;
+}
+
+const HELP: Options = { help: { type: 'boolean', short: 'h' } };
+const JSON_OPT: Options = { json: { type: 'boolean' } };
+const ADMIN: Options = {
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  'request-id': { type: 'string' },
+  ...JSON_OPT,
+};
+const ADMIN_DETAILS = [
+  '--reason TEXT       why, for the audit log',
+  '--by USER           who asks (default $TENURE_OPERATOR, else your login name)',
+  '--request-id ID     the update ID; repeating a command with the same ID carries it out once',
+  '                    (default: generated, and printed so you can repeat it safely)',
+  '--json              machine-readable output',
+];
+
+const COMMANDS: Record<string, CommandSpec> = {
+  status: {
+    summary: 'state, health, names, desired permissions with reasons, accounts, last error',
+    usage: 'tenure status <personKey> [--json]',
+    details: ['--json              machine-readable output (the StatusView)'],
+    options: { ...HELP, ...JSON_OPT },
+  },
+  upcoming: {
+    summary: 'every planned action with its local date and time',
+    usage: 'tenure upcoming <personKey> [--json]',
+    details: ['--json              machine-readable output (PlannedAction[])'],
+    options: { ...HELP, ...JSON_OPT },
+  },
+  reprovision: {
+    summary: 're-evaluate and re-apply everything now; prints the actions taken',
+    usage: 'tenure reprovision <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: ADMIN_DETAILS,
+    options: { ...HELP, ...ADMIN },
+  },
+  exclude: {
+    summary: 'freeze the person: no changes until included',
+    usage: 'tenure exclude <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: ADMIN_DETAILS,
+    options: { ...HELP, ...ADMIN },
+  },
+  include: {
+    summary: 'unfreeze the person and catch up on what was held back',
+    usage: 'tenure include <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: ADMIN_DETAILS,
+    options: { ...HELP, ...ADMIN },
+  },
+  audit: {
+    summary: "the person's audit log (Postgres), oldest first",
+    usage: 'tenure audit <personKey> [--limit N] [--since T] [--until T] [--json]',
+    details: [
+      `--limit N           the latest N entries (default ${DEFAULT_AUDIT_LIMIT}, at most ${MAX_AUDIT_LIMIT})`,
+      '--since T           from this date or timestamp (inclusive), e.g. 2027-02-01 or 2027-02-01T07:00+01:00',
+      '--until T           before this date or timestamp',
+      '--json              machine-readable output',
+    ],
+    options: {
+      ...HELP,
+      ...JSON_OPT,
+      limit: { type: 'string', short: 'n' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+    },
+  },
+};
+
+export function mainHelp(): string[] {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'tenure: operate the Tenure identity lifecycle engine',
+    '',
+    'Usage: tenure <command> <personKey> [options]     (person keys look like file:1001)',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `tenure <command> --help` for its options.',
+    '',
+    'Environment:',
+    '  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (and TEMPORAL_TLS_*, TEMPORAL_API_KEY)   the Temporal service',
+    '  DATABASE_URL        the vault (Postgres), for audit',
+    `  TENURE_TIME_ZONE    zone for times shown (default ${DEFAULT_TIME_ZONE})`,
+    '  TENURE_OPERATOR     default for --by',
+    '',
+    'Exit codes: 0 done, 1 failed (for example an unknown person), 2 usage error.',
+  ];
+}
+
+export function commandHelp(name: string): string[] {
+  const c = COMMANDS[name];
+  if (!c) return mainHelp();
+  return [
+    `Usage: ${c.usage}`,
+    '',
+    c.summary,
+    '',
+    'Options:',
+    ...c.details.map((d) => `  ${d}`),
+    '  -h, --help          this help',
+  ];
+}
+
+export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = deps.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const env = deps.env ?? process.env;
+  const [command, ...rest] = argv;
+
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    for (const line of topic ? commandHelp(topic) : mainHelp()) out(line);
+    return command === undefined ? 2 : 0;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) {
+    err(`tenure: unknown command ${JSON.stringify(command)}`);
+    err(`Commands: ${Object.keys(COMMANDS).join(', ')}. Run \`tenure --help\`.`);
+    return 2;
+  }
+
+  let client: Client | undefined;
+  let pool: pg.Pool | undefined;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      for (const line of commandHelp(command)) out(line);
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
+    const personKey = validatePersonKey(positionals[0]);
+    const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
+    if (!isValidTimeZone(timeZone))
+      throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
+    const str = (name: string): string | undefined => {
+      const v = values[name];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const asJson = values.json === true;
+
+    if (command === 'audit') {
+      const limitText = str('limit');
+      if (limitText !== undefined && !/^\d+$/.test(limitText)) {
+        throw new UsageError(`--limit: a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
+      }
+      if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault, for audit)');
+      pool = deps.connectPostgres
+        ? deps.connectPostgres()
+        : new pg.Pool({ connectionString: env.DATABASE_URL, max: 1 });
+      await auditCommand({ pool, out, timeZone }, personKey, {
+        limit: limitText === undefined ? undefined : Number(limitText),
+        since: str('since'),
+        until: str('until'),
+        json: asJson,
+      });
+      return 0;
+    }
+
+    const connect = deps.connectTemporal ?? (() => connectClient());
+    client = await connect();
+    const ctx = { client, out, timeZone };
+    switch (command) {
+      case 'status':
+        await statusCommand(ctx, personKey, { json: asJson });
+        break;
+      case 'upcoming':
+        await upcomingCommand(ctx, personKey, { json: asJson });
+        break;
+      case 'reprovision':
+      case 'exclude':
+      case 'include': {
+        const reason = str('reason')?.trim();
+        const opts = {
+          requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+          reason: reason || undefined,
+          requestId: str('request-id'),
+          json: asJson,
+        };
+        const run = { reprovision: reprovisionCommand, exclude: excludeCommand, include: includeCommand }[command];
+        await run(ctx, personKey, opts);
+        break;
+      }
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`tenure ${command}: ${e.message}`);
+      err(`Usage: ${spec.usage}   (tenure ${command} --help)`);
+      return 2;
+    }
+    if (e instanceof PersonNotFound) {
+      err(`tenure ${command}: ${e.message}`);
+      return 1;
+    }
+    err(`tenure ${command}: failed: ${describeError(e)}`);
+    return 1;
+  } finally {
+    if (deps.closeConnections !== false) {
+      await client?.connection.close().catch(() => undefined);
+      await pool?.end().catch(() => undefined);
+    }
+  }
+}
+
+function operatorName(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function describeError(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e, depth = 0; x && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    const msg = x instanceof Error ? x.message : String(x);
+    if (msg && !parts.includes(msg)) parts.push(msg);
+  }
+  return parts.join(': ') || 'unknown error';
+}
