@@ -102,12 +102,13 @@ export function splitDN(dn: string): { rdn: string; parent: string } {
 /** Decode the value of an RDN such as `CN=Doe\, Jan` or `CN=\20x` to its plain string. */
 export function rdnValue(rdnString: string): string {
   const eq = rdnString.indexOf('=');
-  const raw = eq < 0 ? rdnString : rdnString.slice(eq + 1);
+  // Code points, not UTF-16 units: a lone surrogate would turn into U+FFFD.
+  const raw = Array.from(eq < 0 ? rdnString : rdnString.slice(eq + 1));
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
     if (ch === '\\' && i + 1 < raw.length) {
-      const hex = raw.slice(i + 1, i + 3);
+      const hex = raw.slice(i + 1, i + 3).join('');
       if (/^[0-9a-fA-F]{2}$/.test(hex)) {
         bytes.push(parseInt(hex, 16));
         i += 2;

@@ -9,6 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { Attribute, Change, Client } from 'ldapts';
 import { AdTargetConnector, TargetRejectedError, adConfigFromEnv, AdConfigSchema } from '../connectors/targets/ad.js';
 import { escapeDNValue, escapeFilterValue, normalizeDN, rdnValue, splitDN } from '../connectors/ldap-escape.js';
@@ -43,6 +44,7 @@ describe('ldap-escape', () => {
     assert.deepEqual(splitDN('CN=ends\\\\,OU=A'), { rdn: 'CN=ends\\\\', parent: 'OU=A' });
     assert.equal(rdnValue('CN=\\20x\\2c y\\5c'), ' x, y\\');
     assert.equal(rdnValue('CN=Jos\\c3\\a9'), 'José');
+    assert.equal(rdnValue('CN=Zoë 🙂\\2c 李'), 'Zoë 🙂, 李');
     assert.equal(normalizeDN('cn=Doe\\2c John, ou=A,DC=X'), normalizeDN('CN=doe\\, john,OU=a,dc=x'));
   });
 
@@ -472,6 +474,14 @@ describe(
         assert.equal((await read(r.account!, ['cn'])).cn, other);
         await ad.disable(r.account!);
         await ad.enable(r.account!);
+        // Membership filters and member values carry the escaped DN too.
+        const group = { name: `g ${name}`.trim(), createIfMissing: true };
+        await ad.grantPermission(r.account!, group);
+        assert.deepEqual(await ad.listPermissions(r.account!), [group.name]);
+        assert.equal((await ad.grantPermission(r.account!, group)).audit[0]!.outcome, 'unchanged');
+        assert.equal((await ad.revokePermission(r.account!, group)).audit[0]!.outcome, 'success');
+        assert.equal((await ad.revokePermission(r.account!, group)).audit[0]!.outcome, 'unchanged');
+        assert.deepEqual(await ad.listPermissions(r.account!), []);
         assert.equal((await ad.delete(r.account!)).audit[0]!.outcome, 'success');
       });
     }
@@ -527,6 +537,51 @@ describe(
       );
       // Built-in accounts without employeeID count as taken.
       assert.equal(await ad.isTaken({ username: 'Administrator', userPrincipalName: '', email: '' }, other), true);
+    });
+
+    test('a dropped connection is a retryable error and the next call reconnects', async () => {
+      // A TCP relay in front of Samba that can cut every connection, like a restart of the DC.
+      const env = adConfigFromEnv();
+      const target = new URL(env.url);
+      const open = new Set<net.Socket>();
+      let up = true;
+      const relay = net.createServer((client) => {
+        if (!up) return client.destroy();
+        const upstream = net.connect(Number(target.port || 636), target.hostname);
+        for (const s of [client, upstream]) {
+          open.add(s);
+          s.on('error', () => undefined).on('close', () => {
+            open.delete(s);
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+      const port = (relay.address() as net.AddressInfo).port;
+      const viaRelay = new AdTargetConnector({
+        ...env,
+        url: `ldaps://127.0.0.1:${port}`,
+        employeesOU,
+        groupsOU,
+        disabledOU,
+      });
+      try {
+        const d = desired();
+        const { account } = await viaRelay.create(d);
+        up = false;
+        for (const s of open) s.destroy();
+        await assert.rejects(viaRelay.correlate(d.employeeId), (e: Error) => !(e instanceof TargetRejectedError));
+        await assert.rejects(viaRelay.enable(account!), (e: Error) => e.name === 'TargetUnavailable');
+        up = true;
+        assert.deepEqual(await viaRelay.correlate(d.employeeId), account);
+        assert.equal((await viaRelay.enable(account!)).audit[0]!.outcome, 'success');
+      } finally {
+        await viaRelay.close();
+        for (const s of open) s.destroy();
+        await new Promise((r) => relay.close(r));
+      }
     });
 
     test('permanent rejections are TargetRejected, unreachable directory is retryable', async () => {

@@ -291,7 +291,7 @@ export class AdTargetConnector implements TargetConnector {
     const mapped =
       this.config.locationOUs[loc] ??
       Object.entries(this.config.locationOUs).find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
-    return mapped ?? `${rdn('OU', loc.slice(0, 64).trim())},${this.config.employeesOU}`;
+    return mapped ?? `${rdn('OU', Array.from(loc).slice(0, 64).join('').trim())},${this.config.employeesOU}`;
   }
 
   /** Create a location OU when missing (only those the connector derives, under employeesOU). */
@@ -737,7 +737,9 @@ export class AdTargetConnector implements TargetConnector {
     }
     if (!create) return null;
     const cn = rdnValue(splitDN(dn).rdn);
-    const sam = cn.replace(/["/\\[\]:;|=,+*?<>@]/g, '_').slice(0, 64);
+    const sam = Array.from(cn.replace(/["/\\[\]:;|=,+*?<>@]/g, '_'))
+      .slice(0, 64)
+      .join('');
     try {
       await this.#op('create group', (c) =>
         c.add(dn, {
