@@ -1,0 +1,162 @@
+/**
+ * One Temporal Schedule per configured source (temporal.md 1.14): `poll-<sourceId>` starts the
+ * poll workflow every interval. Overlap SKIP (never two polls of a source at once) and a catch-up
+ * window of one interval (an outage does not replay missed polls; the next poll sees everything).
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+  type ScheduleUpdateOptions,
+} from '@temporalio/client';
+import { POLL_WORKFLOW_TYPE, type PollInput } from '../common/messages.js';
+import { PollState, SourceId } from '../common/search-attributes.js';
+import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+
+export interface SourceSchedule {
+  id: string;
+  /** Interval as a duration string: `5m`, `1h`, `30 minutes`. */
+  every: string;
+}
+
+export interface ScheduleOptionsForSources {
+  /** Task queue of the poll workflow. Default LIFECYCLE_TASK_QUEUE. */
+  taskQueue?: string;
+}
+
+export type EnsureResult = 'created' | 'updated';
+
+export function pollScheduleId(sourceId: string): string {
+  return `poll-${sourceId}`;
+}
+
+/** Workflow id of scheduled polls; the server appends the scheduled time to it. */
+export function pollWorkflowId(sourceId: string): string {
+  return `poll-${sourceId}`;
+}
+
+function scheduleParts(source: SourceSchedule, taskQueue: string) {
+  const args: [PollInput] = [{ sourceId: source.id }];
+  return {
+    spec: { intervals: [{ every: source.every }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: POLL_WORKFLOW_TYPE,
+      workflowId: pollWorkflowId(source.id),
+      taskQueue,
+      args,
+      typedSearchAttributes: [
+        { key: SourceId, value: source.id },
+        { key: PollState, value: 'running' },
+      ],
+      staticSummary: `Poll source ${source.id}`,
+      // A poll that hangs must not block the next ones for ever (overlap SKIP).
+      workflowExecutionTimeout: '6 hours',
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: source.every,
+    },
+    state: { note: `Polls HR source ${source.id} every ${source.every} (managed by Tenure)` },
+  };
+}
+
+/**
+ * Create the schedule of every source, or bring an existing one in line (spec, action, policies),
+ * keeping its paused state. Idempotent. Schedules of sources no longer configured are left alone.
+ */
+export async function ensureSourceSchedules(
+  client: Client,
+  sources: readonly SourceSchedule[],
+  options: ScheduleOptionsForSources = {},
+): Promise<Record<string, EnsureResult>> {
+  const taskQueue = options.taskQueue ?? LIFECYCLE_TASK_QUEUE;
+  const results: Record<string, EnsureResult> = {};
+  for (const source of sources) {
+    const scheduleId = pollScheduleId(source.id);
+    const parts = scheduleParts(source, taskQueue);
+    const handle = client.schedule.getHandle(scheduleId);
+    const update = async () => {
+      await handle.update((prev): ScheduleUpdateOptions => ({
+        ...prev,
+        spec: parts.spec,
+        action: parts.action,
+        policies: { ...prev.policies, ...parts.policies },
+        state: { ...prev.state, note: prev.state.paused ? prev.state.note : parts.state.note },
+      }));
+      results[source.id] = 'updated';
+    };
+    try {
+      await handle.describe();
+      await update();
+      continue;
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+    const create: ScheduleOptions = {
+      scheduleId,
+      ...parts,
+      memo: { sourceId: source.id, every: source.every },
+    };
+    try {
+      await client.schedule.create(create);
+      results[source.id] = 'created';
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await update(); // created concurrently by another process
+    }
+  }
+  return results;
+}
+
+export interface TriggeredPoll {
+  /** The poll workflow started by this trigger, or the one already running (then nothing started). */
+  workflowId?: string;
+  runId?: string;
+  /** A poll of the source was running already: overlap SKIP, no new poll. */
+  alreadyRunning: boolean;
+}
+
+/**
+ * Run the source's poll now (schedule trigger with overlap SKIP: while a poll of the source runs,
+ * nothing new starts). Waits up to `waitMs` for the started workflow to show in the schedule.
+ */
+export async function triggerPoll(client: Client, sourceId: string, waitMs = 10_000): Promise<TriggeredPoll> {
+  const handle = client.schedule.getHandle(pollScheduleId(sourceId));
+  const before = await handle.describe();
+  const running = before.info.runningActions[0];
+  if (running) {
+    return {
+      workflowId: running.workflow.workflowId,
+      runId: running.workflow.firstExecutionRunId,
+      alreadyRunning: true,
+    };
+  }
+  const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const d = await handle.describe();
+    const fresh = d.info.recentActions.find((a) => !seen.has(a.action.workflow.firstExecutionRunId));
+    if (fresh) {
+      return {
+        workflowId: fresh.action.workflow.workflowId,
+        runId: fresh.action.workflow.firstExecutionRunId,
+        alreadyRunning: false,
+      };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { alreadyRunning: false };
+}
+
+/** Delete the source's schedule (not its running poll). Missing is fine. */
+export async function deleteSourceSchedule(client: Client, sourceId: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(pollScheduleId(sourceId)).delete();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+}
