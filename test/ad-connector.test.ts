@@ -4,12 +4,15 @@
  *   TENURE_ENV=test bash scripts/services/samba.sh start && set -a && . .run/test/samba/ad.env && set +a \
  *     && node --import tsx --test test/ad-connector.test.ts
  *
+ * (Without AD_URL set, .run/test/samba/ad.env is read when present; otherwise the Samba suite is skipped.)
  * Every run works in its own OU (OU=t-<random>,OU=Tenure,...) that it creates and removes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Attribute, Change, Client } from 'ldapts';
 import { AdTargetConnector, TargetRejectedError, adConfigFromEnv, AdConfigSchema } from '../connectors/targets/ad.js';
 import { escapeDNValue, escapeFilterValue, normalizeDN, rdnValue, splitDN } from '../connectors/ldap-escape.js';
@@ -87,6 +90,14 @@ describe('ldap-escape', () => {
 
 // ------------------------------------------------------------------ against Samba
 
+// Without AD_* in the environment, use the test Samba's ad.env when it exists (never the demo's).
+const adEnvFile = fileURLToPath(new URL('../.run/test/samba/ad.env', import.meta.url));
+if (!process.env.AD_URL && existsSync(adEnvFile)) {
+  for (const line of readFileSync(adEnvFile, 'utf8').split('\n')) {
+    const m = /^export ([A-Z_]+)=(?:'([^']*)'|(\S*))$/.exec(line.trim());
+    if (m) process.env[m[1]!] ??= m[2] ?? m[3] ?? '';
+  }
+}
 const haveAD = !!process.env.AD_URL;
 const RUN = randomBytes(3).toString('hex');
 let seq = 0;
