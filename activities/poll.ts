@@ -238,7 +238,14 @@ export function createPollActivities(deps: PollActivityDeps) {
     }
 
     heartbeat({ phase: 'fetch' });
-    const imported = await connector.fetchAll();
+    // A big export or a slow API can take longer than the heartbeat timeout: keep beating.
+    const beating = setInterval(() => heartbeat({ phase: 'fetch' }), 15_000);
+    let imported: Awaited<ReturnType<SourceConnector['fetchAll']>>;
+    try {
+      imported = await connector.fetchAll();
+    } finally {
+      clearInterval(beating);
+    }
     heartbeat({ phase: 'diff' });
 
     const { rows: snap } = await pool.query<{ person_key: string; content_hash: string }>(

@@ -92,6 +92,22 @@ class FailingWorkflowClient extends WorkflowClient {
   }
 }
 
+/** A real WorkflowClient that holds each signal-with-start a moment and records the most in flight. */
+class SlowWorkflowClient extends WorkflowClient {
+  inFlight = 0;
+  maxInFlight = 0;
+  override async signalWithStart(...args: Parameters<WorkflowClient['signalWithStart']>) {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      return await super.signalWithStart(...(args as [string, WorkflowSignalWithStartOptions]));
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
 // ------------------------------------------------------------------ suite fixtures
 
 let pool: pg.Pool;
@@ -411,6 +427,7 @@ describe('poller', () => {
     assert.equal(s.outcome, 'accepted');
     assert.equal(s.signalled, 5);
     assert.equal(await signalBatches(handle.workflowId), 3);
+    assert.equal((await handle.describe()).typedSearchAttributes.get(PollState), 'accepted');
     for (const k of keys) await expectSignals(`${src.id}:${k}`, ['changed']);
   });
 
@@ -468,6 +485,24 @@ describe('poller', () => {
     assert.equal(s.signalled, 5);
     for (const k of keys) await expectSignals(`${src.id}:${k}`, ['changed']);
     assert.equal((await snapshot(src.id)).size, 5);
+  });
+
+  test('signals within a batch run with limited concurrency', async () => {
+    const src = newSource();
+    const keys = Array.from({ length: 8 }, (_, i) => String(9001 + i));
+    src.set(keys.map((k) => person(src.id, k)));
+    const queue = `${QUEUE}-slow`;
+    const slow = new SlowWorkflowClient({
+      connection: client.connection,
+      namespace: process.env.TEMPORAL_NAMESPACE || 'default',
+    });
+    const worker = await makeWorker(queue, { client: { workflow: slow }, signalConcurrency: 3 });
+    const handle = await runPoll(src.id, { batchSize: 100, taskQueue: queue });
+    const s = await worker.runUntil(handle.result());
+    assert.equal(s.signalled, 8);
+    assert.equal(slow.maxInFlight, 3);
+    assert.equal(await signalBatches(handle.workflowId), 1);
+    for (const k of keys) await expectSignals(`${src.id}:${k}`, ['changed']);
   });
 
   test('ensureSourceSchedules creates a schedule, is idempotent, and triggerPoll runs a poll', async () => {

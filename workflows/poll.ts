@@ -50,8 +50,9 @@ const { signalChanges } = proxyActivities<PollActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
+// Not exported: every function exported from the workflows entry becomes a workflow type.
 /** `412 persons read, 3 added, 5 changed, 1 removed, 2 invalid records` */
-export function describeCounts(c: PollCounts): string {
+function describeCounts(c: PollCounts): string {
   const parts = [
     `${c.recordsRead} ${c.recordsRead === 1 ? 'person' : 'persons'} read`,
     `${c.added} added`,
