@@ -86,7 +86,10 @@ export function createConnectivityActivities(deps: ConnectivityDeps) {
         const client = new LdapClient({ url: ad.url, tlsOptions, timeout: 10_000, connectTimeout: 5_000 });
         try {
           await client.bind(ad.bindDN, ad.bindPassword);
-          const { searchEntries } = await client.search(ad.baseDN, { scope: 'base', attributes: ['distinguishedName'] });
+          const { searchEntries } = await client.search(ad.baseDN, {
+            scope: 'base',
+            attributes: ['distinguishedName'],
+          });
           return `bound, base ${searchEntries[0]?.dn ?? ad.baseDN}`;
         } finally {
           await client.unbind().catch(() => undefined);

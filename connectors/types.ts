@@ -126,6 +126,9 @@ export interface TargetConnector {
   /** Which permissions the account currently holds among those this engine manages. */
   listPermissions(ref: AccountReference): Promise<string[]>;
   /** Is a username / UPN / mail already used by someone else in this target? */
-  isTaken(candidate: { username: string; userPrincipalName: string; email: string }, employeeId: string): Promise<boolean>;
+  isTaken(
+    candidate: { username: string; userPrincipalName: string; email: string },
+    employeeId: string,
+  ): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -13,7 +13,8 @@ export const DEFAULT_TIME_ZONE = 'Europe/Amsterdam';
 
 const DAY_MS = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIME_RE = /^([01]\d|2[0-3]):([0-5]\d)$/;
+// HH:MM, or HH:MM:SS for demos and tests that need a moment seconds ahead.
+const TIME_RE = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 
 function parseDate(date: string): [number, number, number] {
   const m = DATE_RE.exec(date);
@@ -177,7 +178,7 @@ export function zonedMoment(date: string, time: string, timeZone: string = DEFAU
   const [y, mo, d] = parseDate(date);
   const tm = TIME_RE.exec(time);
   if (!tm) throw new RangeError(`not a time (HH:MM): ${JSON.stringify(time)}`);
-  const wall = Date.UTC(y, mo - 1, d, Number(tm[1]), Number(tm[2]));
+  const wall = Date.UTC(y, mo - 1, d, Number(tm[1]), Number(tm[2]), Number(tm[3] ?? 0));
 
   // Offsets that can apply around this wall time: a transition never happens twice within a day.
   const before = offsetAt(wall - DAY_MS, timeZone);

@@ -13,8 +13,10 @@ import { DEFAULT_DETERMINANTS, Determinant } from './primary-contract.js';
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
-const HHMM = z.string({ error: 'expected a time as "HH:MM"' }).regex(TIME_RE, 'expected a time as "HH:MM"');
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+const HHMM = z
+  .string({ error: 'expected a time as "HH:MM"' })
+  .regex(TIME_RE, 'expected a time as "HH:MM" (or "HH:MM:SS")');
 const Count = z
   .number({ error: 'expected a whole number' })
   .int('expected a whole number')

@@ -18,7 +18,9 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
     await client.query('select pg_advisory_lock($1)', [LOCK_ID]);
     await client.query(`create table if not exists schema_migrations (
       name text primary key, applied_at timestamptz not null default now())`);
-    const done = new Set((await client.query<{ name: string }>('select name from schema_migrations')).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>('select name from schema_migrations')).rows.map((r) => r.name),
+    );
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3,}_[a-z0-9_]+\.sql$/.test(f)).sort();
     for (const file of files) {
       if (done.has(file)) continue;

@@ -42,7 +42,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
   };
 }
 
-function connectionOptions(s: TemporalSettings): ConnectionOptions {
+function connectionOptions(s: TemporalSettings): ConnectionOptions & { apiKey?: string } {
   return { address: s.address, tls: s.tls, apiKey: s.apiKey };
 }
 

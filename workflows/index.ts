@@ -1,2 +1,4 @@
 // Every workflow the Tenure worker runs; the bundler starts here.
 export * from './connectivity.js';
+export * from './employee.js';
+export * from './poll.js';

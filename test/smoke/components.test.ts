@@ -16,7 +16,9 @@ describe('PostgreSQL vault', () => {
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
-      const names = (await client.query<{ name: string }>('select name from schema_migrations order by name')).rows.map((r) => r.name);
+      const names = (await client.query<{ name: string }>('select name from schema_migrations order by name')).rows.map(
+        (r) => r.name,
+      );
       assert.ok(names.includes('001_vault.sql'));
       const key = `smoke:${uniqueSuffix()}`;
       await client.query(
@@ -53,8 +55,17 @@ describe('Samba AD over LDAPS', () => {
         userAccountControl: '514',
       });
       const password = Buffer.from(`"Sm0ke-${suffix}-Pw!"`, 'utf16le');
-      await client.modify(user, new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [password] }) }));
-      await client.modify(user, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['512'] }) }));
+      await client.modify(
+        user,
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [password] }) }),
+      );
+      await client.modify(
+        user,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userAccountControl', values: ['512'] }),
+        }),
+      );
       const { searchEntries } = await client.search(base, {
         filter: `(employeeID=${employeeId})`,
         attributes: ['userAccountControl', 'distinguishedName'],

@@ -14,7 +14,10 @@ const workflowsPath = fileURLToPath(new URL('../support/smoke-workflows.ts', imp
 let bundle: WorkflowBundleWithSourceMap;
 
 before(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  bundle = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
 });
 
 describe('Temporal through @temporalio/testing with the project-built server', () => {
@@ -33,7 +36,9 @@ describe('Temporal through @temporalio/testing with the project-built server', (
       const report = await worker.runUntil(
         env.client.workflow.execute('checkConnectivity', { taskQueue, workflowId: `connectivity-${taskQueue}` }),
       );
-      const failed = (report as { checks: { ok: boolean; component: string; detail: string }[] }).checks.filter((c) => !c.ok);
+      const failed = (report as { checks: { ok: boolean; component: string; detail: string }[] }).checks.filter(
+        (c) => !c.ok,
+      );
       assert.deepEqual(failed, [], 'every component answers');
       assert.equal((report as { checks: unknown[] }).checks.length, 3);
     } finally {
@@ -73,12 +78,19 @@ describe('the project-started dev server', () => {
         signal: wakeSignal,
         signalArgs: ['again'],
       });
-      assert.deepEqual(await waitUntil(() => handle.query(seenQuery), (s) => s.length === 2), ['hello', 'again']);
+      assert.deepEqual(
+        await waitUntil(
+          () => handle.query(seenQuery),
+          (s) => s.length === 2,
+        ),
+        ['hello', 'again'],
+      );
 
       const found = await waitUntil(
         async () => {
           const ids: string[] = [];
-          for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` })) ids.push(wf.workflowId);
+          for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` }))
+            ids.push(wf.workflowId);
           return ids;
         },
         (ids) => ids.length === 1,

@@ -1,11 +1,5 @@
 // Minimal workflows for the infrastructure smoke tests only (never registered by the product worker).
-import {
-  condition,
-  defineQuery,
-  defineSignal,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 
 export const EmployeeIdKey = defineSearchAttributeKey('EmployeeId', 'KEYWORD');

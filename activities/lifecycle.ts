@@ -1,0 +1,272 @@
+/**
+ * Activities that turn a person's HR data into a plan (rules, schedule, naming) and keep the
+ * vault's identity reservations. All rule evaluation happens here, in the worker, so the
+ * employee workflow stays a deterministic orchestrator and a rules change applies on the next wake.
+ */
+import type pg from 'pg';
+import type { TargetConnector } from '../connectors/types.js';
+import type { ManagedAccount } from './targets.js';
+import type { DesiredPermission, PlannedAction } from '../common/messages.js';
+import { localDate, localTime, zonedMoment } from '../domain/dates.js';
+import { evaluate } from '../domain/entitlements.js';
+import type { Person } from '../domain/model.js';
+import { displayName, familyDisplayName, generateIdentity, identityCandidates } from '../domain/naming.js';
+import { primaryContract } from '../domain/primary-contract.js';
+import { timingsFor, type Rules } from '../domain/rules.js';
+import { computeSchedule, employments } from '../domain/schedule.js';
+import { reservationsOf, reserve, reservedByOthers, type IdentityKind } from '../vault/identities.js';
+
+export interface Identity {
+  username: string;
+  userPrincipalName: string;
+  email: string;
+  /** Earlier addresses, kept as aliases. */
+  aliases: string[];
+}
+
+export interface TargetPlan {
+  targetId: string;
+  kind: string;
+  /** Rules grant this person an account in this target (now or within the creation window). */
+  wantsAccount: boolean;
+  wantsAccess: boolean;
+  createAt?: number;
+  enableAt?: number;
+  disableAt?: number;
+  deleteAt?: number;
+  permissions: DesiredPermission[];
+}
+
+export interface PersonPlan {
+  ruleSetVersion: string;
+  timeZone: string;
+  displayName: string;
+  primaryContractId?: string;
+  departmentCode?: string;
+  startDate?: string;
+  endDate?: string;
+  /** The first lifecycle moment's employment has contracts: false means withdrawn or never hired. */
+  employed: boolean;
+  targets: TargetPlan[];
+  /** A contract boundary after which the entitlements may differ (wake up and re-plan then). */
+  reevaluateAt?: number;
+  managerKey?: string;
+  managerEmployeeId?: string;
+  /** The account attributes that do not depend on the reserved identity. */
+  account: AccountAttributes;
+  /** Rendered for the `upcoming` query: local wall times in the organisation's zone. */
+  upcoming: PlannedAction[];
+}
+
+export type AccountAttributes = Omit<ManagedAccount, 'username' | 'userPrincipalName' | 'email' | 'emailAliases'>;
+
+export interface LifecycleDeps {
+  pool: pg.Pool;
+  rules: () => Rules;
+  targets: Map<string, TargetConnector>;
+  mailDomain: string;
+  upnSuffix: string;
+  /** Change username/UPN on a name change (off by default: lifecycle.md section 3). */
+  renameUsernameOnNameChange?: boolean;
+}
+
+export function createLifecycleActivities(deps: LifecycleDeps) {
+  return {
+    /** Evaluates rules, the primary contract and the lifecycle moments for one person, now. */
+    async planPerson(input: { person: Person; now?: number }): Promise<PersonPlan> {
+      return planPerson(deps.rules(), input.person, input.now ?? Date.now());
+    },
+
+    /**
+     * The person's username, UPN and e-mail: reserved ones first (a rehire gets the old
+     * username back), else the first free candidate in every target and the reservation table.
+     * On a name change the e-mail follows the new name and the old one becomes an alias.
+     */
+    async reserveIdentity(input: { personKey: string; person: Person; current?: Identity }): Promise<Identity> {
+      return reserveIdentity(deps, input.personKey, input.person, input.current);
+    },
+  };
+}
+
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
+
+export function planPerson(rules: Rules, person: Person, now: number): PersonPlan {
+  const tz = rules.timeZone;
+  const today = localDate(now, tz);
+  const evaluation = evaluate(person, rules, today);
+  const primary = primaryContract(person.contracts, today, rules.primaryContract);
+  const targets: TargetPlan[] = [];
+  const upcoming: PlannedAction[] = [];
+  let employed = false;
+  for (const t of rules.targets) {
+    if (!t.enabled) continue;
+    const desired = evaluation.targets[t.id];
+    const schedule = computeSchedule(person, timingsFor(rules, t.id), now, tz);
+    if (schedule) employed = true;
+    const plan: TargetPlan = {
+      targetId: t.id,
+      kind: t.kind,
+      wantsAccount: Boolean(desired?.account) || Boolean(desired?.accountAccess),
+      wantsAccess: Boolean(desired?.accountAccess),
+      createAt: schedule?.createAt,
+      enableAt: schedule?.enableAt,
+      disableAt: schedule?.disableAt,
+      deleteAt: schedule?.deleteAt,
+      permissions: (desired?.permissions ?? []).map((p) => ({
+        target: t.id,
+        name: p.name,
+        dynamic: p.reasons.some((r) => r.template),
+        reasons: p.reasons,
+      })),
+    };
+    targets.push(plan);
+    if (!schedule) continue;
+    const moments: [string, number | undefined, string][] = [
+      ['createAccount', schedule.createAt, `create ${t.id} account (disabled)`],
+      ['enableAccount', schedule.enableAt, `enable ${t.id} account`],
+      ['disableAccount', schedule.disableAt, `disable ${t.id} account, revoke its permissions, notify the manager`],
+      ['deleteAccount', schedule.deleteAt, `delete ${t.id} account`],
+    ];
+    for (const [action, at, description] of moments) {
+      if (at === undefined || at <= now) continue;
+      upcoming.push({
+        action,
+        target: t.id,
+        at: new Date(at).toISOString(),
+        local: `${localDate(at, tz)} ${localTime(at, tz)}`,
+        description,
+      });
+    }
+  }
+  upcoming.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+
+  // Entitlements can change when any contract starts or ends: wake then to re-plan.
+  let reevaluateAt: number | undefined;
+  for (const c of person.contracts) {
+    for (const day of [c.startDate, c.endDate ? nextDay(c.endDate) : undefined]) {
+      if (!day) continue;
+      const at = zonedMoment(day, '00:00', tz);
+      if (at > now && (reevaluateAt === undefined || at < reevaluateAt)) reevaluateAt = at;
+    }
+  }
+
+  const employment = employments(person.contracts).find((e) => primary && e.contractIds.includes(primary.id));
+  return {
+    ruleSetVersion: evaluation.ruleSetVersion,
+    timeZone: tz,
+    displayName: displayName(person.name),
+    primaryContractId: primary?.id,
+    departmentCode: primary?.department.code,
+    startDate: employment?.startDate,
+    endDate: employment?.endDate,
+    employed,
+    targets,
+    reevaluateAt,
+    managerKey: primary?.managerKey ? `${person.source}:${primary.managerKey}` : undefined,
+    managerEmployeeId: primary?.managerKey,
+    account: accountAttributes(person, primary?.id, primary?.managerKey),
+    upcoming,
+  };
+}
+
+function nextDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+async function reserveIdentity(
+  deps: LifecycleDeps,
+  personKey: string,
+  person: Person,
+  current?: Identity,
+): Promise<Identity> {
+  const reserved = await reservationsOf(deps.pool, personKey);
+  const employeeId = person.key;
+  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };
+
+  const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
+    for (const t of deps.targets.values()) if (await t.isTaken(c, employeeId)) return true;
+    return false;
+  };
+  const values = (c: { username: string; userPrincipalName: string; email: string }) => [
+    { kind: 'username' as IdentityKind, value: c.username },
+    { kind: 'upn' as IdentityKind, value: c.userPrincipalName },
+    { kind: 'email' as IdentityKind, value: c.email },
+  ];
+
+  const username = current?.username ?? reserved.username;
+  const upn = current?.userPrincipalName ?? reserved.upn;
+  if (username && upn && !deps.renameUsernameOnNameChange) {
+    // Keep the username and UPN for good; only the e-mail follows a name change.
+    const email = await nextFreeEmail(deps, personKey, person, username, current?.email ?? reserved.emails.at(-1));
+    const previous = current?.email ?? reserved.emails.at(-1);
+    const aliases = new Set([...(current?.aliases ?? []), ...reserved.emails.filter((e) => e !== email)]);
+    if (previous && previous !== email) aliases.add(previous);
+    aliases.delete(email);
+    await reserve(deps.pool, personKey, [{ kind: 'email', value: email }]);
+    return { username, userPrincipalName: upn, email, aliases: [...aliases].sort() };
+  }
+
+  const chosen = await generateIdentity(person.name, {
+    ...opts,
+    isTaken: async (c) => {
+      if (await reservedByOthers(deps.pool, personKey, values(c))) return true;
+      if (await takenInTargets(c)) return true;
+      return !(await reserve(deps.pool, personKey, values(c)));
+    },
+  });
+  const previous = current?.email;
+  const aliases = new Set(current?.aliases ?? []);
+  if (previous && previous !== chosen.email) aliases.add(previous);
+  return {
+    username: chosen.username,
+    userPrincipalName: chosen.userPrincipalName,
+    email: chosen.email,
+    aliases: [...aliases].sort(),
+  };
+}
+
+/** The e-mail for the current name: the old one while the name is unchanged, else the first free candidate. */
+async function nextFreeEmail(
+  deps: LifecycleDeps,
+  personKey: string,
+  person: Person,
+  username: string,
+  previous?: string,
+): Promise<string> {
+  for (const c of identityCandidates(person.name, { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix })) {
+    if (previous && c.email === previous) return previous;
+    if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;
+    let taken = false;
+    for (const t of deps.targets.values()) {
+      if (await t.isTaken({ username, userPrincipalName: `${username}@${deps.upnSuffix}`, email: c.email }, person.key))
+        taken = true;
+    }
+    if (!taken) return c.email;
+  }
+  throw new Error(`no free e-mail address for ${personKey}`);
+}
+
+/** The account attributes from the person and the primary contract (identity is added by the workflow). */
+function accountAttributes(
+  person: Person,
+  primaryId: string | undefined,
+  managerEmployeeId: string | undefined,
+): AccountAttributes {
+  const primary = person.contracts.find((c) => c.id === primaryId);
+  return {
+    personKey: `${person.source}:${person.key}`,
+    employeeId: person.key,
+    displayName: displayName(person.name),
+    givenName: person.name.nickName,
+    familyName: familyDisplayName(person.name),
+    initials: person.name.initials,
+    title: primary?.title?.name ?? primary?.title?.code,
+    department: primary?.department.name ?? primary?.department.code,
+    departmentCode: primary?.department.code,
+    company: primary?.employer,
+    location: primary?.location ?? person.location,
+    managerEmployeeId,
+  };
+}

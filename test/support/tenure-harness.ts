@@ -1,0 +1,278 @@
+/**
+ * Runs the real Tenure workers in the test process against the servers scripts/test.sh started
+ * (Temporal, PostgreSQL, Samba AD) plus a real SMTP sink, with a rules file and an HR export
+ * written by the test. Every test gets its own source id and person keys.
+ */
+import './quiet-runtime.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { Client as LdapClient } from 'ldapts';
+import pg from 'pg';
+import { POLL_WORKFLOW_TYPE, statusQuery, type PollSummary, type StatusView } from '../../common/messages.js';
+import { LIFECYCLE_TASK_QUEUE } from '../../common/task-queues.js';
+import { employeeWorkflowId } from '../../domain/model.js';
+import { auditTrail, type AuditRecord } from '../../vault/audit.js';
+import { connectClient, connectWorker } from '../../workers/temporal-connection.js';
+import { createTenureWorkers, tenureSettingsFromEnv, type TenureRuntime } from '../../workers/tenure-workers.js';
+import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
+import { requireEnv, uniqueSuffix } from './env.js';
+import { SmtpSink } from './smtp-sink.js';
+
+export const CSV_HEADER =
+  'person_key;nick_name;given_name;initials;family_name_prefix;family_name;partner_name_prefix;partner_name;name_convention;business_email;location;contract_id;start_date;end_date;department_code;department_name;title_code;title_name;contract_location;manager_key;employer;fte;sequence';
+
+export interface Row {
+  key: string;
+  nick: string;
+  family: string;
+  prefix?: string;
+  partner?: string;
+  partnerPrefix?: string;
+  convention?: string;
+  email?: string;
+  contract: string;
+  start: string;
+  end?: string;
+  dept: string;
+  deptName?: string;
+  title?: string;
+  location?: string;
+  manager?: string;
+}
+
+export function csvOf(rows: Row[]): string {
+  const cell = (v: string | undefined) => (v ?? '').replace(/;/g, ',');
+  return (
+    [CSV_HEADER]
+      .concat(
+        rows.map((r) =>
+          [
+            r.key,
+            r.nick,
+            r.nick,
+            r.nick[0] + '.',
+            r.prefix,
+            r.family,
+            r.partnerPrefix,
+            r.partner,
+            r.convention ?? 'B',
+            r.email,
+            r.location,
+            r.contract,
+            r.start,
+            r.end,
+            r.dept,
+            r.deptName ?? r.dept,
+            r.title ?? 'MW',
+            r.title ?? 'Medewerker',
+            r.location,
+            r.manager,
+            'Tenure Zorg',
+            '1',
+            '1',
+          ]
+            .map(cell)
+            .join(';'),
+        ),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+export interface Harness {
+  sourceId: string;
+  client: Client;
+  runtime: TenureRuntime;
+  smtp: SmtpSink;
+  db: pg.Pool;
+  ldap: LdapClient;
+  dir: string;
+  /** A fresh person key (short: AD's employeeID holds 16 characters). */
+  key(): string;
+  writeExport(rows: Row[]): void;
+  poll(): Promise<PollSummary>;
+  status(personKey: string): Promise<StatusView>;
+  audit(personKey: string): Promise<AuditRecord[]>;
+  adUser(employeeId: string): Promise<Record<string, unknown> | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(rulesYaml: string, env: Record<string, string> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'tenure-test-'));
+  const sourceId = `t${uniqueSuffix()}`.slice(0, 20).toLowerCase();
+  const exportPath = join(dir, 'hr-export.csv');
+  const rulesPath = join(dir, 'rules.yaml');
+  writeFileSync(rulesPath, rulesYaml);
+  writeFileSync(exportPath, `${CSV_HEADER}\n`);
+  const smtp = await new SmtpSink().start();
+  const settings = tenureSettingsFromEnv({
+    ...process.env,
+    TENURE_RULES_FILE: rulesPath,
+    TENURE_FILE_SOURCE: exportPath,
+    TENURE_FILE_SOURCE_ID: sourceId,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtp.port),
+    SMTP_FROM: 'Tenure <tenure@tenure.test>',
+    ...env,
+  });
+  const [connection, client, workflowBundle] = await Promise.all([connectWorker(), connectClient(), sharedBundle()]);
+  const runtime = await createTenureWorkers({
+    settings,
+    connection: connection as NativeConnection,
+    client,
+    workflowBundle,
+  });
+  const running = runtime.workers.map((w) => w.run());
+  const db = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 3 });
+  const ldap = new LdapClient({
+    url: requireEnv('AD_URL'),
+    tlsOptions: { rejectUnauthorized: false },
+    timeout: 10_000,
+  });
+  await ldap.bind(requireEnv('AD_BIND_DN'), requireEnv('AD_BIND_PASSWORD'));
+  await ensureStaticGroups(ldap, runtime);
+  const started: string[] = [];
+  let n = 0;
+  const prefix = uniqueSuffix().slice(-6);
+
+  return {
+    sourceId,
+    client,
+    runtime,
+    smtp,
+    db,
+    ldap,
+    dir,
+    key() {
+      n += 1;
+      const k = `${prefix}${String(n).padStart(3, '0')}`;
+      started.push(`${sourceId}:${k}`);
+      return k;
+    },
+    writeExport(rows) {
+      writeFileSync(exportPath, csvOf(rows));
+    },
+    async poll() {
+      return client.workflow.execute(POLL_WORKFLOW_TYPE, {
+        taskQueue: LIFECYCLE_TASK_QUEUE,
+        workflowId: `poll-${sourceId}-${uniqueSuffix()}`,
+        args: [{ sourceId, batchSize: 50 }],
+      });
+    },
+    async status(personKey) {
+      return client.workflow.getHandle(employeeWorkflowId(personKey)).query(statusQuery);
+    },
+    async audit(personKey) {
+      return auditTrail(db, personKey);
+    },
+    async adUser(employeeId) {
+      const { searchEntries } = await ldap.search(requireEnv('AD_BASE_DN'), {
+        filter: `(&(objectClass=user)(employeeID=${employeeId}))`,
+        attributes: [
+          'dn',
+          'displayName',
+          'givenName',
+          'sn',
+          'mail',
+          'proxyAddresses',
+          'userAccountControl',
+          'sAMAccountName',
+          'userPrincipalName',
+          'memberOf',
+          'title',
+          'department',
+          'manager',
+          'employeeID',
+        ],
+      });
+      return searchEntries[0];
+    },
+    async stop() {
+      for (const key of started) {
+        await client.workflow
+          .getHandle(employeeWorkflowId(key))
+          .terminate('test finished')
+          .catch(() => undefined);
+      }
+      for (const w of runtime.workers) w.shutdown();
+      await Promise.allSettled(running);
+      await runtime.close();
+      await ldap.unbind().catch(() => undefined);
+      await db.end();
+      await smtp.stop();
+      await client.connection.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Static groups named in the rules are managed by the directory's admins; create them for the test tenant. */
+async function ensureStaticGroups(ldap: LdapClient, runtime: TenureRuntime): Promise<void> {
+  const groupsOU = process.env.AD_GROUPS_OU ?? `OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`;
+  const names = new Set(
+    runtime.rules.rules.flatMap((r) => Object.values(r.entitlements).flatMap((e) => e.permissions ?? [])),
+  );
+  for (const name of names) {
+    await ldap
+      .add(`CN=${name},${groupsOU}`, { objectClass: ['top', 'group'], sAMAccountName: name, groupType: '-2147483646' })
+      .catch((err: { code?: number }) => {
+        if (err.code !== 68) throw err; // 68: already exists
+      });
+  }
+}
+
+let bundlePromise: ReturnType<typeof loadWorkflowBundle> | undefined;
+function sharedBundle() {
+  bundlePromise ??= loadWorkflowBundle();
+  return bundlePromise;
+}
+
+/** Polls `read` until `ok` holds (or the time is up, returning the last value for the assertion). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+  stepMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) return last!;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** `HH:MM:SS` of (now + seconds) in the zone, and that day's date. */
+export function wallClockIn(
+  seconds: number,
+  timeZone = 'Europe/Amsterdam',
+): { date: string; time: string; at: number } {
+  const at = Date.now() + seconds * 1000;
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(at));
+  const p = (t: string) => parts.find((x) => x.type === t)!.value;
+  return {
+    date: `${p('year')}-${p('month')}-${p('day')}`,
+    time: `${p('hour')}:${p('minute')}:${p('second')}`,
+    at: Math.floor(at / 1000) * 1000,
+  };
+}
+
+export const UAC_DISABLED = 0x2;

@@ -1,0 +1,42 @@
+/**
+ * The Tenure worker process: migrates the vault, makes sure every source has its poll schedule,
+ * and runs the lifecycle and directory workers until SIGINT/SIGTERM.
+ */
+import { migrate } from '../vault/migrate.js';
+import { connectClient, connectWorker, temporalSettingsFromEnv } from './temporal-connection.js';
+import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
+import { loadWorkflowBundle } from './workflow-bundle.js';
+import { ensureSourceSchedules } from './schedules.js';
+
+const settings = tenureSettingsFromEnv();
+const temporal = temporalSettingsFromEnv();
+await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
+const [connection, client, workflowBundle] = await Promise.all([
+  connectWorker(temporal),
+  connectClient(temporal),
+  loadWorkflowBundle(),
+]);
+const runtime = await createTenureWorkers({
+  settings,
+  connection,
+  client,
+  workflowBundle,
+  namespace: temporal.namespace,
+});
+if (settings.fileSources.length > 0 && process.env.TENURE_SCHEDULES !== 'off') {
+  await ensureSourceSchedules(
+    client,
+    settings.fileSources.map((s) => ({ id: s.id, every: s.every })),
+  );
+}
+console.log(
+  `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +
+    `targets ${[...runtime.targets.keys()].join(', ') || 'none'}, sources ${[...runtime.sources.keys()].join(', ') || 'none'}`,
+);
+try {
+  await Promise.all(runtime.workers.map((w) => w.run()));
+} finally {
+  await runtime.close();
+  await client.connection.close();
+  await connection.close();
+}

@@ -1,0 +1,121 @@
+/**
+ * Assembles Tenure's workers from settings: the lifecycle queue (employee and poll workflows,
+ * rules, vault, sources, mail) and the Active Directory queue (directory writes, bounded
+ * concurrency because the directory serialises writes anyway).
+ */
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import pg from 'pg';
+import { createConnectivityActivities, connectivityDepsFromEnv } from '../activities/connectivity.js';
+import { createLifecycleActivities } from '../activities/lifecycle.js';
+import { createManagerMailActivities } from '../activities/manager-mail.js';
+import { createNotifyActivities, Mailer } from '../activities/notify.js';
+import { createPollActivities } from '../activities/poll.js';
+import { createTargetActivities } from '../activities/targets.js';
+import { AD_TASK_QUEUE, LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+import { FileSource } from '../connectors/sources/file.js';
+import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js';
+import type { SourceConnector, TargetConnector } from '../connectors/types.js';
+import type { Rules } from '../domain/rules.js';
+import { loadRulesFile } from '../domain/rules-file.js';
+
+export interface TenureSettings {
+  databaseUrl: string;
+  rulesFile: string;
+  /** File sources: id → export path. */
+  fileSources: { id: string; path: string; every: string }[];
+  mailDomain: string;
+  upnSuffix: string;
+  adMaxConcurrent: number;
+  env: NodeJS.ProcessEnv;
+}
+
+export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TenureSettings {
+  const need = (k: string) => {
+    const v = env[k];
+    if (!v) throw new Error(`${k} is not set`);
+    return v;
+  };
+  const fileSources = env.TENURE_FILE_SOURCE
+    ? [{ id: env.TENURE_FILE_SOURCE_ID ?? 'file', path: env.TENURE_FILE_SOURCE, every: env.TENURE_POLL_EVERY ?? '5m' }]
+    : [];
+  return {
+    databaseUrl: need('DATABASE_URL'),
+    rulesFile: need('TENURE_RULES_FILE'),
+    fileSources,
+    mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
+    upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
+    adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    env,
+  };
+}
+
+export interface TenureRuntime {
+  workers: Worker[];
+  pool: pg.Pool;
+  targets: Map<string, TargetConnector>;
+  sources: Map<string, SourceConnector>;
+  rules: Rules;
+  close(): Promise<void>;
+}
+
+export async function createTenureWorkers(opts: {
+  settings: TenureSettings;
+  connection: NativeConnection;
+  client: Client;
+  workflowBundle: WorkflowBundle;
+  namespace?: string;
+}): Promise<TenureRuntime> {
+  const { settings } = opts;
+  const rules = await loadRulesFile(settings.rulesFile);
+  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
+  const targets = new Map<string, TargetConnector>();
+  for (const t of rules.targets) {
+    if (!t.enabled) continue;
+    if (t.kind !== 'ad')
+      throw new Error(`target '${t.id}' has kind '${t.kind}', which this worker does not support yet`);
+    targets.set(t.id, new AdTargetConnector({ ...adConfigFromEnv(settings.env), id: t.id }));
+  }
+  const sources = new Map<string, SourceConnector>();
+  for (const s of settings.fileSources) sources.set(s.id, new FileSource({ id: s.id, path: s.path }));
+
+  const mailer = Mailer.fromEnv(settings.env);
+  const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
+  const lifecycleWorker = await Worker.create({
+    connection: opts.connection,
+    namespace,
+    taskQueue: LIFECYCLE_TASK_QUEUE,
+    workflowBundle: opts.workflowBundle,
+    activities: {
+      ...createLifecycleActivities({
+        pool,
+        rules: () => rules,
+        targets,
+        mailDomain: settings.mailDomain,
+        upnSuffix: settings.upnSuffix,
+      }),
+      ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
+      ...createPollActivities({ pool, client: opts.client, sources }),
+      ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+    },
+  });
+  const adWorker = await Worker.create({
+    connection: opts.connection,
+    namespace,
+    taskQueue: AD_TASK_QUEUE,
+    activities: createTargetActivities({ pool, targets }),
+    maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
+  });
+  return {
+    workers: [lifecycleWorker, adWorker],
+    pool,
+    targets,
+    sources,
+    rules,
+    async close() {
+      for (const t of targets.values()) await t.close().catch(() => undefined);
+      mailer.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/** The employee workflow's state, in one place, and the pure functions over it. */
+import type { Identity, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
+import type { AccountReference } from '../connectors/types.js';
+import type { LifecycleState, ProvisioningHealth, ReprovisionResult, StatusView } from '../common/messages.js';
+import type { Person } from '../domain/model.js';
+
+export interface AccountState {
+  ref: AccountReference;
+  enabled: boolean;
+  /** Enabled at least once in this workflow's life: a withdrawn hire was never enabled. */
+  everEnabled: boolean;
+  /** Managed permissions the account holds, as far as this workflow knows. */
+  permissions: string[];
+  /** The person snapshot and e-mail the attributes were last written for. */
+  attributesHash?: string;
+  identityEmail?: string;
+}
+
+export interface EmployeeState {
+  personKey: string;
+  runId: string;
+  person?: Person;
+  contentHash?: string;
+  removed: boolean;
+  state: LifecycleState;
+  excluded: boolean;
+  identity?: Identity;
+  identityFor?: string;
+  accounts: Record<string, AccountState>;
+  plan?: PersonPlan;
+  /** Notifications already sent (by key), so a replay or retry never mails twice. */
+  notified: string[];
+  lastError?: { at: string; target: string; action: string; message: string };
+  lastCause?: string;
+  memoName?: string;
+  // Work handed from handlers to the main loop.
+  pendingCauses: string[];
+  adminRequests: string[];
+  adminResults: Record<string, ReprovisionResult>;
+  wakeCause?: string;
+}
+
+export function initialState(personKey: string): EmployeeState {
+  return {
+    personKey,
+    runId: '',
+    removed: false,
+    state: 'pending',
+    excluded: false,
+    accounts: {},
+    notified: [],
+    pendingCauses: [],
+    adminRequests: [],
+    adminResults: {},
+  };
+}
+
+export type TargetPhase = 'none' | 'pending' | 'prehire' | 'active' | 'leaver' | 'deleted';
+
+/** Where a target's lifecycle stands at `now`, from the plan's moments. */
+export function phaseAt(t: TargetPlan, now: number): TargetPhase {
+  if (t.createAt === undefined || t.enableAt === undefined) return 'none';
+  if (t.deleteAt !== undefined && now >= t.deleteAt) return 'deleted';
+  if (t.disableAt !== undefined && now >= t.disableAt) return 'leaver';
+  if (now >= t.enableAt) return 'active';
+  if (now >= t.createAt) return 'prehire';
+  return 'pending';
+}
+
+/**
+ * The person left the source: every contract ends today at the latest, and contracts that had
+ * not started yet are dropped (a withdrawn hire).
+ */
+export function applyRemoval(person: Person, today: string): Person {
+  const contracts = person.contracts
+    .filter((c) => c.startDate <= today)
+    .map((c) => (c.endDate && c.endDate <= today ? c : { ...c, endDate: today }));
+  return { ...person, contracts };
+}
+
+export function health(s: EmployeeState): ProvisioningHealth {
+  if (s.excluded) return 'excluded';
+  return s.lastError ? 'failed' : 'ok';
+}
+
+export function statusView(s: EmployeeState): StatusView {
+  return {
+    personKey: s.personKey,
+    state: s.state,
+    excluded: s.excluded,
+    health: health(s),
+    displayName: s.plan?.displayName,
+    username: s.identity?.username,
+    email: s.identity?.email,
+    primaryContractId: s.plan?.primaryContractId,
+    desired: s.plan?.targets.flatMap((t) => t.permissions) ?? [],
+    accounts: Object.entries(s.accounts).map(([target, a]) => ({
+      target,
+      accountId: a.ref.id,
+      locator: a.ref.locator,
+      enabled: a.enabled,
+      permissions: [...a.permissions].sort(),
+    })),
+    lastError: s.lastError,
+    lastCause: s.lastCause,
+    runId: s.runId,
+  };
+}

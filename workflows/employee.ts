@@ -1,0 +1,485 @@
+/**
+ * One long-lived workflow per person (lifecycle.md section 4): sleeps until the next lifecycle
+ * moment, wakes early on any change, and brings every target in line with the current plan.
+ * Handlers only record input; the main loop is the one place that runs activities.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { LifecycleActivities, PersonPlan } from '../activities/lifecycle.js';
+import type { ManagerMailActivities } from '../activities/manager-mail.js';
+import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
+import {
+  excludeUpdate,
+  includeUpdate,
+  personChangedSignal,
+  personRemovedSignal,
+  reprovisionUpdate,
+  statusQuery,
+  upcomingQuery,
+  type AdminRequest,
+  type EmployeeWorkflowInput,
+  type PersonChanged,
+  type ReprovisionResult,
+  type TakenAction,
+} from '../common/messages.js';
+import { AD_TASK_QUEUE } from '../common/task-queues.js';
+import {
+  Department,
+  EmployeeId,
+  EndDate,
+  LifecycleState,
+  ProvisioningHealth,
+  StartDate,
+} from '../common/search-attributes.js';
+import {
+  applyRemoval,
+  initialState,
+  phaseAt,
+  statusView,
+  type EmployeeState,
+  type TargetPhase,
+} from './employee-state.js';
+
+const PLAN: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+};
+const TARGET: ActivityOptions = {
+  taskQueue: AD_TASK_QUEUE,
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: ['TargetRejected', 'TargetNotConfigured'],
+  },
+};
+const NOTIFY: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '5 seconds',
+    maximumInterval: '5 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: ['NotificationRejected'],
+  },
+};
+
+const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
+const targets = proxyActivities<TargetActivities>(TARGET);
+const notify = proxyActivities<ManagerMailActivities>(NOTIFY);
+
+export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
+  const s: EmployeeState = (input.carried as EmployeeState | undefined) ?? initialState(input.personKey);
+  s.runId = workflowInfo().runId;
+
+  // ---- handlers: validate and record; the main loop does the work
+  setHandler(personChangedSignal, (change: PersonChanged) => {
+    if (change.contentHash === s.contentHash) return; // the same snapshot again (a re-sent poll)
+    s.person = change.person;
+    s.contentHash = change.contentHash;
+    s.removed = false;
+    s.pendingCauses.push(change.cause);
+  });
+  setHandler(personRemovedSignal, (removal) => {
+    if (s.removed || !s.person) return;
+    s.removed = true;
+    s.person = applyRemoval(s.person, todayFromPlan(s));
+    s.contentHash = undefined;
+    s.pendingCauses.push(removal.cause);
+  });
+  setHandler(statusQuery, () => statusView(s));
+  setHandler(upcomingQuery, () => (s.excluded ? [] : (s.plan?.upcoming ?? [])));
+  setHandler(
+    reprovisionUpdate,
+    async (req: AdminRequest) => {
+      const id = `reprovision by ${req.requestedBy}${req.reason ? `: ${req.reason}` : ''}`;
+      s.adminRequests.push(id);
+      await condition(() => s.adminResults[id] !== undefined);
+      const result = s.adminResults[id]!;
+      delete s.adminResults[id];
+      return result;
+    },
+    { validator: validateAdmin },
+  );
+  setHandler(
+    excludeUpdate,
+    (req: AdminRequest) => {
+      s.excluded = true;
+      s.lastCause = `excluded by ${req.requestedBy}${req.reason ? `: ${req.reason}` : ''}`;
+      publish(s);
+      return statusView(s);
+    },
+    { validator: validateAdmin },
+  );
+  setHandler(
+    includeUpdate,
+    async (req: AdminRequest) => {
+      s.excluded = false;
+      const id = `included by ${req.requestedBy}${req.reason ? `: ${req.reason}` : ''}`;
+      s.adminRequests.push(id);
+      await condition(() => s.adminResults[id] !== undefined);
+      const result = s.adminResults[id]!;
+      delete s.adminResults[id];
+      return result;
+    },
+    { validator: validateAdmin },
+  );
+
+  upsertSearchAttributes([{ key: EmployeeId, value: s.personKey }]);
+
+  // ---- main loop
+  for (;;) {
+    const admin = s.adminRequests.shift();
+    const cause =
+      admin ?? (s.pendingCauses.length ? s.pendingCauses.splice(0).join('; ') : (s.wakeCause ?? 'workflow start'));
+    s.pendingCauses = [];
+    const actions = s.excluded && !admin ? [] : await reconcile(s, cause, Boolean(admin));
+    if (admin) s.adminResults[admin] = { state: s.state, actions };
+    publish(s);
+
+    if (s.state === 'deleted' || s.state === 'rescinded') {
+      await condition(allHandlersFinished);
+      return { state: s.state, actions };
+    }
+    if (workflowInfo().continueAsNewSuggested && s.adminRequests.length === 0 && s.pendingCauses.length === 0) {
+      await condition(allHandlersFinished);
+      if (s.adminRequests.length === 0 && s.pendingCauses.length === 0) {
+        await continueAsNew<typeof employeeLifecycle>({ personKey: s.personKey, carried: { ...s, adminResults: {} } });
+      }
+    }
+
+    const wake = s.excluded ? undefined : nextWake(s, Date.now());
+    s.wakeCause = undefined;
+    const woke = await condition(
+      () => s.pendingCauses.length > 0 || s.adminRequests.length > 0,
+      wake === undefined ? undefined : Math.max(wake.at - Date.now(), 1),
+    );
+    if (!woke && wake) s.wakeCause = `timer: ${wake.what} at ${new Date(wake.at).toISOString()}`;
+  }
+}
+
+function validateAdmin(req: AdminRequest): void {
+  if (!req || typeof req.requestedBy !== 'string' || req.requestedBy.trim() === '') {
+    throw new Error('requestedBy (the operator asking) is required');
+  }
+}
+
+function todayFromPlan(s: EmployeeState): string {
+  // The organisation's calendar date now; the plan carries the zone, UTC before the first plan.
+  const zone = s.plan?.timeZone ?? 'UTC';
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date());
+  return parts;
+}
+
+/** The earliest future moment in the plan, or a contract boundary, to sleep until. */
+function nextWake(s: EmployeeState, now: number): { at: number; what: string } | undefined {
+  const plan = s.plan;
+  if (!plan) return undefined;
+  const candidates: { at: number; what: string }[] = [];
+  for (const t of plan.targets) {
+    const named: [number | undefined, string][] = [
+      [t.createAt, `create ${t.targetId} account`],
+      [t.enableAt, `enable ${t.targetId} account`],
+      [t.disableAt, `disable ${t.targetId} account`],
+      [t.deleteAt, `delete ${t.targetId} account`],
+    ];
+    for (const [at, what] of named) if (at !== undefined && at > now) candidates.push({ at, what });
+  }
+  if (plan.reevaluateAt !== undefined && plan.reevaluateAt > now)
+    candidates.push({ at: plan.reevaluateAt, what: 're-evaluate entitlements at a contract boundary' });
+  candidates.sort((a, b) => a.at - b.at);
+  return candidates[0];
+}
+
+/** Brings every target in line with the plan for `now`. Returns what it did. */
+async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): Promise<TakenAction[]> {
+  s.lastCause = cause;
+  const taken: TakenAction[] = [];
+  if (!s.person) return taken;
+  const person = s.person;
+  const plan: PersonPlan = await lifecycle.planPerson.executeWithOptions(
+    { ...PLAN, summary: 'evaluate rules and lifecycle moments' },
+    [{ person }],
+  );
+  s.plan = plan;
+  const now = Date.now();
+
+  const note = (target: string, out: AccountOutcome) => {
+    for (const l of out.lines) taken.push({ target, action: l.action, outcome: l.outcome, detail: l.message });
+  };
+
+  // Withdrawn before start: delete what was pre-created, then the run is over.
+  if (!plan.employed) {
+    const wasEnabled = Object.values(s.accounts).some((a) => a.everEnabled);
+    if (!wasEnabled) {
+      for (const [target, acct] of Object.entries(s.accounts)) {
+        await guarded(s, target, 'deleteAccount', async () => {
+          note(
+            target,
+            await targets.deleteAccount.executeWithOptions(
+              { ...TARGET, summary: `${target}: delete pre-created account (hire withdrawn)` },
+              [{ target, personKey: s.personKey, cause, account: acct.ref }],
+            ),
+          );
+          delete s.accounts[target];
+        });
+      }
+      if (Object.keys(s.accounts).length === 0) s.state = 'rescinded';
+      return taken;
+    }
+  }
+
+  const identityNeeded = plan.targets.some((t) => t.wantsAccount || s.accounts[t.targetId]);
+  if (identityNeeded && (!s.identity || s.identityFor !== s.contentHash)) {
+    const identity = await lifecycle.reserveIdentity.executeWithOptions(
+      { ...PLAN, summary: 'reserve username and e-mail' },
+      [{ personKey: s.personKey, person, current: s.identity }],
+    );
+    s.identity = identity;
+    s.identityFor = s.contentHash;
+  }
+
+  const phases: TargetPhase[] = [];
+  for (const t of plan.targets) {
+    const phase = phaseAt(t, now);
+    const acct = s.accounts[t.targetId];
+    const call = { target: t.targetId, personKey: s.personKey, cause };
+    if (
+      !acct &&
+      (!t.wantsAccount || phase === 'pending' || phase === 'leaver' || phase === 'deleted' || phase === 'none')
+    ) {
+      phases.push(phase);
+      continue;
+    }
+    phases.push(phase);
+    await guarded(s, t.targetId, phase, async () => {
+      const id = s.identity!;
+      const desired = {
+        ...plan.account,
+        username: id.username,
+        userPrincipalName: id.userPrincipalName,
+        email: id.email,
+        emailAliases: id.aliases,
+      };
+      if (phase === 'deleted') {
+        if (acct)
+          note(
+            t.targetId,
+            await targets.deleteAccount.executeWithOptions(
+              { ...TARGET, summary: `${t.targetId}: delete account (retention ended)` },
+              [{ ...call, account: acct.ref }],
+            ),
+          );
+        delete s.accounts[t.targetId];
+        return;
+      }
+      let current = acct;
+      if (!current) {
+        const out = await targets.createAccount.executeWithOptions(
+          { ...TARGET, summary: `${t.targetId}: create account (disabled)` },
+          [{ ...call, desired }],
+        );
+        note(t.targetId, out);
+        current = s.accounts[t.targetId] = {
+          ref: out.account!,
+          enabled: false,
+          everEnabled: false,
+          permissions: [],
+          attributesHash: s.contentHash,
+        };
+      } else if (current.attributesHash !== s.contentHash || current.identityEmail !== s.identity!.email || fullCheck) {
+        const out = await targets.updateAccount.executeWithOptions(
+          { ...TARGET, summary: `${t.targetId}: update changed attributes` },
+          [{ ...call, account: current.ref, desired }],
+        );
+        note(t.targetId, out);
+        if (out.account) current.ref = out.account;
+      }
+      current.attributesHash = s.contentHash;
+      current.identityEmail = s.identity!.email;
+
+      const wantEnabled = phase === 'active' && t.wantsAccess;
+      const wantedPermissions = phase === 'active' || phase === 'prehire' ? t.permissions.map((p) => p.name) : [];
+      if (fullCheck) {
+        current.permissions = await targets.listPermissions.executeWithOptions(
+          { ...TARGET, summary: `${t.targetId}: read current permissions` },
+          [{ ...call, account: current.ref }],
+        );
+      }
+      // Mover: grant the new permissions before revoking the old ones.
+      for (const name of wantedPermissions.filter((p) => !current!.permissions.includes(p))) {
+        const dynamic = t.permissions.find((p) => p.name === name)?.dynamic ?? false;
+        note(
+          t.targetId,
+          await targets.grantPermission.executeWithOptions({ ...TARGET, summary: `${t.targetId}: grant ${name}` }, [
+            {
+              ...call,
+              cause: `${cause}; ${reasonText(t.permissions.find((p) => p.name === name)?.reasons[0])}`,
+              account: current.ref,
+              permission: name,
+              createIfMissing: dynamic,
+            },
+          ]),
+        );
+        current.permissions.push(name);
+      }
+      for (const name of current.permissions.filter((p) => !wantedPermissions.includes(p))) {
+        note(
+          t.targetId,
+          await targets.revokePermission.executeWithOptions({ ...TARGET, summary: `${t.targetId}: revoke ${name}` }, [
+            { ...call, cause: `${cause}; no rule grants ${name} any more`, account: current.ref, permission: name },
+          ]),
+        );
+        current.permissions = current.permissions.filter((p) => p !== name);
+      }
+
+      if (wantEnabled && (!current.enabled || fullCheck)) {
+        note(
+          t.targetId,
+          await targets.enableAccount.executeWithOptions({ ...TARGET, summary: `${t.targetId}: enable account` }, [
+            { ...call, account: current.ref },
+          ]),
+        );
+        current.enabled = true;
+        current.everEnabled = true;
+        await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
+      } else if (!wantEnabled && (current.enabled || (fullCheck && phase === 'leaver'))) {
+        note(
+          t.targetId,
+          await targets.disableAccount.executeWithOptions({ ...TARGET, summary: `${t.targetId}: disable account` }, [
+            { ...call, account: current.ref },
+          ]),
+        );
+        current.enabled = false;
+        if (phase === 'leaver')
+          await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
+      }
+    });
+  }
+
+  s.state = overallState(phases, s);
+  return taken;
+}
+
+function reasonText(r: { rule: string; ruleSetVersion: string; contractId?: string } | undefined): string {
+  return r ? `rule "${r.rule}" (${r.ruleSetVersion})${r.contractId ? ` for contract ${r.contractId}` : ''}` : 'rule';
+}
+
+function overallState(phases: TargetPhase[], s: EmployeeState): EmployeeState['state'] {
+  if (phases.length === 0 || phases.every((p) => p === 'none'))
+    return Object.keys(s.accounts).length ? s.state : 'pending';
+  if (phases.every((p) => p === 'deleted' || p === 'none') && Object.keys(s.accounts).length === 0) return 'deleted';
+  const order: TargetPhase[] = ['active', 'prehire', 'leaver', 'pending', 'deleted', 'none'];
+  for (const p of order) if (phases.includes(p)) return p === 'none' ? 'pending' : p;
+  return 'pending';
+}
+
+async function notifyOnce(
+  s: EmployeeState,
+  key: string,
+  kind: 'accountReady' | 'leaverDisabled',
+  plan: PersonPlan,
+  taken: TakenAction[],
+): Promise<void> {
+  if (s.notified.includes(key)) return;
+  s.notified.push(key);
+  if (!plan.managerKey || !s.identity) {
+    taken.push({
+      target: 'mail',
+      action: 'notifyManager',
+      outcome: 'unchanged',
+      detail: 'no manager on the primary contract',
+    });
+    return;
+  }
+  try {
+    await notify.notifyManagerOf.executeWithOptions(
+      { ...NOTIFY, summary: `mail the manager: ${kind === 'accountReady' ? 'account ready' : 'leaver disabled'}` },
+      [
+        {
+          kind,
+          personKey: s.personKey,
+          managerKey: plan.managerKey,
+          employeeDisplayName: plan.displayName,
+          username: s.identity.username,
+          email: s.identity.email,
+          startDate: plan.startDate,
+          endDate: plan.endDate,
+          idempotencyKey: `${s.personKey}:${key}`,
+          cause: s.lastCause ?? '',
+        },
+      ],
+    );
+    taken.push({ target: 'mail', action: 'notifyManager', outcome: 'success', detail: kind });
+  } catch (err) {
+    // A mail that cannot be sent never blocks the accounts; it shows in the status.
+    s.lastError = {
+      at: new Date().toISOString(),
+      target: 'mail',
+      action: 'notifyManager',
+      message: failureMessage(err),
+    };
+    taken.push({ target: 'mail', action: 'notifyManager', outcome: 'failed', detail: failureMessage(err) });
+  }
+}
+
+/** Runs one target's step; a permanent failure is recorded and the other targets go on. */
+async function guarded(s: EmployeeState, target: string, action: string, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+    if (s.lastError?.target === target) s.lastError = undefined;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
+    s.lastError = { at: new Date().toISOString(), target, action, message: failureMessage(err) };
+    log.warn('target step failed', { target, action, error: s.lastError.message });
+  }
+}
+
+function failureMessage(err: unknown): string {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e.cause?.message ?? e.message ?? String(err);
+}
+
+/** Keeps search attributes, memo and the UI's current details in line with the state. */
+function publish(s: EmployeeState): void {
+  const plan = s.plan;
+  upsertSearchAttributes([
+    { key: LifecycleState, value: s.state },
+    { key: ProvisioningHealth, value: statusView(s).health },
+    { key: Department, value: plan?.departmentCode ?? null },
+    { key: StartDate, value: plan?.startDate ? new Date(`${plan.startDate}T00:00:00Z`) : null },
+    { key: EndDate, value: plan?.endDate ? new Date(`${plan.endDate}T00:00:00Z`) : null },
+  ]);
+  if (plan && plan.displayName !== s.memoName) {
+    upsertMemo({ displayName: plan.displayName });
+    s.memoName = plan.displayName;
+  }
+  const next = plan?.upcoming[0];
+  setCurrentDetails(
+    [
+      `**${s.state}**${s.excluded ? ' (excluded)' : ''}`,
+      next ? `next: ${next.description} on ${next.local}` : 'nothing planned',
+      s.lastError ? `last error (${s.lastError.target} ${s.lastError.action}): ${s.lastError.message}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
+  );
+}
