@@ -100,12 +100,12 @@ export class SmtpSink {
     };
   }
 
-  async start(): Promise<this> {
+  async start(port = 0): Promise<this> {
     if (this.#started) return this;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.server.once('error', onError);
-      this.#server.listen(0, this.host, () => {
+      this.#server.listen(port, this.host, () => {
         this.#server.server.off('error', onError);
         resolve();
       });
