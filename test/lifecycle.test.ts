@@ -149,7 +149,16 @@ describe('employee lifecycle against Samba AD', () => {
     assert.match(String(enabled.manager), /^CN=Marieke Bakker[ ,]/);
     const ready = await h.smtp.waitFor((m) => m.to.includes(managerMail) && /klaar|ready/i.test(m.subject), 20_000);
     assert.doesNotMatch(ready.text, /wachtwoord:|password:/i);
-    assert.equal((await h.status(`${h.sourceId}:${hire}`)).state, 'active');
+    assert.equal(
+      (
+        await eventually(
+          () => h.status(`${h.sourceId}:${hire}`),
+          (x) => x.state === 'active',
+          20_000,
+        )
+      ).state,
+      'active',
+    );
 
     // Disable moment: the leaver is disabled, moved to the disabled OU, groups revoked, manager mailed.
     const disabled = await eventually(
@@ -162,7 +171,16 @@ describe('employee lifecycle against Samba AD', () => {
     assert.match(String(disabled.dn), /OU=Disabled,OU=Tenure,/);
     assert.deepEqual(groupsOf(disabled), []);
     await h.smtp.waitFor((m) => m.to.includes(managerMail) && m.text.includes('Bram'), 20_000);
-    assert.equal((await h.status(`${h.sourceId}:${leaver}`)).state, 'leaver');
+    assert.equal(
+      (
+        await eventually(
+          () => h.status(`${h.sourceId}:${leaver}`),
+          (x) => x.state === 'leaver',
+          20_000,
+        )
+      ).state,
+      'leaver',
+    );
 
     // Retention over: the account is deleted and the workflow completes.
     await eventually(
