@@ -100,8 +100,13 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
   let employed = false;
   for (const t of rules.targets) {
     if (!t.enabled) continue;
-    const desired = evaluation.targets[t.id];
     const schedule = computeSchedule(person, timingsFor(rules, t.id), now, tz);
+    // Until the disable moment (which may be later on the day after the end date) the person
+    // keeps the entitlements of their last working day.
+    const end = schedule?.employment.endDate;
+    const lastDay =
+      end && today > end && schedule?.disableAt !== undefined && now < schedule.disableAt ? end : undefined;
+    const desired = (lastDay ? evaluate(person, rules, lastDay) : evaluation).targets[t.id];
     if (schedule) employed = true;
     const plan: TargetPlan = {
       targetId: t.id,
