@@ -6,17 +6,30 @@
  *   TEMPORAL_TLS_CA_FILE                             server CA, when not a public one
  *   TEMPORAL_TLS_SERVER_NAME                         SNI override
  *   TEMPORAL_API_KEY                                 API key auth (implies TLS)
+ *   TENURE_ENCRYPTION_KEYS / TENURE_ENCRYPTION_KEY_ID   payload encryption (common/payload-codec.ts)
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { payloadCodecFromEnv } from '../common/payload-codec.js';
 
 export interface TemporalSettings {
   address: string;
   namespace: string;
   tls?: TLSConfig;
   apiKey?: string;
+  /** Payload encryption (issue 3); undefined when TENURE_ENCRYPTION_KEYS is not set. */
+  dataConverter?: DataConverter;
 }
+
+// --- payload encryption (issue 3) ---
+/** The data converter with the AES-GCM payload codec from TENURE_ENCRYPTION_KEYS; undefined without keys. */
+export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
+  const codec = payloadCodecFromEnv(env);
+  return codec ? { payloadCodecs: [codec] } : undefined;
+}
+// --- end payload encryption ---
 
 export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
   const certFile = env.TEMPORAL_TLS_CERT_FILE;
@@ -39,6 +52,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     tls,
     apiKey,
+    dataConverter: dataConverterFromEnv(env), // payload encryption (issue 3)
   };
 }
 
@@ -48,7 +62,7 @@ function connectionOptions(s: TemporalSettings): ConnectionOptions & { apiKey?: 
 
 export async function connectClient(settings = temporalSettingsFromEnv()): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(settings));
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter });
 }
 
 export async function connectWorker(settings = temporalSettingsFromEnv()): Promise<NativeConnection> {

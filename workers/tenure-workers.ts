@@ -5,6 +5,7 @@
  */
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import pg from 'pg';
 import { createConnectivityActivities, connectivityDepsFromEnv } from '../activities/connectivity.js';
 import { createLifecycleActivities } from '../activities/lifecycle.js';
@@ -18,6 +19,7 @@ import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js'
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../domain/rules-file.js';
+import { dataConverterFromEnv } from './temporal-connection.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -65,8 +67,11 @@ export async function createTenureWorkers(opts: {
   client: Client;
   workflowBundle: WorkflowBundle;
   namespace?: string;
+  /** Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env. */
+  dataConverter?: DataConverter;
 }): Promise<TenureRuntime> {
   const { settings } = opts;
+  const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
   const targets = new Map<string, TargetConnector>();
@@ -85,6 +90,7 @@ export async function createTenureWorkers(opts: {
     connection: opts.connection,
     namespace,
     taskQueue: LIFECYCLE_TASK_QUEUE,
+    dataConverter,
     workflowBundle: opts.workflowBundle,
     activities: {
       ...createLifecycleActivities({
@@ -103,6 +109,7 @@ export async function createTenureWorkers(opts: {
     connection: opts.connection,
     namespace,
     taskQueue: AD_TASK_QUEUE,
+    dataConverter,
     activities: createTargetActivities({ pool, targets }),
     maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
   });
