@@ -308,6 +308,15 @@ describe('Visma.net HRM source: export jobs and files', () => {
     }
   });
 
+  test('CSV encoding is a setting: a Windows-1252 export is refused as UTF-8 and read as Windows-1252', async () => {
+    const data = syntheticDataset();
+    data.employees![2]!.nickname = 'Zoë';
+    const s = await sim({ data, encoding: 'latin1' });
+    await assert.rejects(source(s).fetchAll(), /employees\/\S+part1\.csv: not valid utf-8/);
+    const r = await source(s, { encoding: 'windows-1252' }).fetchAll();
+    assert.equal(byKey(r, '10003')?.name.nickName, 'Zoë');
+  });
+
   test('polling: queued → in progress → completed with growing, capped intervals', async () => {
     const s = await sim({ pollsUntilDone: 5, queuedPolls: 1, queuedStatus: 'Queued' });
     const { waits, sleep } = recordingSleep();
@@ -346,6 +355,14 @@ describe('Visma.net HRM source: export jobs and files', () => {
       },
     );
     assert.ok(Date.now() - t0 < 5_000);
+  });
+
+  test('a status poll that does not answer times out, is retried, then fails the import', async () => {
+    const s = await sim({ faults: { stallStatusMs: 1_000 } });
+    await assert.rejects(
+      source(s, { requestTimeoutMs: 100, maxRetries: 1, maxConcurrentJobs: 1 }).fetchAll(),
+      /export employees: GET \S+\/v1\/query\/nl\/hrm\/employees\/\S+ failed: no answer within 100 ms \(after 2 attempts\)/,
+    );
   });
 
   test('a failed export job fails the import', async () => {

@@ -12,8 +12,8 @@
  * - `GET /files/<jobId>/<name>.csv?sig=…`: pre-signed download; a bearer token is refused (400)
  *   like an S3 pre-signed URL, a wrong signature is 403. Results are split into several files by
  *   `rowsPerFile`.
- * - Faults: failing jobs, never-completing jobs, download 500s, every n-th API call 429, a raw
- *   malformed tail appended to a dataset's last file.
+ * - Faults: failing jobs, never-completing jobs, download 500s, every n-th API call 429, stalled
+ *   status answers, a raw malformed tail appended to a dataset's last file.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -85,6 +85,8 @@ export interface VismaNetSimOptions {
     /** Every n-th API call (command/query) answers 429 with Retry-After. */
     rateLimitEvery?: number;
     retryAfterSeconds?: number;
+    /** Status polls answer only after this many ms (to exercise client timeouts). */
+    stallStatusMs?: number;
     /** Raw text appended to the last file of a dataset (malformed rows). */
     rawAppend?: Partial<Record<SimDataset, string>>;
   };
@@ -297,6 +299,7 @@ export async function startVismaNetSim(options: VismaNetSimOptions): Promise<Vis
       return json(res, 200, { jobId: id });
     }
     if (method !== 'GET') return json(res, 405, { message: 'Method Not Allowed' });
+    if (o.faults?.stallStatusMs) await new Promise((r) => setTimeout(r, o.faults?.stallStatusMs));
     const job = jobs.get(qry![2]!);
     if (!job || job.dataset !== dataset) return json(res, 404, { message: 'job not found' });
     job.polls++;

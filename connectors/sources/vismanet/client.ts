@@ -232,7 +232,12 @@ export class VismaNetClient {
         }
         const files: DownloadedFile[] = [];
         // One after the other: files can be big, and order keeps line numbers meaningful.
-        for (const [i, uri] of (uris as string[]).entries()) files.push(await this.download(dataset, uri, i, what));
+        for (const [i, uri] of (uris as string[]).entries()) {
+          const file = await this.download(dataset, uri, i, what);
+          // Two links with the same file name: number them so errors still point at one file.
+          if (files.some((f) => f.name === file.name)) file.name = `${file.name}#${i + 1}`;
+          files.push(file);
+        }
         const ts = status?.changeTimestampBefore;
         return { dataset, jobId, changeTimestampBefore: typeof ts === 'string' ? ts : null, files, polls };
       }
