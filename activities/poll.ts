@@ -15,6 +15,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import { z } from 'zod';
 import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
 import {
   EMPLOYEE_WORKFLOW_TYPE,
@@ -23,11 +24,13 @@ import {
   type EmployeeWorkflowInput,
   type PersonChanged,
   type PersonRemoved,
+  type ThresholdReason,
 } from '../common/messages.js';
 import { EmployeeId, SourceId } from '../common/search-attributes.js';
 import type { SourceConnector, SourceRecordError } from '../connectors/types.js';
 import { employeeWorkflowId, personKey, type Person } from '../domain/model.js';
 import { diffSnapshots } from '../domain/snapshot.js';
+import { DEFAULT_TIME_ZONE, isValidTimeZone, localDate } from '../domain/dates.js';
 
 export interface PollActivityDeps {
   pool: pg.Pool;
@@ -39,6 +42,10 @@ export interface PollActivityDeps {
   employeeTaskQueue?: string;
   /** Signals in flight at once within a batch. Default 20. */
   signalConcurrency?: number;
+  /** Threshold settings by source id (`resolveThresholds`); a source not listed gets DEFAULT_THRESHOLDS. */
+  thresholds?: Map<string, ThresholdSettings>;
+  /** The clock for "today" and the rolling window (tests). Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface StartPollInput {
@@ -108,6 +115,261 @@ export interface FinishPollInput {
   outcome: PollOutcome;
   /** Signals sent in total, for the poll record. */
   signalled?: number;
+}
+
+// ------------------------------------------------------------------ thresholds (lifecycle.md 5)
+
+export const THRESHOLD_METRICS = ['removed', 'endingToday', 'changes'] as const;
+export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
+
+/** A limit on one count: over `max` persons, or over `maxPercent` of the base, the poll holds. */
+export interface Limit {
+  max?: number;
+  maxPercent?: number;
+}
+export type Limits = Record<ThresholdMetric, Limit>;
+
+export interface ThresholdSettings {
+  /** Limits on what this import alone would do. */
+  perImport: Limits;
+  /** Limits on this import plus the source's accepted polls in the last `windowMs`. */
+  window: Limits;
+  windowMs: number;
+  /** Records read dropped by more than this percentage vs the last accepted poll: held. null: off. */
+  truncatedPercent: number | null;
+  /** Percentage limits (and the truncation check) apply only from this many persons (records) on. */
+  minBaseForPercent: number;
+  /** The organisation's zone: what "today" is. */
+  timeZone: string;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
+
+/** `5m`, `24h`, `2d`, `30 minutes` → milliseconds; undefined when not a positive duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = DURATION_UNITS[(m[2] as string).toLowerCase()];
+  const ms = unit === undefined ? NaN : Number(m[1]) * unit;
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined;
+}
+
+export const DurationText = z
+  .string({ error: 'expected a duration such as "5m", "24h" or "2d"' })
+  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "5m", "24h" or "2d"');
+
+const LimitInput = z.strictObject({
+  max: z
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(0, 'must not be negative')
+    .optional(),
+  maxPercent: z
+    .number({ error: 'expected a percentage (a number from 0 to 100)' })
+    .min(0, 'must not be negative')
+    .max(100, 'must be at most 100')
+    .optional(),
+});
+const LimitsInput = z.strictObject({
+  removed: LimitInput.optional(),
+  endingToday: LimitInput.optional(),
+  changes: LimitInput.optional(),
+});
+
+/** The `thresholds` of a source in the config file; every part optional (DEFAULT_THRESHOLDS). */
+export const ThresholdsInput = z.strictObject({
+  perImport: LimitsInput.optional(),
+  window: LimitsInput.extend({ duration: DurationText.optional() }).optional(),
+  truncatedPercent: z
+    .number({ error: 'expected a percentage, or null to switch the check off' })
+    .min(0, 'must not be negative')
+    .max(100, 'must be at most 100')
+    .nullable()
+    .optional(),
+  minBaseForPercent: z
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(0, 'must not be negative')
+    .optional(),
+});
+export type ThresholdsInput = z.input<typeof ThresholdsInput>;
+
+/**
+ * What a source gets when its thresholds say nothing. Conservative guesses, not measured on real
+ * tenants: every one is a setting.
+ */
+export const DEFAULT_THRESHOLDS: Readonly<ThresholdSettings> = Object.freeze({
+  perImport: { removed: { maxPercent: 10 }, endingToday: { maxPercent: 10 }, changes: { maxPercent: 50 } },
+  window: { removed: { maxPercent: 20 }, endingToday: { maxPercent: 20 }, changes: {} },
+  windowMs: 24 * 3_600_000,
+  truncatedPercent: 10,
+  minBaseForPercent: 20,
+  timeZone: DEFAULT_TIME_ZONE,
+});
+
+/**
+ * Defaults filled in per count: a count given in the file replaces that count's default as a
+ * whole (`removed: {}` switches the removed limits off; `removed: { max: 5 }` drops the default
+ * percentage).
+ */
+export function resolveThresholds(input: ThresholdsInput = {}, timeZone?: string): ThresholdSettings {
+  const parsed = ThresholdsInput.parse(input);
+  const limits = (given: z.infer<typeof LimitsInput> | undefined, defaults: Limits): Limits => {
+    const out = {} as Limits;
+    for (const m of THRESHOLD_METRICS) out[m] = { ...(given?.[m] ?? defaults[m]) };
+    return out;
+  };
+  const zone = timeZone ?? DEFAULT_TIME_ZONE;
+  if (!isValidTimeZone(zone)) throw new Error(`unknown time zone ${JSON.stringify(zone)}`);
+  return {
+    perImport: limits(parsed.perImport, DEFAULT_THRESHOLDS.perImport),
+    window: limits(parsed.window, DEFAULT_THRESHOLDS.window),
+    windowMs: parsed.window?.duration ? (parseDuration(parsed.window.duration) as number) : DEFAULT_THRESHOLDS.windowMs,
+    truncatedPercent:
+      parsed.truncatedPercent === undefined ? DEFAULT_THRESHOLDS.truncatedPercent : parsed.truncatedPercent,
+    minBaseForPercent: parsed.minBaseForPercent ?? DEFAULT_THRESHOLDS.minBaseForPercent,
+    timeZone: zone,
+  };
+}
+
+/** The three counts of lifecycle.md 5. */
+export type ThresholdFigures = Record<ThresholdMetric, number>;
+
+export interface ThresholdInput {
+  /** What this import would do. */
+  current: ThresholdFigures;
+  /** Persons in the last accepted snapshot. */
+  base: number;
+  /** This import plus the accepted polls in the window, and the largest population in the window. */
+  window: { figures: ThresholdFigures; base: number; polls: number };
+  recordsRead: number;
+  /** Records read by the last accepted poll; undefined when there is none. */
+  lastRecordsRead?: number;
+}
+
+const METRIC_WORDS: Record<ThresholdMetric, string> = {
+  removed: 'removed',
+  endingToday: 'ending today',
+  changes: 'changes',
+};
+
+function pct(n: number, base: number): number {
+  return base > 0 ? Math.round((n / base) * 1000) / 10 : 0;
+}
+
+/** Every limit the figures go over (empty: proceed). Pure. */
+export function evaluateThresholds(settings: ThresholdSettings, input: ThresholdInput): ThresholdReason[] {
+  const reasons: ThresholdReason[] = [];
+  const check = (scope: 'import' | 'window', limits: Limits, figures: ThresholdFigures, base: number) => {
+    const where =
+      scope === 'import'
+        ? 'in this import'
+        : `in the last ${formatDuration(settings.windowMs)} (${input.window.polls} accepted ${input.window.polls === 1 ? 'poll' : 'polls'} and this one)`;
+    for (const metric of THRESHOLD_METRICS) {
+      const value = figures[metric];
+      const limit = limits[metric];
+      const of = `${value} of ${base} ${base === 1 ? 'person' : 'persons'} (${pct(value, base)}%)`;
+      const label = METRIC_WORDS[metric];
+      if (limit.max !== undefined && value > limit.max) {
+        reasons.push({
+          scope,
+          metric,
+          value,
+          base,
+          limit: limit.max,
+          unit: 'persons',
+          message: `${label}: ${of} ${where}; limit ${limit.max} ${limit.max === 1 ? 'person' : 'persons'}`,
+        });
+      }
+      if (
+        limit.maxPercent !== undefined &&
+        base > 0 &&
+        base >= settings.minBaseForPercent &&
+        (value / base) * 100 > limit.maxPercent
+      ) {
+        reasons.push({
+          scope,
+          metric,
+          value,
+          base,
+          limit: limit.maxPercent,
+          unit: 'percent',
+          message: `${label}: ${of} ${where}; limit ${limit.maxPercent}%`,
+        });
+      }
+    }
+  };
+  check('import', settings.perImport, input.current, input.base);
+  check('window', settings.window, input.window.figures, input.window.base);
+
+  const last = input.lastRecordsRead;
+  if (
+    settings.truncatedPercent !== null &&
+    last !== undefined &&
+    last > 0 &&
+    last >= settings.minBaseForPercent &&
+    ((last - input.recordsRead) / last) * 100 > settings.truncatedPercent
+  ) {
+    reasons.push({
+      scope: 'truncated',
+      metric: 'recordsRead',
+      value: input.recordsRead,
+      base: last,
+      limit: settings.truncatedPercent,
+      unit: 'percent',
+      message: `truncated import: ${input.recordsRead} records read, ${last} by the last accepted poll (${pct(last - input.recordsRead, last)}% fewer); limit ${settings.truncatedPercent}%`,
+    });
+  }
+  return reasons;
+}
+
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export interface CheckThresholdsInput {
+  pollId: number;
+}
+
+export interface ThresholdCheck {
+  held: boolean;
+  reasons: ThresholdReason[];
+  current: ThresholdFigures;
+  /** Persons in the last accepted snapshot. */
+  previous: number;
+  /** ISO instant the poll was marked held (held only). */
+  heldAt?: string;
+}
+
+export interface DecidePollInput {
+  pollId: number;
+  decision: 'approved' | 'rejected';
+  decidedBy: string;
+  reason?: string;
 }
 
 /** Rows per multi-row INSERT while staging. */
@@ -206,6 +468,7 @@ export function createPollActivities(deps: PollActivityDeps) {
   const { pool, client, sources } = deps;
   const employeeTaskQueue = deps.employeeTaskQueue ?? LIFECYCLE_TASK_QUEUE;
   const concurrency = deps.signalConcurrency ?? 20;
+  const now = deps.now ?? Date.now;
 
   /** Register a poll run in the vault; the same workflow run always gets the same poll id. */
   async function startPoll(input: StartPollInput): Promise<number> {
@@ -344,7 +607,7 @@ export function createPollActivities(deps: PollActivityDeps) {
 
       await db.query(
         `update source_polls set records_read = $2, persons_valid = $3, added = $4, changed = $5, removed = $6,
-           unchanged = $7, errors = $8, kept = $9, empty = $10, diffed_at = now()
+           unchanged = $7, errors = $8, kept = $9, empty = $10, previous = $11, diffed_at = now()
          where id = $1`,
         [
           pollId,
@@ -357,6 +620,7 @@ export function createPollActivities(deps: PollActivityDeps) {
           counts.errors,
           counts.kept,
           counts.empty,
+          counts.previous,
         ],
       );
     });
@@ -577,6 +841,155 @@ export function createPollActivities(deps: PollActivityDeps) {
     return result;
   }
 
+  /**
+   * Count what the diffed poll would do (removed, ending today, total changes), add the source's
+   * accepted polls of the rolling window, compare the records read with the last accepted poll,
+   * and check it all against the source's limits. Over a limit the poll is marked `held` with its
+   * reasons; nothing is signalled until an admin decides. Idempotent.
+   */
+  async function checkThresholds(input: CheckThresholdsInput): Promise<ThresholdCheck> {
+    const { pollId } = input;
+    return inTransaction(pool, async (db) => {
+      const { rows: pollRows } = await db.query<{
+        source: string;
+        outcome: string;
+        empty: boolean;
+        diffed_at: Date | null;
+        records_read: number;
+        added: number;
+        changed: number;
+        removed: number;
+        previous: number;
+        held_at: Date | null;
+      }>(
+        `select source, outcome, empty, diffed_at, records_read, added, changed, removed, previous, held_at
+         from source_polls where id = $1 for update`,
+        [pollId],
+      );
+      const poll = pollRows[0];
+      if (!poll) throw ApplicationFailure.nonRetryable(`poll ${pollId} does not exist`, 'PollNotFound');
+      if (!poll.diffed_at || poll.empty) {
+        throw ApplicationFailure.nonRetryable(`poll ${pollId} has no import to check`, 'NothingToCheck');
+      }
+      if (poll.outcome !== 'running' && poll.outcome !== 'held') {
+        throw ApplicationFailure.nonRetryable(`poll ${pollId} is already ${poll.outcome}`, 'PollFinished');
+      }
+      const settings = deps.thresholds?.get(poll.source) ?? DEFAULT_THRESHOLDS;
+      const nowMs = now();
+      const today = localDate(nowMs, settings.timeZone);
+
+      // Persons whose employment ends today or earlier by this import and did not before (their
+      // last contract's end date moved to today or into the past, or every contract went).
+      const { rows: ending } = await db.query<{ n: number }>(
+        `select count(*)::int as n
+         from poll_changes c
+         cross join lateral (
+           select count(*) as n, bool_or(x."endDate" is null) as open, max(x."endDate") as last_day
+           from jsonb_to_recordset(coalesce(c.person->'contracts', '[]'::jsonb)) as x("endDate" date)
+         ) nw
+         cross join lateral (
+           select count(*) as n, bool_or(k.end_date is null) as open, max(k.end_date) as last_day
+           from contracts k where k.person_key = c.person_key
+         ) od
+         where c.poll_id = $1 and c.kind = 'changed'
+           and (nw.n = 0 or (not nw.open and nw.last_day <= $2::date))
+           and od.n > 0 and (od.open or od.last_day > $2::date)`,
+        [pollId, today],
+      );
+      const current: ThresholdFigures = {
+        removed: poll.removed,
+        endingToday: poll.removed + (ending[0]?.n ?? 0),
+        changes: poll.added + poll.changed + poll.removed,
+      };
+
+      // The rolling window: accepted polls of the source since the window start, but never before
+      // the last approved poll (an admin approved those changes; they do not count twice).
+      const since = new Date(nowMs - settings.windowMs);
+      const { rows: win } = await db.query<{
+        polls: number;
+        removed: number;
+        ending_today: number;
+        changes: number;
+        base: number | null;
+      }>(
+        `with reset as (
+           select max(accepted_at) as t from source_polls
+           where source = $1 and decision = 'approved' and accepted_at is not null
+         )
+         select count(*)::int as polls,
+                coalesce(sum(removed), 0)::int as removed,
+                coalesce(sum(ending_today), 0)::int as ending_today,
+                coalesce(sum(added + changed + removed), 0)::int as changes,
+                max(previous) as base
+         from source_polls, reset
+         where source = $1 and id <> $2 and accepted_at is not null and accepted_at > $3
+           and (reset.t is null or accepted_at > reset.t)`,
+        [poll.source, pollId, since],
+      );
+      const w = win[0] ?? { polls: 0, removed: 0, ending_today: 0, changes: 0, base: null };
+      const { rows: last } = await db.query<{ records_read: number }>(
+        `select records_read from source_polls
+         where source = $1 and id <> $2 and accepted_at is not null order by accepted_at desc limit 1`,
+        [poll.source, pollId],
+      );
+
+      const reasons = evaluateThresholds(settings, {
+        current,
+        base: poll.previous,
+        window: {
+          figures: {
+            removed: w.removed + current.removed,
+            endingToday: w.ending_today + current.endingToday,
+            changes: w.changes + current.changes,
+          },
+          // The largest population of the window: a leak is measured against what there was.
+          base: Math.max(w.base ?? 0, poll.previous),
+          polls: w.polls,
+        },
+        recordsRead: poll.records_read,
+        ...(last[0] ? { lastRecordsRead: last[0].records_read } : {}),
+      });
+
+      const held = reasons.length > 0;
+      const { rows: updated } = await db.query<{ held_at: Date | null }>(
+        `update source_polls set ending_today = $2,
+           outcome = case when $3 then 'held' else outcome end,
+           held_at = case when $3 then coalesce(held_at, now()) else held_at end,
+           held_reasons = case when $3 then $4::jsonb else held_reasons end
+         where id = $1 returning held_at`,
+        [pollId, current.endingToday, held, JSON.stringify(reasons)],
+      );
+      const result: ThresholdCheck = { held, reasons, current, previous: poll.previous };
+      const heldAt = updated[0]?.held_at;
+      if (held && heldAt) result.heldAt = heldAt.toISOString();
+      return result;
+    });
+  }
+
+  /**
+   * Record an admin's decision on a held poll (who, when, why). Approved: the poll runs on
+   * (signalling, then acceptance). Rejected: it ends unaccepted; the last snapshot stays.
+   * Idempotent; a poll decided the other way already is refused.
+   */
+  async function decidePoll(input: DecidePollInput): Promise<void> {
+    const { rows } = await pool.query<{ id: string }>(
+      `update source_polls set
+         decision = $2, decided_by = $3, decision_reason = $4,
+         decided_at = coalesce(decided_at, now()),
+         outcome = case when outcome <> 'held' then outcome when $2 = 'approved' then 'running' else 'rejected' end,
+         finished_at = case when outcome = 'held' and $2 = 'rejected' then now() else finished_at end
+       where id = $1 and ((decision is null and outcome = 'held') or decision = $2)
+       returning id`,
+      [input.pollId, input.decision, input.decidedBy, input.reason ?? null],
+    );
+    if (!rows.length) {
+      throw ApplicationFailure.nonRetryable(
+        `poll ${input.pollId} is not held (or was decided otherwise already)`,
+        'PollNotHeld',
+      );
+    }
+  }
+
   /** Record how the poll ended. An accepted poll stays accepted. */
   async function finishPoll(input: FinishPollInput): Promise<void> {
     await pool.query(
@@ -589,7 +1002,7 @@ export function createPollActivities(deps: PollActivityDeps) {
     );
   }
 
-  return { startPoll, importAndDiff, signalChanges, acceptSnapshot, finishPoll };
+  return { startPoll, importAndDiff, checkThresholds, decidePoll, signalChanges, acceptSnapshot, finishPoll };
 }
 
 export type PollActivities = ReturnType<typeof createPollActivities>;

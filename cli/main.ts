@@ -12,6 +12,7 @@ import { connectClient } from '../workers/temporal-connection.js';
 import { excludeCommand, includeCommand, reprovisionCommand } from './commands/admin.js';
 import { auditCommand, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './commands/audit.js';
 import { PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
+import { approveCommand, heldCommand, rejectCommand, validatePollTarget } from './commands/polls.js';
 import { statusCommand } from './commands/status.js';
 import { upcomingCommand } from './commands/upcoming.js';
 
@@ -100,7 +101,27 @@ const COMMANDS: Record<string, CommandSpec> = {
       until: { type: 'string' },
     },
   },
+  held: {
+    summary: 'polls held over a threshold, waiting for approve or reject, with the limits they went over',
+    usage: 'tenure held [--json]',
+    details: ['--json              machine-readable output'],
+    options: { ...HELP, ...JSON_OPT },
+  },
+  approve: {
+    summary: 'let a held poll go on: signal its changes and accept its snapshot',
+    usage: 'tenure approve <pollWorkflowId|sourceId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: ADMIN_DETAILS,
+    options: { ...HELP, ...ADMIN },
+  },
+  reject: {
+    summary: 'drop a held poll: nothing is signalled, the last snapshot stays',
+    usage: 'tenure reject <pollWorkflowId|sourceId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: ADMIN_DETAILS,
+    options: { ...HELP, ...ADMIN },
+  },
 };
+
+const POLL_COMMANDS = new Set(['held', 'approve', 'reject']);
 
 export function mainHelp(): string[] {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -170,6 +191,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       for (const line of commandHelp(command)) out(line);
       return 0;
     }
+    if (POLL_COMMANDS.has(command))
+      return await runPollCommand(command, positionals, values, env, deps, out, (c) => (client = c));
     if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
     const personKey = validatePersonKey(positionals[0]);
     const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
@@ -243,6 +266,45 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       await pool?.end().catch(() => undefined);
     }
   }
+}
+
+async function runPollCommand(
+  command: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  deps: CliDeps,
+  out: Out,
+  keep: (client: Client) => void,
+): Promise<number> {
+  const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
+  if (!isValidTimeZone(timeZone))
+    throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const asJson = values.json === true;
+  if (command === 'held') {
+    if (positionals.length > 0) throw new UsageError('held takes no arguments');
+  } else {
+    if (positionals.length !== 1)
+      throw new UsageError(`one poll workflow id or source id expected, got ${positionals.length}`);
+    validatePollTarget(positionals[0]);
+  }
+  const client = await (deps.connectTemporal ?? (() => connectClient()))();
+  keep(client);
+  const ctx = { client, out, timeZone };
+  if (command === 'held') {
+    await heldCommand(ctx, { json: asJson });
+    return 0;
+  }
+  const reason = str('reason')?.trim();
+  const opts = {
+    requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+    reason: reason || undefined,
+    requestId: str('request-id'),
+    json: asJson,
+  };
+  await (command === 'approve' ? approveCommand : rejectCommand)(ctx, positionals[0] as string, opts);
+  return 0;
 }
 
 function operatorName(): string {

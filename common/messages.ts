@@ -132,3 +132,59 @@ export interface EmployeeWorkflowInput {
   /** Opaque to callers: the previous run's state (workflows/employee-state.ts). */
   carried?: unknown;
 }
+
+// ------------------------------------------------------------------ poll workflow: thresholds
+
+/** One limit a poll went over (lifecycle.md section 5). */
+export interface ThresholdReason {
+  /** `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window; `truncated`: records read dropped. */
+  scope: 'import' | 'window' | 'truncated';
+  metric: 'removed' | 'endingToday' | 'changes' | 'recordsRead';
+  /** The count that went over (for `truncated`: the records read now). */
+  value: number;
+  /** What percentages are of: persons in the snapshot (window: the most in the window); for `truncated`, records read by the last accepted poll. */
+  base: number;
+  /** The limit that tripped and its unit. */
+  limit: number;
+  unit: 'persons' | 'percent';
+  /** For people: `removed: 6 of 20 persons (30%) in this import; limit 10%`. */
+  message: string;
+}
+
+/** The `heldPoll` query: what a held poll would do and why it waits. */
+export interface HeldPollView {
+  pollId: number;
+  sourceId: string;
+  workflowId: string;
+  /** ISO instant the poll started holding. */
+  heldAt: string;
+  reasons: ThresholdReason[];
+  recordsRead: number;
+  /** Persons in the last accepted snapshot. */
+  previous: number;
+  added: number;
+  changed: number;
+  removed: number;
+  endingToday: number;
+}
+
+/** What the `approve` / `reject` updates return. */
+export interface PollDecision {
+  pollId: number;
+  sourceId: string;
+  workflowId: string;
+  decision: 'approved' | 'rejected';
+  decidedBy: string;
+  reason?: string;
+  /** ISO instant (workflow time). */
+  decidedAt: string;
+  /** Changes that will be signalled (approved) or that were not (rejected). */
+  changes: number;
+}
+
+/** Admin: signal the held poll's changes and accept its snapshot. Validator: requestedBy required, poll held. */
+export const approvePollUpdate = defineUpdate<PollDecision, [AdminRequest]>('approve');
+/** Admin: accept nothing of the held poll; the last snapshot stays. Validator as approve. */
+export const rejectPollUpdate = defineUpdate<PollDecision, [AdminRequest]>('reject');
+/** The held poll's reasons and counts; null while the poll is not held. */
+export const heldPollQuery = defineQuery<HeldPollView | null>('heldPoll');

@@ -3,8 +3,17 @@
  * (workers/schedules.ts). It orchestrates the activities of activities/poll.ts and carries only
  * a poll id, counts and cursors: the persons stay in the vault's staging table.
  *
- *   startPoll → importAndDiff → [thresholds: issue 4] → signalChanges (batch by batch)
- *             → acceptSnapshot → finishPoll
+ *   startPoll → importAndDiff → checkThresholds → [held: wait for approve / reject]
+ *             → signalChanges (batch by batch) → acceptSnapshot → finishPoll
+ *
+ * Thresholds (lifecycle.md section 5): checkThresholds counts what the import would do (removed,
+ * ending today, total changes; this import and the rolling window; truncation) against the
+ * source's limits. Over a limit the poll HOLDS: nothing is signalled, PollState `held`, the
+ * current details say which limit tripped with the numbers, and the run waits for an admin
+ * `approve` or `reject` update (common/messages.ts). Approve: signal and accept as usual.
+ * Reject: nothing is signalled or accepted, the last snapshot stays, PollState `rejected`.
+ * While a poll holds it is the source's running workflow, so the Schedule's overlap SKIP keeps
+ * the next scheduled polls from piling up.
  *
  * A poll that fails before acceptSnapshot leaves the last snapshot in place: the next scheduled
  * poll finds the same changes and signals them again (employee workflows de-duplicate by hash).
@@ -12,13 +21,24 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   log,
   proxyActivities,
   setCurrentDetails,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PollInput, PollSummary } from '../common/messages.js';
+import {
+  approvePollUpdate,
+  heldPollQuery,
+  rejectPollUpdate,
+  type AdminRequest,
+  type HeldPollView,
+  type PollDecision,
+  type PollInput,
+  type PollSummary,
+} from '../common/messages.js';
 import { PollState, SourceId, type PollStateValue } from '../common/search-attributes.js';
 import type { PollActivities, PollCounts } from '../activities/poll.js';
 
@@ -29,7 +49,7 @@ export interface PollSourceInput extends PollInput {
 
 export const DEFAULT_POLL_BATCH_SIZE = 500;
 
-const { startPoll, finishPoll, acceptSnapshot } = proxyActivities<PollActivities>({
+const { startPoll, finishPoll, acceptSnapshot, checkThresholds, decidePoll } = proxyActivities<PollActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
@@ -64,17 +84,15 @@ function describeCounts(c: PollCounts): string {
   return parts.join(', ');
 }
 
-type GateDecision = { proceed: true } | { proceed: false; outcome: 'held' | 'rejected'; reason: string };
+type Decision = { decision: 'approved' | 'rejected'; request: AdminRequest; at: string };
 
-/**
- * HOOK for issue 4 (thresholds, lifecycle.md section 5): before anything is signalled, compare
- * what the import would do (removed, ending today, total changes) with the source's absolute and
- * percentage limits. Over a limit the poll holds (PollState `held`) and waits for an admin
- * `approve` or `reject` update; `reject` ends it with outcome `rejected`, unaccepted.
- * Until then every import that is not empty proceeds.
- */
-async function thresholdGate(_sourceId: string, _pollId: number, _counts: PollCounts): Promise<GateDecision> {
-  return { proceed: true };
+/** The approve / reject validator: synchronous, rejects without a trace in the history. */
+function validateDecision(request: AdminRequest, held: HeldPollView | undefined, decided: boolean): void {
+  const by = typeof request?.requestedBy === 'string' ? request.requestedBy.trim() : '';
+  if (!by) throw new Error('requestedBy is required: who approves or rejects, for the record');
+  if (request.reason !== undefined && typeof request.reason !== 'string') throw new Error('reason must be text');
+  if (!held) throw new Error('this poll is not held: nothing to approve or reject');
+  if (decided) throw new Error('this poll was decided already');
 }
 
 function setPollState(state: PollStateValue): void {
@@ -90,6 +108,36 @@ export async function pollSource(input: PollSourceInput): Promise<PollSummary> {
     { key: PollState, value: 'running' },
   ]);
   setCurrentDetails(`Polling source ${sourceId}`);
+
+  let held: HeldPollView | undefined;
+  let decision: Decision | undefined;
+  const decide = (kind: Decision['decision'], request: AdminRequest): PollDecision => {
+    const at = new Date().toISOString(); // workflow time: deterministic
+    const reason = request.reason?.trim();
+    decision = {
+      decision: kind,
+      request: { requestedBy: request.requestedBy.trim(), ...(reason ? { reason } : {}) },
+      at,
+    };
+    const h = held as HeldPollView;
+    return {
+      pollId: h.pollId,
+      sourceId,
+      workflowId: info.workflowId,
+      decision: kind,
+      decidedBy: decision.request.requestedBy,
+      ...(reason ? { reason } : {}),
+      decidedAt: at,
+      changes: h.added + h.changed + h.removed,
+    };
+  };
+  setHandler(heldPollQuery, () => (held && !decision ? held : null));
+  setHandler(approvePollUpdate, (request) => decide('approved', request), {
+    validator: (request) => validateDecision(request, held, decision !== undefined),
+  });
+  setHandler(rejectPollUpdate, (request) => decide('rejected', request), {
+    validator: (request) => validateDecision(request, held, decision !== undefined),
+  });
 
   const pollId = await startPoll({ sourceId, workflowId: info.workflowId, runId: info.runId });
   const summary: PollSummary = {
@@ -136,13 +184,50 @@ export async function pollSource(input: PollSourceInput): Promise<PollSummary> {
       return summary;
     }
 
-    const gate = await thresholdGate(sourceId, pollId, counts);
-    if (!gate.proceed) {
-      summary.outcome = gate.outcome;
-      setCurrentDetails(`Poll ${sourceId}#${pollId}: ${gate.outcome} (${gate.reason}); ${described}`);
-      await finishPoll({ pollId, outcome: gate.outcome, signalled: 0 });
-      setPollState(gate.outcome);
-      return summary;
+    const check = await checkThresholds({ pollId });
+    if (check.held) {
+      held = {
+        pollId,
+        sourceId,
+        workflowId: info.workflowId,
+        heldAt: check.heldAt ?? new Date().toISOString(),
+        reasons: check.reasons,
+        recordsRead: counts.recordsRead,
+        previous: check.previous,
+        added: counts.added,
+        changed: counts.changed,
+        removed: counts.removed,
+        endingToday: check.current.endingToday,
+      };
+      summary.outcome = 'held';
+      setPollState('held');
+      const why = check.reasons.map((r) => r.message).join('; ');
+      log.warn('poll held over a threshold', { sourceId, pollId, limits: check.reasons.length });
+      setCurrentDetails(
+        `Poll ${sourceId}#${pollId} HELD, nothing signalled: ${why}. ${described}; ` +
+          `${check.current.endingToday} ending today. Waiting for an admin: tenure approve ${info.workflowId} | tenure reject ${info.workflowId}`,
+      );
+      await condition(() => decision !== undefined);
+      const d = decision as unknown as Decision;
+      await decidePoll({
+        pollId,
+        decision: d.decision,
+        decidedBy: d.request.requestedBy,
+        ...(d.request.reason ? { reason: d.request.reason } : {}),
+      });
+      const by = `${d.request.requestedBy}${d.request.reason ? ` (${d.request.reason})` : ''}`;
+      if (d.decision === 'rejected') {
+        summary.outcome = 'rejected';
+        await finishPoll({ pollId, outcome: 'rejected', signalled: 0 });
+        setPollState('rejected');
+        setCurrentDetails(
+          `Poll ${sourceId}#${pollId} rejected by ${by} at ${d.at}: nothing signalled, the last snapshot stays (${why})`,
+        );
+        return summary;
+      }
+      summary.outcome = 'failed'; // until accepted
+      setPollState('running');
+      setCurrentDetails(`Poll ${sourceId}#${pollId} approved by ${by} at ${d.at}: signalling; ${described}`);
     }
 
     const total = counts.added + counts.changed + counts.removed;
