@@ -22,6 +22,7 @@ const runtime = await createTenureWorkers({
   client,
   workflowBundle,
   namespace: temporal.namespace,
+  taskQueue: process.env.TENURE_TASK_QUEUE || undefined,
 });
 if (settings.fileSources.length > 0 && process.env.TENURE_SCHEDULES !== 'off') {
   await ensureSourceSchedules(

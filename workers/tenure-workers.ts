@@ -13,7 +13,7 @@ import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
-import { AD_TASK_QUEUE, LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
 import { FileSource } from '../connectors/sources/file.js';
 import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
@@ -69,8 +69,11 @@ export async function createTenureWorkers(opts: {
   namespace?: string;
   /** Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env. */
   dataConverter?: DataConverter;
+  /** Lifecycle task queue (default LIFECYCLE_TASK_QUEUE); target queues are derived from it. */
+  taskQueue?: string;
 }): Promise<TenureRuntime> {
   const { settings } = opts;
+  const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
   const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
@@ -89,7 +92,7 @@ export async function createTenureWorkers(opts: {
   const lifecycleWorker = await Worker.create({
     connection: opts.connection,
     namespace,
-    taskQueue: LIFECYCLE_TASK_QUEUE,
+    taskQueue,
     dataConverter,
     workflowBundle: opts.workflowBundle,
     activities: {
@@ -101,14 +104,14 @@ export async function createTenureWorkers(opts: {
         upnSuffix: settings.upnSuffix,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
-      ...createPollActivities({ pool, client: opts.client, sources }),
+      ...createPollActivities({ pool, client: opts.client, sources, employeeTaskQueue: taskQueue }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
     },
   });
   const adWorker = await Worker.create({
     connection: opts.connection,
     namespace,
-    taskQueue: AD_TASK_QUEUE,
+    taskQueue: targetTaskQueue(taskQueue, 'ad'),
     dataConverter,
     activities: createTargetActivities({ pool, targets }),
     maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,

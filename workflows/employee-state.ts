@@ -68,10 +68,12 @@ export function phaseAt(t: TargetPlan, now: number): TargetPhase {
 }
 
 /**
- * The person left the source: every contract ends today at the latest, and contracts that had
- * not started yet are dropped (a withdrawn hire).
+ * The person left the source. Someone who never started (no account ever enabled) is a withdrawn
+ * hire: every contract goes. Otherwise every contract ends today at the latest and contracts that
+ * had not started yet are dropped.
  */
-export function applyRemoval(person: Person, today: string): Person {
+export function applyRemoval(person: Person, today: string, everStarted: boolean): Person {
+  if (!everStarted) return { ...person, contracts: [] };
   const contracts = person.contracts
     .filter((c) => c.startDate <= today)
     .map((c) => (c.endDate && c.endDate <= today ? c : { ...c, endDate: today }));

@@ -35,7 +35,7 @@ import {
   type ReprovisionResult,
   type TakenAction,
 } from '../common/messages.js';
-import { AD_TASK_QUEUE } from '../common/task-queues.js';
+import { targetTaskQueue } from '../common/task-queues.js';
 import {
   Department,
   EmployeeId,
@@ -57,8 +57,8 @@ const PLAN: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 };
-const TARGET: ActivityOptions = {
-  taskQueue: AD_TASK_QUEUE,
+// The task queue is filled in per run: next to the workflow's own queue (see targetTaskQueue).
+let TARGET: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '1 second',
@@ -78,12 +78,15 @@ const NOTIFY: ActivityOptions = {
 };
 
 const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
-const targets = proxyActivities<TargetActivities>(TARGET);
+let targets = proxyActivities<TargetActivities>(TARGET);
 const notify = proxyActivities<ManagerMailActivities>(NOTIFY);
 
 export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
   const s: EmployeeState = (input.carried as EmployeeState | undefined) ?? initialState(input.personKey);
   s.runId = workflowInfo().runId;
+  // Module state is per workflow execution in the TypeScript SDK's sandbox.
+  TARGET = { ...TARGET, taskQueue: targetTaskQueue(workflowInfo().taskQueue, 'ad') };
+  targets = proxyActivities<TargetActivities>(TARGET);
 
   // ---- handlers: validate and record; the main loop does the work
   setHandler(personChangedSignal, (change: PersonChanged) => {
@@ -96,7 +99,11 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
   setHandler(personRemovedSignal, (removal) => {
     if (s.removed || !s.person) return;
     s.removed = true;
-    s.person = applyRemoval(s.person, todayFromPlan(s));
+    s.person = applyRemoval(
+      s.person,
+      todayFromPlan(s),
+      Object.values(s.accounts).some((a) => a.everEnabled),
+    );
     s.contentHash = undefined;
     s.pendingCauses.push(removal.cause);
   });

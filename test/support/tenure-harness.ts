@@ -12,7 +12,6 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import { POLL_WORKFLOW_TYPE, statusQuery, type PollSummary, type StatusView } from '../../common/messages.js';
-import { LIFECYCLE_TASK_QUEUE } from '../../common/task-queues.js';
 import { employeeWorkflowId } from '../../domain/model.js';
 import { auditTrail, type AuditRecord } from '../../vault/audit.js';
 import { connectClient, connectWorker } from '../../workers/temporal-connection.js';
@@ -119,7 +118,10 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
     ...env,
   });
   const [connection, client, workflowBundle] = await Promise.all([connectWorker(), connectClient(), sharedBundle()]);
+  // A task queue of its own: other workers on the same test server never take this test's tasks.
+  const taskQueue = `tenure-test-${sourceId}`;
   const runtime = await createTenureWorkers({
+    taskQueue,
     settings,
     connection: connection as NativeConnection,
     client,
@@ -157,7 +159,7 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
     },
     async poll() {
       return client.workflow.execute(POLL_WORKFLOW_TYPE, {
-        taskQueue: LIFECYCLE_TASK_QUEUE,
+        taskQueue,
         workflowId: `poll-${sourceId}-${uniqueSuffix()}`,
         args: [{ sourceId, batchSize: 50 }],
       });
@@ -169,26 +171,37 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
       return auditTrail(db, personKey);
     },
     async adUser(employeeId) {
-      const { searchEntries } = await ldap.search(requireEnv('AD_BASE_DN'), {
-        filter: `(&(objectClass=user)(employeeID=${employeeId}))`,
-        attributes: [
-          'dn',
-          'displayName',
-          'givenName',
-          'sn',
-          'mail',
-          'proxyAddresses',
-          'userAccountControl',
-          'sAMAccountName',
-          'userPrincipalName',
-          'memberOf',
-          'title',
-          'department',
-          'manager',
-          'employeeID',
-        ],
-      });
-      return searchEntries[0];
+      const search = () =>
+        ldap.search(requireEnv('AD_BASE_DN'), {
+          filter: `(&(objectClass=user)(employeeID=${employeeId}))`,
+          attributes: [
+            'dn',
+            'displayName',
+            'givenName',
+            'sn',
+            'mail',
+            'proxyAddresses',
+            'userAccountControl',
+            'sAMAccountName',
+            'userPrincipalName',
+            'memberOf',
+            'title',
+            'department',
+            'manager',
+            'employeeID',
+            'objectGUID',
+          ],
+        });
+      let result;
+      try {
+        result = await search();
+      } catch {
+        // The directory was restarted under us (outage tests): bind again once.
+        await ldap.unbind().catch(() => undefined);
+        await ldap.bind(requireEnv('AD_BIND_DN'), requireEnv('AD_BIND_PASSWORD'));
+        result = await search();
+      }
+      return result.searchEntries[0];
     },
     async stop() {
       for (const key of started) {

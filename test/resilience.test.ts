@@ -1,0 +1,213 @@
+// Crash safety and outages: a worker process killed in the middle of provisioning 200 employees,
+// and Active Directory stopped for a while. Real Temporal, Samba AD and PostgreSQL.
+import './support/quiet-runtime.js';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Client as LdapClient } from 'ldapts';
+import { POLL_WORKFLOW_TYPE } from '../common/messages.js';
+import { employeeWorkflowId } from '../domain/model.js';
+import { connectClient } from '../workers/temporal-connection.js';
+import { requireEnv, uniqueSuffix } from './support/env.js';
+import { csvOf, eventually, startHarness, type Row } from './support/tenure-harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RULES = `
+version: "resilience-1"
+targets: [{ id: ad, kind: ad }]
+rules:
+  - name: all staff
+    entitlements:
+      ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
+`;
+
+async function directory(): Promise<LdapClient> {
+  const ldap = new LdapClient({
+    url: requireEnv('AD_URL'),
+    tlsOptions: { rejectUnauthorized: false },
+    timeout: 15_000,
+  });
+  await ldap.bind(requireEnv('AD_BIND_DN'), requireEnv('AD_BIND_PASSWORD'));
+  return ldap;
+}
+
+/** employeeID → [{dn, uac, groups}] for every account whose employeeID starts with the prefix. */
+async function accountsByPrefix(prefix: string): Promise<Map<string, { uac: number; groups: string[] }[]>> {
+  const ldap = await directory();
+  try {
+    const { searchEntries } = await ldap.search(requireEnv('AD_BASE_DN'), {
+      filter: `(&(objectClass=user)(employeeID=${prefix}*))`,
+      attributes: ['employeeID', 'userAccountControl', 'memberOf'],
+      sizeLimit: 0,
+      paged: { pageSize: 500 },
+    });
+    const out = new Map<string, { uac: number; groups: string[] }[]>();
+    for (const e of searchEntries) {
+      const id = String(e.employeeID);
+      const groups = ([] as string[])
+        .concat((e.memberOf as string[] | string | undefined) ?? [])
+        .map((d) => /^CN=([^,]+)/.exec(d)?.[1] ?? d);
+      out.set(id, [...(out.get(id) ?? []), { uac: Number(e.userAccountControl), groups: groups.sort() }]);
+    }
+    return out;
+  } finally {
+    await ldap.unbind().catch(() => undefined);
+  }
+}
+
+function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
+    cwd: ROOT,
+    env: { ...env, TENURE_SCHEDULES: 'off', TENURE_TASK_QUEUE: env.TENURE_TASK_QUEUE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+describe('crash safety', () => {
+  test('a worker killed while provisioning 200 employees: a new worker finishes, exactly one account each, right groups', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenure-crash-'));
+    const sourceId = `c${uniqueSuffix()}`.slice(0, 16);
+    const prefix = uniqueSuffix().slice(-5);
+    const rows: Row[] = Array.from({ length: 200 }, (_, i) => {
+      const key = `${prefix}${String(i).padStart(3, '0')}`;
+      return {
+        key,
+        nick: 'Crash',
+        family: `Test${key}`,
+        contract: `${key}c`,
+        start: '2022-01-01',
+        dept: `D${i % 4}`,
+        location: 'Zeist',
+      };
+    });
+    writeFileSync(join(dir, 'hr-export.csv'), csvOf(rows));
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    const ldap = await directory();
+    await ldap
+      .add(`CN=all-staff,OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
+        objectClass: ['top', 'group'],
+        sAMAccountName: 'all-staff',
+        groupType: '-2147483646',
+      })
+      .catch(() => undefined);
+    await ldap.unbind();
+    const env = {
+      ...process.env,
+      TENURE_RULES_FILE: join(dir, 'rules.yaml'),
+      TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
+      TENURE_FILE_SOURCE_ID: sourceId,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: '9',
+      SMTP_FROM: 'tenure@tenure.test',
+      TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
+    };
+    const client = await connectClient();
+    let worker = startWorker(env);
+    let second: ChildProcess | undefined;
+    try {
+      await client.workflow.start(POLL_WORKFLOW_TYPE, {
+        taskQueue: env.TENURE_TASK_QUEUE,
+        workflowId: `poll-${sourceId}-crash`,
+        args: [{ sourceId, batchSize: 50 }],
+      });
+      // Kill the worker hard once provisioning is under way.
+      const partial = await eventually(
+        () => accountsByPrefix(prefix),
+        (m) => m.size >= 20,
+        180_000,
+        500,
+      );
+      assert.ok(partial.size >= 20 && partial.size < 200, `killed mid-way at ${partial.size} accounts`);
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+
+      second = startWorker(env);
+      const done = await eventually(
+        () => accountsByPrefix(prefix),
+        (m) =>
+          m.size === 200 &&
+          [...m.values()].every((a) => a.length === 1 && (a[0]!.uac & 2) === 0 && a[0]!.groups.length === 2),
+        420_000,
+        2_000,
+      );
+      assert.equal(done.size, 200);
+      for (const [id, accounts] of done) {
+        assert.equal(accounts.length, 1, `exactly one account for ${id}`);
+        const i = Number(id.slice(prefix.length));
+        assert.deepEqual(accounts[0]!.groups, ['all-staff', `dept-D${i % 4}`].sort());
+        assert.equal(accounts[0]!.uac & 2, 0, `${id} enabled`);
+      }
+    } finally {
+      worker.kill('SIGKILL');
+      second?.kill('SIGTERM');
+      if (second) await new Promise((r) => second!.once('exit', r));
+      for (const r of rows)
+        await client.workflow
+          .getHandle(employeeWorkflowId(`${sourceId}:${r.key}`))
+          .terminate('test finished')
+          .catch(() => undefined);
+      await client.connection.close();
+    }
+  });
+});
+
+describe('directory outage', () => {
+  test('Samba stopped for a while: activities retry and everyone converges without manual action', async () => {
+    const h = await startHarness(RULES);
+    const samba = (cmd: 'start' | 'stop') => {
+      const r = spawnSync('bash', [join(ROOT, 'scripts/services/samba.sh'), cmd], {
+        env: { ...process.env, TENURE_ENV: 'test' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, `samba ${cmd}: ${r.stderr}`);
+    };
+    try {
+      const keys = Array.from({ length: 6 }, () => h.key());
+      h.writeExport(
+        keys.map((key) => ({
+          key,
+          nick: 'Uitval',
+          family: `Test${key}`,
+          contract: `${key}c`,
+          start: '2022-01-01',
+          dept: 'OPS',
+          location: 'Zeist',
+        })),
+      );
+      samba('stop');
+      let restarted = false;
+      try {
+        const summary = await h.poll();
+        assert.equal(summary.signalled, 6);
+        // Give the workflows time to hit the dead directory and back off.
+        await new Promise((r) => setTimeout(r, 8_000));
+        const status = await h.status(`${h.sourceId}:${keys[0]}`);
+        assert.equal(status.accounts.length, 0, 'nothing could be created while the directory was down');
+        samba('start');
+        restarted = true;
+      } finally {
+        if (!restarted) samba('start');
+      }
+      for (const key of keys) {
+        const user = await eventually(
+          () => h.adUser(key).catch(() => undefined),
+          (u) => u !== undefined && (Number(u.userAccountControl) & 2) === 0,
+          120_000,
+          1_000,
+        );
+        assert.ok(user, `${key} provisioned after the outage`);
+      }
+      const audit = await h.audit(`${h.sourceId}:${keys[0]}`);
+      assert.equal(audit.filter((a) => a.action === 'create' && a.outcome === 'success').length, 1, 'created once');
+    } finally {
+      await h.stop();
+    }
+  });
+});
