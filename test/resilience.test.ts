@@ -109,7 +109,7 @@ describe('crash safety', () => {
       TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
     };
     const client = await connectClient();
-    let worker = startWorker(env);
+    const worker = startWorker(env);
     let second: ChildProcess | undefined;
     try {
       await client.workflow.start(POLL_WORKFLOW_TYPE, {
