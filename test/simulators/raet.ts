@@ -148,7 +148,7 @@ export class RaetSimulator {
   };
   private server?: Server;
   private baseUrl = '';
-  private readonly tokens = new Map<string, number>();
+  private readonly tokens = new Map<string, { exp: number; legacy: boolean }>();
   private inFlight = 0;
   private readonly starts: number[] = [];
   private lastStart = -Infinity;
@@ -336,7 +336,7 @@ export class RaetSimulator {
       return this.send(res, 400, { error: 'invalid_client' });
     }
     const token = `sim.${randomUUID()}.sig`;
-    this.tokens.set(token, this.o.now() + this.o.tokenLifetimeSec * 1000);
+    this.tokens.set(token, { exp: this.o.now() + this.o.tokenLifetimeSec * 1000, legacy: !visma });
     this.stats.tokensIssued++;
     const expires = this.o.expiresInAsString ? String(this.o.tokenLifetimeSec) : this.o.tokenLifetimeSec;
     const body: Json = { access_token: token, expires_in: expires, token_type: 'Bearer' };
@@ -346,9 +346,15 @@ export class RaetSimulator {
 
   private authorized(req: IncomingMessage): boolean {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const exp = m ? this.tokens.get(m[1] as string) : undefined;
-    if (exp === undefined || exp <= this.o.now()) return false;
-    if (!m?.[1]?.startsWith('sim.')) return false;
+    const t = m ? this.tokens.get(m[1] as string) : undefined;
+    if (t === undefined || t.exp <= this.o.now()) return false;
+    // Legacy tokens need the client id and tenant headers on every call.
+    if (
+      t.legacy &&
+      (req.headers['x-client-id'] !== this.o.clientId || req.headers['x-raet-tenant-id'] !== this.o.tenantId)
+    ) {
+      return false;
+    }
     return true;
   }
 
