@@ -1,0 +1,1024 @@
+/**
+ * Provisioning benchmark (issue 3 item 10): N new employees from an HR export file into Samba AD
+ * through the whole stack (file source → pollSource → employee workflows → AD worker), then the raw
+ * ldapts rate of the same directory writes without Tenure, and the ratio of the two.
+ *
+ *   set -a; . .run/demo/services.env; set +a
+ *   node --import tsx scripts/bench/provision.ts [--count 1000] [--enable-after 5] [--timeout S] ...
+ *
+ * See scripts/bench/README.md for what it prints. Everything it creates is removed at the end
+ * (accounts, groups, the raw OU) and the employee workflows it started are terminated; the vault
+ * rows (audit log, snapshot, reservations) of the run's source stay, as they would in production.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { Attribute, Change, Client as LdapClient } from 'ldapts';
+import pg from 'pg';
+import { EMPLOYEE_WORKFLOW_TYPE, POLL_WORKFLOW_TYPE, type PollSummary } from '../../common/messages.js';
+import { AD_TASK_QUEUE, LIFECYCLE_TASK_QUEUE } from '../../common/task-queues.js';
+import { escapeFilterValue, rdn } from '../../connectors/ldap-escape.js';
+import { FileSource } from '../../connectors/sources/file.js';
+import { generatePassword, unicodePwd } from '../../connectors/targets/ad/password.js';
+import { employeeWorkflowId, type PersonName } from '../../domain/model.js';
+import { displayName, familyDisplayName } from '../../domain/naming.js';
+import { connectClient } from '../../workers/temporal-connection.js';
+import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ZONE = 'Europe/Amsterdam';
+/** Time the worker gets from spawn to "[worker] running" before the poll is due (bundle prebuilt). */
+const WORKER_START_BUDGET_MS = 20_000;
+
+// ------------------------------------------------------------------ options
+
+export interface BenchOptions {
+  count: number;
+  /** Seconds from the poll start to the enable moment in the rules file (0 or less: already passed). */
+  enableAfter: number;
+  /** Seconds without any create or enable before the measurement is called stalled. */
+  stall: number;
+  /** Seconds the Tenure measurement may take (poll start to last enable) before it is cut off. */
+  timeout: number;
+  /** Seconds the raw ldapts run may take. */
+  rawTimeout: number;
+  departments: number;
+  /** Signals per signalChanges batch of the poll workflow. */
+  batchSize: number;
+  /** TENURE_AD_MAX_CONCURRENT for the worker; undefined = the worker's default. */
+  adConcurrency?: number;
+  skipRaw: boolean;
+  /** Start even when another worker seems to poll Tenure's task queues. */
+  force: boolean;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      count: { type: 'string', default: '1000' },
+      'enable-after': { type: 'string', default: '5' },
+      stall: { type: 'string', default: '30' },
+      timeout: { type: 'string' },
+      'raw-timeout': { type: 'string' },
+      departments: { type: 'string', default: '8' },
+      'batch-size': { type: 'string', default: '500' },
+      'ad-concurrency': { type: 'string' },
+      'skip-raw': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(readFileSync(join(ROOT, 'scripts/bench/README.md'), 'utf8'));
+    process.exit(0);
+  }
+  const int = (name: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number ${min}..${max}`);
+    return n;
+  };
+  const count = int('count', values.count, 1, 100_000);
+  return {
+    count,
+    enableAfter: int('enable-after', values['enable-after'], -3600, 3600),
+    stall: int('stall', values.stall, 5, 3600),
+    timeout: values.timeout ? int('timeout', values.timeout, 5, 86_400) : Math.ceil(60 + count * 0.3),
+    rawTimeout: values['raw-timeout']
+      ? int('raw-timeout', values['raw-timeout'], 5, 86_400)
+      : Math.ceil(30 + count * 0.15),
+    departments: int('departments', values.departments, 1, 500),
+    batchSize: int('batch-size', values['batch-size'], 1, 10_000),
+    adConcurrency: values['ad-concurrency'] ? int('ad-concurrency', values['ad-concurrency'], 1, 64) : undefined,
+    skipRaw: values['skip-raw'],
+    force: values.force,
+  };
+}
+
+// ------------------------------------------------------------------ small helpers
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run 'set -a; . .run/demo/services.env; set +a' first`);
+  return v;
+}
+
+/** Nearest-rank percentile of ascending `sorted`. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+const secs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a');
+const rate = (n: number, ms: number) => (ms > 0 ? n / (ms / 1000) : NaN);
+const fmtRate = (r: number) => (Number.isFinite(r) ? r.toFixed(1) : 'n/a');
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
+/** `HH:MM:SS` and the date of instant `at` in `timeZone`. */
+export function wallClock(at: number, timeZone = ZONE): { date: string; time: string } {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(at));
+  const p = (t: string) => parts.find((x) => x.type === t)!.value;
+  return { date: `${p('year')}-${p('month')}-${p('day')}`, time: `${p('hour')}:${p('minute')}:${p('second')}` };
+}
+
+/** Runs `fn` over `items`, `limit` at a time; errors are counted, never thrown. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item).catch(() => {
+        failed++;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return failed;
+}
+
+/** An LDAP error as code + message, never the values sent (a password may be one of them). */
+function ldapError(err: unknown): string {
+  const e = err as { code?: number; message?: string };
+  return `${e.code !== undefined ? `LDAP ${e.code}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`;
+}
+
+// ------------------------------------------------------------------ the HR export
+
+const NICKS = [
+  'Zoë', 'Anaïs', 'Jérôme', 'Noëlle', 'Björn', 'Sjoerd', 'Chloé', 'Mehmet', 'Ömer', 'Łukasz',
+  'Ana-Lucía', 'Søren', 'Renée', 'Joël', 'Thijs', 'Aïcha', 'Françoise', 'Jan', 'Marieke', 'Daan',
+  'Emma', 'Lotte', 'Niels', 'Inès', 'Zoltán', 'Ilse', 'Ruud', 'Hélène', 'Gülşen', 'Kees',
+]; // prettier-ignore
+const PREFIXES = ['', '', '', 'van', 'van den', 'van der', 'de', "'t", 'ter', 'van de', 'in het', 'den'];
+const STEMS = [
+  'Bak', 'Jans', 'Vis', 'Mul', 'Dijk', 'Hoek', 'Mé', 'Kö', 'Dü', 'Çe', 'Brou', 'Smé', 'Wil', 'Bé',
+  'Grö', 'Hen', 'Lin', 'Mée', 'Nij', 'Oos', 'Pië', 'Roo', 'Stâ', 'Ter', 'Uy', 'Vër', 'Wou', 'Zand',
+]; // prettier-ignore
+const MIDS = ['', '', 'ker', 'sen', 'ser', 'der', 'ë', 'el', 'in', 'ter', 'ing', 'ho', 'ma', 'lé'];
+const ENDS = [
+  'stra', 'ijer', 'ster', 'ring', 'lik', 'wer', 'ets', 'ters', 'lems', 'mans', 'boom', 'veld', 'berg',
+  'hof', 'kamp', 'link', 'naar', 'rink', 'sma', 'tink', 'werf', 'zee', "'s", 'ué',
+]; // prettier-ignore
+const LOCATIONS = ['Utrecht', "'s-Hertogenbosch", 'Zwolle', 'Leeuwarden', 'Den Haag'];
+const TITLES: [string, string][] = [
+  ['MW', 'Medewerker'],
+  ['VPK', 'Verpleegkundige'],
+  ['TL', 'Teamleider'],
+  ['ADV', 'Adviseur, HR & Financiën'],
+];
+const DEPT_NAMES = ['Zorg', 'Cliëntenservice', 'ICT & Data', 'Financiën', 'Wijk + Thuis', 'Personeelszaken'];
+
+export interface BenchPerson {
+  key: string;
+  name: PersonName;
+  location: string;
+  contractId: string;
+  startDate: string;
+  departmentCode: string;
+  departmentName: string;
+  title: [string, string];
+}
+
+const pick = <T>(a: readonly T[]): T => a[Math.floor(Math.random() * a.length)]!;
+
+export function makePersons(opts: {
+  count: number;
+  keyPrefix: string;
+  startDate: string;
+  departmentCodes: string[];
+}): BenchPerson[] {
+  const persons: BenchPerson[] = [];
+  for (let i = 1; i <= opts.count; i++) {
+    const key = `${opts.keyPrefix}${String(i).padStart(5, '0')}`;
+    const nick = pick(NICKS);
+    const family = pick(STEMS) + pick(MIDS) + pick(ENDS);
+    const withPartner = Math.random() < 0.15;
+    const name: PersonName = {
+      nickName: nick,
+      given: nick,
+      initials: `${Array.from(nick)[0]}.`,
+      familyNamePrefix: pick(PREFIXES) || undefined,
+      familyName: i % 97 === 0 ? `O'${family}, Jr.` : family,
+      convention: withPartner ? pick(['B', 'P', 'BP', 'PB'] as const) : 'B',
+      ...(withPartner ? { partnerNamePrefix: pick(PREFIXES) || undefined, partnerName: pick(STEMS) + pick(ENDS) } : {}),
+    } as PersonName;
+    const d = (i - 1) % opts.departmentCodes.length;
+    persons.push({
+      key,
+      name,
+      location: pick(LOCATIONS),
+      contractId: `${key}c1`,
+      startDate: opts.startDate,
+      departmentCode: opts.departmentCodes[d]!,
+      departmentName: `${DEPT_NAMES[d % DEPT_NAMES.length]} ${d + 1}`,
+      title: pick(TITLES),
+    });
+  }
+  return persons;
+}
+
+const CSV_COLUMNS = [
+  'person_key', 'nick_name', 'given_name', 'initials', 'family_name_prefix', 'family_name',
+  'partner_name_prefix', 'partner_name', 'name_convention', 'location', 'contract_id', 'start_date',
+  'end_date', 'department_code', 'department_name', 'title_code', 'title_name', 'contract_location',
+  'manager_key', 'employer', 'fte', 'sequence', 'bsn',
+]; // prettier-ignore
+
+function csvCell(v: string | undefined): string {
+  const s = v ?? '';
+  return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The HR export as docs/hr-export.md describes it (`;`, one row per contract, an ignored bsn column). */
+export function csvOf(persons: readonly BenchPerson[]): string {
+  const lines = [CSV_COLUMNS.join(';')];
+  for (const p of persons) {
+    lines.push(
+      [
+        p.key,
+        p.name.nickName,
+        p.name.given,
+        p.name.initials,
+        p.name.familyNamePrefix,
+        p.name.familyName,
+        p.name.partnerNamePrefix,
+        p.name.partnerName,
+        p.name.convention,
+        p.location,
+        p.contractId,
+        p.startDate,
+        '',
+        p.departmentCode,
+        p.departmentName,
+        p.title[0],
+        p.title[1],
+        p.location,
+        '',
+        'Tenure Zorg',
+        '1',
+        '1',
+        String(100_000_000 + Math.floor(Math.random() * 899_999_999)),
+      ]
+        .map(csvCell)
+        .join(';'),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function rulesOf(opts: { version: string; enableAt: string; staticGroup: string }): string {
+  return `version: "${opts.version}"
+timeZone: ${ZONE}
+defaults:
+  timings:
+    enableAt: "${opts.enableAt}"
+    createSecondsBeforeStart: 3600
+targets:
+  - id: ad
+    kind: ad
+rules:
+  - name: benchmark staff
+    entitlements:
+      ad:
+        accountAccess: true
+        permissions: [${opts.staticGroup}]
+        dynamicPermissions: ["dept-{department.code}"]
+`;
+}
+
+// ------------------------------------------------------------------ LDAP
+
+function ldapConnect(timeoutMs = 15_000): LdapClient {
+  const url = need('AD_URL');
+  const insecure = /^(1|true|yes|on)$/i.test(process.env.AD_TLS_INSECURE ?? '');
+  const ca = process.env.AD_TLS_CA_FILE ? readFileSync(process.env.AD_TLS_CA_FILE) : undefined;
+  return new LdapClient({
+    url,
+    timeout: timeoutMs,
+    connectTimeout: 5000,
+    // ldapts tries TLS on ldap:// when tlsOptions is given: only for ldaps://.
+    tlsOptions: /^ldaps:/i.test(url) ? { rejectUnauthorized: !insecure, ...(ca ? { ca } : {}) } : undefined,
+  });
+}
+
+async function addIgnoringExists(ldap: LdapClient, dn: string, attrs: Record<string, string | string[]>) {
+  await ldap.add(dn, attrs).catch((err: { code?: number }) => {
+    if (err.code !== 68) throw err;
+  });
+}
+
+async function delIgnoringMissing(ldap: LdapClient, dn: string): Promise<boolean> {
+  try {
+    await ldap.del(dn);
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 32) return false;
+    throw err;
+  }
+}
+
+async function countUsers(ldap: LdapClient, base: string): Promise<number> {
+  const { searchEntries } = await ldap.search(base, {
+    scope: 'sub',
+    filter: '(&(objectClass=user)(objectCategory=person))',
+    attributes: ['dn'],
+    paged: { pageSize: 1000 },
+  });
+  return searchEntries.length;
+}
+
+// ------------------------------------------------------------------ the worker child process
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  log: string;
+  exited: Promise<number | null>;
+  exitCode(): number | null | undefined;
+}
+
+function startWorker(env: NodeJS.ProcessEnv, logPath: string): WorkerProcess {
+  const fd = openSync(logPath, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (c) => {
+      code = c;
+      r(c);
+    }),
+  );
+  if (child.pid === undefined) throw new Error('could not start the worker process');
+  return { child, pid: child.pid, log: logPath, exited, exitCode: () => code };
+}
+
+function tail(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitForWorker(w: WorkerProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (w.exitCode() !== undefined) throw new Error(`worker exited (${w.exitCode()}):\n${tail(w.log)}`);
+    if (readFileSync(w.log, 'utf8').includes('[worker] running')) return;
+    await sleep(100);
+  }
+  throw new Error(`worker not ready within ${timeoutMs / 1000} s:\n${tail(w.log)}`);
+}
+
+async function stopWorker(w: WorkerProcess): Promise<void> {
+  if (w.exitCode() !== undefined) return;
+  w.child.kill('SIGTERM');
+  const done = await Promise.race([w.exited.then(() => true), sleep(15_000).then(() => false)]);
+  if (!done) {
+    w.child.kill('SIGKILL');
+    await Promise.race([w.exited, sleep(5000)]);
+  }
+}
+
+/** kB values of /proc/<pid>/status (VmRSS, VmHWM); undefined once the process is gone. */
+export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+// ------------------------------------------------------------------ Temporal
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Pollers seen on Tenure's task queues in the last two minutes that are not known to be dead
+ * (a worker identity is `<pid>@<host>`: a pid on this host that no longer runs is a stale entry).
+ */
+async function otherPollers(client: Client, namespace: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of [LIFECYCLE_TASK_QUEUE, AD_TASK_QUEUE]) {
+    for (const taskQueueType of [1, 2]) {
+      const r = await client.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name, kind: 1 },
+        taskQueueType,
+      });
+      for (const p of r.pollers ?? []) {
+        const at = Number(p.lastAccessTime?.seconds?.toString() ?? 0) * 1000;
+        if (Date.now() - at > 120_000) continue;
+        const m = /^(\d+)@(.+)$/.exec(p.identity ?? '');
+        if (m && m[2] === hostname() && !pidAlive(Number(m[1]))) continue;
+        found.push(`${p.identity ?? '?'} on ${name} (${taskQueueType === 1 ? 'workflows' : 'activities'})`);
+      }
+    }
+  }
+  return [...new Set(found)];
+}
+
+/** Workflow start time (= the signal-with-start) of the run's employee workflows, by workflow id. */
+async function employeeStartTimes(client: Client, sourceId: string, limit: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const query = `WorkflowType = '${EMPLOYEE_WORKFLOW_TYPE}' AND SourceId = '${sourceId}'`;
+  for await (const wf of client.workflow.list({ query, pageSize: 1000 })) {
+    out.set(wf.workflowId, wf.startTime.getTime());
+    if (out.size >= limit) break;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the run
+
+interface TenureFigures {
+  pollStart: number;
+  enableMoment: number;
+  pollSummary?: PollSummary;
+  pollDoneAt?: number;
+  created: number;
+  enabled: number;
+  failedAudit: number;
+  firstEnable?: number;
+  lastEnable?: number;
+  lastCreate?: number;
+  latencies: number[];
+  createLatencies: number[];
+  signalSource: string;
+  timedOut: boolean;
+  /** Persons never enabled when the run stalled (no create or enable for --stall seconds). */
+  stalled?: number;
+  abortedBy?: string;
+  peakRssKb?: number;
+  readyHwmKb?: number;
+  maxSampledRssKb: number;
+  workerCpuS?: number;
+}
+
+interface RawFigures {
+  done: number;
+  ms: number;
+  /** Milliseconds spent per operation kind. */
+  opMs: Record<'add' | 'password' | 'enable' | 'groups', number>;
+  timedOut: boolean;
+  error?: string;
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AD_URL', 'AD_BIND_DN', 'AD_BIND_PASSWORD', 'AD_BASE_DN'])
+    need(k);
+  const baseDN = need('AD_BASE_DN');
+  const groupsOU = process.env.AD_GROUPS_OU || `OU=Groups,OU=Tenure,${baseDN}`;
+  const upnSuffix = process.env.AD_UPN_SUFFIX || 'tenure.test';
+  const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
+
+  const runId = `${Date.now().toString(36).slice(-3)}${Math.floor(Math.random() * 36 ** 3)
+    .toString(36)
+    .padStart(3, '0')}`;
+  const sourceId = `bench${runId}`;
+  const keyPrefix = `b${runId}`;
+  const staticGroup = `bench-${runId}-all`;
+  const departmentCodes = Array.from({ length: opts.departments }, (_, i) => `B${runId.toUpperCase()}${i + 1}`);
+  const rawOU = `OU=Bench-${runId},OU=Tenure,${baseDN}`;
+  const dir = mkdtempSync(join(tmpdir(), `tenure-bench-${runId}-`));
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    console.log('\ninterrupted: stopping the measurement, then cleaning up (Ctrl-C again to quit at once)');
+    abort.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  console.log(`Tenure provisioning benchmark: run ${runId}, N=${opts.count}, source ${sourceId}, files in ${dir}`);
+
+  const client = await connectClient();
+  const db = new pg.Pool({ connectionString: need('DATABASE_URL'), max: 3 });
+  const ldap = ldapConnect();
+  await ldap.bind(need('AD_BIND_DN'), need('AD_BIND_PASSWORD'));
+  let worker: WorkerProcess | undefined;
+  let memTimer: NodeJS.Timeout | undefined;
+  const figures: TenureFigures = {
+    pollStart: NaN,
+    enableMoment: NaN,
+    created: 0,
+    enabled: 0,
+    failedAudit: 0,
+    latencies: [],
+    createLatencies: [],
+    signalSource: 'workflow start time (visibility)',
+    timedOut: false,
+    maxSampledRssKb: 0,
+  };
+  let raw: RawFigures | undefined;
+  const persons: BenchPerson[] = [];
+  let usersBefore = NaN;
+
+  try {
+    if (!opts.force) {
+      const others = await otherPollers(client, namespace);
+      if (others.length) {
+        throw new Error(
+          `another worker polls Tenure's task queues on ${process.env.TEMPORAL_ADDRESS} (${others.join('; ')}); ` +
+            `stop it (bash scripts/demo.sh stop) or pass --force`,
+        );
+      }
+    }
+    usersBefore = await countUsers(ldap, baseDN).catch(() => NaN);
+
+    // The workflow bundle is built here once, so the worker starts in seconds and its peak RSS is
+    // that of a production worker with a prebuilt bundle (TENURE_WORKFLOW_BUNDLE), not of webpack.
+    let t = Date.now();
+    const bundle = await loadWorkflowBundle({});
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundle.code);
+    console.log(`  workflow bundle built in ${secs(Date.now() - t)}`);
+
+    await addIgnoringExists(ldap, `${rdn('CN', staticGroup)},${groupsOU}`, {
+      objectClass: ['top', 'group'],
+      sAMAccountName: staticGroup,
+      groupType: '-2147483646',
+      description: 'Tenure benchmark (static group, created up front)',
+    });
+
+    // The enable moment: the worker's start budget plus --enable-after from now; the poll starts
+    // --enable-after seconds before it.
+    const enableMoment = Math.ceil((Date.now() + WORKER_START_BUDGET_MS + opts.enableAfter * 1000) / 1000) * 1000;
+    const pollAt = enableMoment - opts.enableAfter * 1000;
+    const wall = wallClock(enableMoment);
+    figures.enableMoment = enableMoment;
+    persons.push(...makePersons({ count: opts.count, keyPrefix, startDate: wall.date, departmentCodes }));
+    const exportPath = join(dir, 'hr-export.csv');
+    const rulesPath = join(dir, 'rules.yaml');
+    writeFileSync(exportPath, csvOf(persons));
+    writeFileSync(rulesPath, rulesOf({ version: `bench-${runId}`, enableAt: wall.time, staticGroup }));
+    const check = await new FileSource({ id: sourceId, path: exportPath }).fetchAll();
+    if (check.errors.length || check.persons.length !== opts.count) {
+      throw new Error(
+        `generated export is not clean: ${check.persons.length} persons, ${check.errors.length} errors ` +
+          `(first: line ${check.errors[0]?.line} ${check.errors[0]?.field}: ${check.errors[0]?.reason})`,
+      );
+    }
+
+    t = Date.now();
+    worker = startWorker(
+      {
+        ...process.env,
+        TENURE_RULES_FILE: rulesPath,
+        TENURE_FILE_SOURCE: exportPath,
+        TENURE_FILE_SOURCE_ID: sourceId,
+        TENURE_SCHEDULES: 'off',
+        TENURE_WORKFLOW_BUNDLE: bundlePath,
+        ...(opts.adConcurrency ? { TENURE_AD_MAX_CONCURRENT: String(opts.adConcurrency) } : {}),
+        // Nobody has a manager, so no mail is sent; the mailer still wants a configuration.
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: '9',
+        SMTP_FROM: 'Tenure benchmark <tenure@tenure.test>',
+      },
+      join(dir, 'worker.log'),
+    );
+    const w = worker;
+    await waitForWorker(w, WORKER_START_BUDGET_MS + 60_000);
+    figures.readyHwmKb = memoryOf(w.pid)?.hwmKb;
+    console.log(
+      `  worker pid ${w.pid} ready in ${secs(Date.now() - t)} (AD concurrency ${opts.adConcurrency ?? process.env.TENURE_AD_MAX_CONCURRENT ?? '4 (default)'}), ` +
+        `RSS peak so far ${((figures.readyHwmKb ?? NaN) / 1024).toFixed(0)} MiB; log ${w.log}`,
+    );
+    memTimer = setInterval(() => {
+      const m = memoryOf(w.pid);
+      if (m && m.rssKb > figures.maxSampledRssKb) figures.maxSampledRssKb = m.rssKb;
+    }, 250);
+    const cpuBefore = cpuSecondsOf(w.pid);
+
+    await sleep(pollAt - Date.now());
+    figures.pollStart = Date.now();
+    const poll = await client.workflow.start(POLL_WORKFLOW_TYPE, {
+      taskQueue: LIFECYCLE_TASK_QUEUE,
+      workflowId: `poll-${sourceId}-bench`,
+      args: [{ sourceId, batchSize: opts.batchSize }],
+    });
+    let pollError: unknown;
+    poll
+      .result()
+      .then((s: PollSummary) => {
+        figures.pollSummary = s;
+        figures.pollDoneAt = Date.now();
+      })
+      .catch((err: unknown) => {
+        pollError = err;
+      });
+    console.log(
+      `  poll started ${clock(figures.pollStart)} UTC; enable moment ${wall.time} ${ZONE} ` +
+        `(+${secs(enableMoment - figures.pollStart)}); time limit ${opts.timeout} s`,
+    );
+
+    // Progress from the audit log until everyone is enabled or the time is up.
+    const deadline = figures.pollStart + opts.timeout * 1000;
+    const like = `${sourceId}:%`;
+    let lastPrint = 0;
+    let lastProgress = -1;
+    let lastChange = Date.now();
+    for (;;) {
+      const { rows } = await db.query<{ created: number; enabled: number; failed: number }>(
+        `select count(*) filter (where action = 'create' and outcome = 'success')::int as created,
+                count(*) filter (where action = 'enable' and outcome = 'success')::int as enabled,
+                count(*) filter (where outcome = 'failed')::int as failed
+           from audit_log where person_key like $1`,
+        [like],
+      );
+      const r = rows[0]!;
+      figures.created = r.created;
+      figures.enabled = r.enabled;
+      figures.failedAudit = r.failed;
+      const now = Date.now();
+      if (now - lastPrint >= 5000 || r.enabled >= opts.count) {
+        lastPrint = now;
+        const signalled = figures.pollSummary ? figures.pollSummary.signalled : '…';
+        console.log(
+          `  +${secs(now - figures.pollStart).padStart(7)}  signalled ${signalled}  created ${r.created}  ` +
+            `enabled ${r.enabled}/${opts.count}${r.failed ? `  failed audit rows ${r.failed}` : ''}`,
+        );
+      }
+      if (r.enabled >= opts.count) break;
+      if (r.created + r.enabled !== lastProgress) {
+        lastProgress = r.created + r.enabled;
+        lastChange = now;
+      } else if (figures.pollSummary && now > enableMoment && now - lastChange > opts.stall * 1000) {
+        // Nothing created or enabled for a while after the poll and the enable moment: the rest
+        // is not slow but waiting for nothing (see "stalled" in scripts/bench/README.md).
+        figures.stalled = opts.count - r.enabled;
+        break;
+      }
+      if (now > deadline) {
+        figures.timedOut = true;
+        break;
+      }
+      if (abort.signal.aborted) {
+        figures.abortedBy = 'interrupted';
+        break;
+      }
+      if (pollError) {
+        figures.abortedBy = `poll failed: ${(pollError as Error).message}`;
+        break;
+      }
+      if (w.exitCode() !== undefined) {
+        figures.abortedBy = `worker exited (${w.exitCode()}): ${tail(w.log, 5)}`;
+        break;
+      }
+      await sleep(1000);
+    }
+    const measuredUntil = Date.now();
+    figures.peakRssKb = memoryOf(w.pid)?.hwmKb;
+    figures.workerCpuS = cpuSecondsOf(w.pid) - cpuBefore;
+    clearInterval(memTimer);
+
+    // Per-person figures.
+    const { rows: audit } = await db.query<{ person_key: string; action: string; at: Date }>(
+      `select person_key, action, min(at) as at from audit_log
+        where person_key like $1 and outcome = 'success' and action in ('create', 'enable')
+        group by person_key, action`,
+      [like],
+    );
+    const enabledAt = new Map<string, number>();
+    const createdAt = new Map<string, number>();
+    for (const a of audit) (a.action === 'enable' ? enabledAt : createdAt).set(a.person_key, a.at.getTime());
+    let starts = await employeeStartTimes(client, sourceId, opts.count).catch(() => new Map<string, number>());
+    if (starts.size < enabledAt.size) {
+      // Visibility lags or is unavailable: the vault's signalled_at (per signal batch) instead.
+      const { rows: sig } = await db.query<{ person_key: string; signalled_at: Date }>(
+        `select c.person_key, c.signalled_at from poll_changes c join source_polls p on p.id = c.poll_id
+          where p.source = $1 and c.signalled_at is not null`,
+        [sourceId],
+      );
+      starts = new Map(sig.map((s) => [employeeWorkflowId(s.person_key), s.signalled_at.getTime()]));
+      figures.signalSource = 'poll_changes.signalled_at (per signal batch)';
+    }
+    for (const [key, at] of enabledAt) {
+      const s = starts.get(employeeWorkflowId(key));
+      if (s !== undefined) figures.latencies.push(at - s);
+    }
+    for (const [key, at] of createdAt) {
+      const s = starts.get(employeeWorkflowId(key));
+      if (s !== undefined) figures.createLatencies.push(at - s);
+    }
+    figures.latencies.sort((a, b) => a - b);
+    figures.createLatencies.sort((a, b) => a - b);
+    const enables = [...enabledAt.values()];
+    figures.firstEnable = enables.length ? Math.min(...enables) : undefined;
+    figures.lastEnable = enables.length ? Math.max(...enables) : undefined;
+    const creates = [...createdAt.values()];
+    figures.lastCreate = creates.length ? Math.max(...creates) : undefined;
+    // Cut off by time or interrupted: the rate over the time spent. Stalled: the rate of those
+    // enabled up to the last enable (the others were waiting for nothing, see the README).
+    if (figures.enabled < opts.count && !figures.stalled) figures.lastEnable = measuredUntil;
+
+    // Stop the Tenure side before the raw run, so both have the directory to themselves.
+    await terminateEmployees(client, sourceId, persons);
+    await client.workflow
+      .getHandle(`poll-${sourceId}-bench`)
+      .terminate('benchmark finished')
+      .catch(() => undefined);
+    await stopWorker(w);
+
+    if (!opts.skipRaw && !abort.signal.aborted) {
+      raw = await rawRun(ldap, {
+        persons,
+        rawOU,
+        upnSuffix,
+        departmentCodes,
+        runId,
+        timeoutMs: opts.rawTimeout * 1000,
+        signal: abort.signal,
+      });
+    }
+  } catch (err) {
+    console.error(`benchmark failed: ${(err as Error).message}`);
+    figures.abortedBy ??= (err as Error).message.split('\n')[0];
+  } finally {
+    if (memTimer) clearInterval(memTimer);
+    report(opts, figures, raw, usersBefore);
+    console.log('Cleaning up');
+    if (persons.length) await terminateEmployees(client, sourceId, persons);
+    if (worker) await stopWorker(worker);
+    await cleanup(ldap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
+      console.error(`  cleanup failed: ${ldapError(err)}`),
+    );
+    await ldap.unbind().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await client.connection.close().catch(() => undefined);
+    console.log(`Done in ${secs(Date.now() - started)}`);
+  }
+  const complete = figures.enabled >= opts.count && !figures.abortedBy && (opts.skipRaw || raw?.done === opts.count);
+  return complete ? 0 : 1;
+}
+
+async function terminateEmployees(client: Client, sourceId: string, persons: readonly BenchPerson[]): Promise<void> {
+  const t = Date.now();
+  let terminated = 0;
+  await eachLimited(persons, 8, async (p) => {
+    await client.workflow.getHandle(employeeWorkflowId(`${sourceId}:${p.key}`)).terminate('benchmark finished');
+    terminated++;
+  });
+  if (terminated) console.log(`  terminated ${terminated} employee workflows in ${secs(Date.now() - t)}`);
+}
+
+// ------------------------------------------------------------------ raw ldapts
+
+async function rawRun(
+  ldap: LdapClient,
+  o: {
+    persons: readonly BenchPerson[];
+    rawOU: string;
+    upnSuffix: string;
+    departmentCodes: string[];
+    runId: string;
+    timeoutMs: number;
+    signal: AbortSignal;
+  },
+): Promise<RawFigures> {
+  console.log(`Raw ldapts: the same ${o.persons.length} persons in ${o.rawOU}, one at a time`);
+  await addIgnoringExists(ldap, o.rawOU, {
+    objectClass: ['top', 'organizationalUnit'],
+    description: 'Tenure benchmark (raw ldapts run)',
+  });
+  const groupDN = (name: string) => `${rdn('CN', name)},${o.rawOU}`;
+  const group = (name: string) =>
+    addIgnoringExists(ldap, groupDN(name), {
+      objectClass: ['top', 'group'],
+      sAMAccountName: name,
+      groupType: '-2147483646',
+    });
+  const staticName = `raw-${o.runId}-all`;
+  await group(staticName);
+  for (const code of o.departmentCodes) await group(`raw-dept-${code}`);
+
+  const start = Date.now();
+  const deadline = start + o.timeoutMs;
+  let done = 0;
+  let lastPrint = start;
+  const opMs = { add: 0, password: 0, enable: 0, groups: 0 };
+  let t = 0;
+  const lap = (k: keyof typeof opMs) => {
+    const now = performance.now();
+    opMs[k] += now - t;
+    t = now;
+  };
+  for (const p of o.persons) {
+    if (Date.now() > deadline) return { done, ms: Date.now() - start, opMs, timedOut: true };
+    if (o.signal.aborted) return { done, ms: Date.now() - start, opMs, timedOut: false, error: 'interrupted' };
+    const display = displayName(p.name);
+    const cn = Array.from(`${display} (${p.key})`).slice(0, 64).join('');
+    const dn = `${rdn('CN', cn)},${o.rawOU}`;
+    const sam = `r${p.key}`;
+    const pw = generatePassword({ length: 24, avoid: [sam, display] });
+    try {
+      t = performance.now();
+      await ldap.add(dn, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        cn,
+        sAMAccountName: sam,
+        userPrincipalName: `${sam}@${o.upnSuffix}`,
+        displayName: display,
+        givenName: p.name.nickName,
+        sn: familyDisplayName(p.name),
+        mail: `${sam}@${o.upnSuffix}`,
+        proxyAddresses: [`SMTP:${sam}@${o.upnSuffix}`],
+        employeeID: sam,
+        title: p.title[1],
+        department: p.departmentName,
+        company: 'Tenure Zorg',
+        physicalDeliveryOfficeName: p.location,
+        userAccountControl: '514',
+      });
+      lap('add');
+      await ldap.modify(
+        dn,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(pw)] }),
+        }),
+      );
+      lap('password');
+      await ldap.modify(
+        dn,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userAccountControl', values: ['512'] }),
+        }),
+      );
+      lap('enable');
+      for (const g of [staticName, `raw-dept-${p.departmentCode}`]) {
+        await ldap.modify(
+          groupDN(g),
+          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }),
+        );
+      }
+      lap('groups');
+    } catch (err) {
+      return { done, ms: Date.now() - start, opMs, timedOut: false, error: `${p.key}: ${ldapError(err)}` };
+    }
+    done++;
+    if (Date.now() - lastPrint >= 5000) {
+      lastPrint = Date.now();
+      console.log(`  +${secs(lastPrint - start).padStart(7)}  ${done}/${o.persons.length}`);
+    }
+  }
+  return { done, ms: Date.now() - start, opMs, timedOut: false };
+}
+
+// ------------------------------------------------------------------ cleanup
+
+async function cleanup(
+  ldap: LdapClient,
+  o: {
+    baseDN: string;
+    groupsOU: string;
+    keyPrefix: string;
+    staticGroup: string;
+    departmentCodes: string[];
+    rawOU: string;
+  },
+): Promise<void> {
+  const t = Date.now();
+  // Tenure's accounts: wherever they are (location OUs, the disabled OU), by the run's employeeID prefix.
+  const { searchEntries: mine } = await ldap.search(o.baseDN, {
+    scope: 'sub',
+    filter: `(&(objectClass=user)(employeeID=${escapeFilterValue(o.keyPrefix)}*))`,
+    attributes: ['dn'],
+    paged: { pageSize: 1000 },
+  });
+  let deleted = 0;
+  for (const e of mine) if (await delIgnoringMissing(ldap, e.dn)) deleted++;
+  let groups = 0;
+  for (const name of [o.staticGroup, ...o.departmentCodes.map((c) => `dept-${c}`)]) {
+    if (await delIgnoringMissing(ldap, `${rdn('CN', name)},${o.groupsOU}`)) groups++;
+  }
+  // The raw run's OU and everything in it.
+  let rawDeleted = 0;
+  try {
+    const { searchEntries: inRaw } = await ldap.search(o.rawOU, {
+      scope: 'one',
+      filter: '(objectClass=*)',
+      attributes: ['dn'],
+      paged: { pageSize: 1000 },
+    });
+    for (const e of inRaw) if (await delIgnoringMissing(ldap, e.dn)) rawDeleted++;
+    await delIgnoringMissing(ldap, o.rawOU);
+  } catch (err) {
+    if ((err as { code?: number }).code !== 32) throw err;
+  }
+  console.log(
+    `  deleted ${deleted} Tenure accounts, ${groups} groups, ${rawDeleted} raw objects and the raw OU in ${secs(Date.now() - t)}`,
+  );
+}
+
+// ------------------------------------------------------------------ report
+
+function perOp(raw: RawFigures, k: keyof RawFigures['opMs']): string {
+  return raw.done ? `${(raw.opMs[k] / raw.done).toFixed(1)} ms` : 'n/a';
+}
+
+function report(opts: BenchOptions, f: TenureFigures, raw: RawFigures | undefined, usersBefore: number): void {
+  const n = opts.count;
+  const e2eMs = (f.lastEnable ?? NaN) - f.pollStart;
+  const tenureRate = rate(f.enabled, e2eMs);
+  const rawRate = raw ? rate(raw.done, raw.ms) : NaN;
+  const mib = (kb: number | undefined) =>
+    kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${(kb / 1024).toFixed(0)} MiB`;
+  const lines = [
+    '',
+    `Results (N=${n}; directory held ${Number.isFinite(usersBefore) ? usersBefore : '?'} users before the run; ` +
+      `load average now ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${availableParallelism()} cores)`,
+  ];
+  if (f.abortedBy) lines.push(`  STOPPED EARLY: ${f.abortedBy}`);
+  if (f.timedOut) lines.push(`  TIME LIMIT (${opts.timeout} s) reached: figures below are partial`);
+  if (f.stalled)
+    lines.push(
+      `  STALLED: ${f.stalled} persons created but never enabled (no progress for ${opts.stall} s after the enable ` +
+        `moment); the rate below is that of the ${f.enabled} enabled ones`,
+    );
+  if (Number.isFinite(f.pollStart)) {
+    const ps = f.pollSummary;
+    lines.push(
+      `  poll          ${ps ? `${ps.outcome}, ${ps.added} added, ${ps.signalled} signalled in ${secs((f.pollDoneAt ?? NaN) - f.pollStart)}` : 'not finished'}`,
+      `  enable moment +${secs(f.enableMoment - f.pollStart)} after the poll start`,
+      `  Tenure        ${f.enabled}/${n} enabled (${f.created} created${f.failedAudit ? `, ${f.failedAudit} failed audit rows` : ''}) ` +
+        `in ${secs(e2eMs)} from the poll start → ${fmtRate(tenureRate)} persons/s end to end`,
+      `                all created after ${secs((f.lastCreate ?? NaN) - f.pollStart)}; first enable +${secs((f.firstEnable ?? NaN) - f.pollStart)}`,
+      `  latency       signal → enabled: p50 ${secs(percentile(f.latencies, 50))}, p95 ${secs(percentile(f.latencies, 95))}, ` +
+        `max ${secs(f.latencies.at(-1) ?? NaN)} (${f.latencies.length} persons; signal = ${f.signalSource})`,
+      `                signal → created: p50 ${secs(percentile(f.createLatencies, 50))}, p95 ${secs(percentile(f.createLatencies, 95))}`,
+      `  worker        peak RSS (VmHWM) ${mib(f.peakRssKb)} (${mib(f.readyHwmKb)} at ready; max sampled VmRSS ${mib(f.maxSampledRssKb || undefined)}); ` +
+        `CPU ${Number.isFinite(f.workerCpuS ?? NaN) ? `${f.workerCpuS!.toFixed(1)} s` : 'n/a'} during the measurement`,
+    );
+  }
+  if (raw) {
+    lines.push(
+      `  raw ldapts    ${raw.done}/${n} persons (add disabled, unicodePwd, enable, 2 group adds) in ${secs(raw.ms)} → ` +
+        `${fmtRate(rawRate)} persons/s sequential${raw.timedOut ? ` (TIME LIMIT ${opts.rawTimeout} s)` : ''}${raw.error ? ` (stopped: ${raw.error})` : ''}`,
+      `                per person: add ${perOp(raw, 'add')}, unicodePwd ${perOp(raw, 'password')}, ` +
+        `enable ${perOp(raw, 'enable')}, 2 group adds ${perOp(raw, 'groups')}`,
+      `  ratio         Tenure / raw = ${Number.isFinite(tenureRate / rawRate) ? (tenureRate / rawRate).toFixed(2) : 'n/a'}`,
+    );
+  } else if (opts.skipRaw) lines.push('  raw ldapts    skipped (--skip-raw)');
+  console.log(lines.join('\n'));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`benchmark failed: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
