@@ -28,6 +28,8 @@ export interface EmployeeState {
   identityFor?: string;
   accounts: Record<string, AccountState>;
   plan?: PersonPlan;
+  /** Workflow time at which `plan` was applied; the next wake is measured from here. */
+  plannedAt?: number;
   /** Notifications already sent (by key), so a replay or retry never mails twice. */
   notified: string[];
   lastError?: { at: string; target: string; action: string; message: string };

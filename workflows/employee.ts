@@ -168,7 +168,9 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
       }
     }
 
-    const wake = s.excluded ? undefined : nextWake(s, Date.now());
+    // Measured from when the plan was made: a moment that passed while the activities ran
+    // (a long queue in front of the directory) is due now, not skipped.
+    const wake = s.excluded ? undefined : nextWake(s, s.plannedAt ?? Date.now());
     s.wakeCause = undefined;
     const woke = await condition(
       () => s.pendingCauses.length > 0 || s.adminRequests.length > 0,
@@ -228,6 +230,7 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
   );
   s.plan = plan;
   const now = Date.now();
+  s.plannedAt = now;
 
   const note = (target: string, out: AccountOutcome) => {
     for (const l of out.lines) taken.push({ target, action: l.action, outcome: l.outcome, detail: l.message });
