@@ -89,6 +89,8 @@ export interface StatusView {
   desired: DesiredPermission[];
   accounts: TargetAccountView[];
   lastError?: { at: string; target: string; action: string; message: string };
+  /** The HR source write-back keeps failing (the accounts are not held up by it). */
+  writeBackError?: { at: string; target: string; action: string; message: string };
   lastCause?: string;
   runId: string;
 }

@@ -24,11 +24,8 @@ const runtime = await createTenureWorkers({
   namespace: temporal.namespace,
   taskQueue: process.env.TENURE_TASK_QUEUE || undefined,
 });
-if (settings.fileSources.length > 0 && process.env.TENURE_SCHEDULES !== 'off') {
-  await ensureSourceSchedules(
-    client,
-    settings.fileSources.map((s) => ({ id: s.id, every: s.every })),
-  );
+if (runtime.schedules.length > 0 && process.env.TENURE_SCHEDULES !== 'off') {
+  await ensureSourceSchedules(client, runtime.schedules);
 }
 console.log(
   `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +

@@ -13,6 +13,10 @@ import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
+import { createWriteBackActivities } from '../activities/writeback.js';
+import type { ThresholdSettings } from '../activities/poll.js';
+import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
+import { tenureSourceRegistry } from './source-registry.js';
 import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
 import { FileSource } from '../connectors/sources/file.js';
 import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js';
@@ -24,8 +28,10 @@ import { dataConverterFromEnv } from './temporal-connection.js';
 export interface TenureSettings {
   databaseUrl: string;
   rulesFile: string;
-  /** File sources: id → export path. */
+  /** File sources: id → export path (quick start without a config file). */
   fileSources: { id: string; path: string; every: string }[];
+  /** The sources config file (common/tenure-config.ts); when set, its sources are used too. */
+  configFile?: string;
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
@@ -45,6 +51,7 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     databaseUrl: need('DATABASE_URL'),
     rulesFile: need('TENURE_RULES_FILE'),
     fileSources,
+    configFile: env.TENURE_CONFIG_FILE || undefined,
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
@@ -58,6 +65,8 @@ export interface TenureRuntime {
   targets: Map<string, TargetConnector>;
   sources: Map<string, SourceConnector>;
   rules: Rules;
+  /** Poll schedules of every configured source. */
+  schedules: { id: string; every: string }[];
   close(): Promise<void>;
 }
 
@@ -85,7 +94,15 @@ export async function createTenureWorkers(opts: {
     targets.set(t.id, new AdTargetConnector({ ...adConfigFromEnv(settings.env), id: t.id }));
   }
   const sources = new Map<string, SourceConnector>();
+  const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
   for (const s of settings.fileSources) sources.set(s.id, new FileSource({ id: s.id, path: s.path }));
+  let thresholds = new Map<string, ThresholdSettings>();
+  if (settings.configFile) {
+    const config = await loadTenureConfig(settings.configFile, { registry: tenureSourceRegistry(), env: settings.env });
+    for (const [id, source] of createSources(config)) sources.set(id, source);
+    thresholds = thresholdsBySource(config);
+    schedules.push(...sourceSchedules(config));
+  }
 
   const mailer = Mailer.fromEnv(settings.env);
   const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -104,7 +121,8 @@ export async function createTenureWorkers(opts: {
         upnSuffix: settings.upnSuffix,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
-      ...createPollActivities({ pool, client: opts.client, sources, employeeTaskQueue: taskQueue }),
+      ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
+      ...createWriteBackActivities({ pool, sources }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
     },
   });
@@ -122,6 +140,7 @@ export async function createTenureWorkers(opts: {
     targets,
     sources,
     rules,
+    schedules,
     async close() {
       for (const t of targets.values()) await t.close().catch(() => undefined);
       mailer.close();

@@ -33,6 +33,9 @@ export interface EmployeeState {
   /** Notifications already sent (by key), so a replay or retry never mails twice. */
   notified: string[];
   lastError?: { at: string; target: string; action: string; message: string };
+  /** Identity last written back to the source (`username|upn|email`), and a write-back that keeps failing. */
+  writtenBack?: string;
+  writeBackError?: { at: string; target: string; action: string; message: string };
   lastCause?: string;
   memoName?: string;
   // Work handed from handlers to the main loop.
@@ -84,7 +87,7 @@ export function applyRemoval(person: Person, today: string, everStarted: boolean
 
 export function health(s: EmployeeState): ProvisioningHealth {
   if (s.excluded) return 'excluded';
-  return s.lastError ? 'failed' : 'ok';
+  return s.lastError || s.writeBackError ? 'failed' : 'ok';
 }
 
 export function statusView(s: EmployeeState): StatusView {
@@ -105,7 +108,8 @@ export function statusView(s: EmployeeState): StatusView {
       enabled: a.enabled,
       permissions: [...a.permissions].sort(),
     })),
-    lastError: s.lastError,
+    lastError: s.lastError ?? s.writeBackError,
+    writeBackError: s.writeBackError,
     lastCause: s.lastCause,
     runId: s.runId,
   };

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { LifecycleActivities, PersonPlan } from '../activities/lifecycle.js';
 import type { ManagerMailActivities } from '../activities/manager-mail.js';
+import type { WriteBackActivities } from '../activities/writeback.js';
 import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
 import {
   excludeUpdate,
@@ -80,6 +81,12 @@ const NOTIFY: ActivityOptions = {
 const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
 let targets = proxyActivities<TargetActivities>(TARGET);
 const notify = proxyActivities<ManagerMailActivities>(NOTIFY);
+// A write-back that keeps failing must not hold up the accounts: bounded, then reported.
+const WRITE_BACK: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 5 },
+};
+const writeBack = proxyActivities<WriteBackActivities>(WRITE_BACK);
 
 export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
   const s: EmployeeState = (input.carried as EmployeeState | undefined) ?? initialState(input.personKey);
@@ -386,7 +393,40 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
   }
 
   s.state = overallState(phases, s);
+  await writeBackIdentity(s, cause, taken);
   return taken;
+}
+
+/** Last in the order: the generated username, UPN and e-mail go back to the HR source. */
+async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAction[]): Promise<void> {
+  const id = s.identity;
+  if (!id || Object.keys(s.accounts).length === 0 || s.state === 'leaver') return;
+  const key = `${id.username}|${id.userPrincipalName}|${id.email}`;
+  if (s.writtenBack === key) return;
+  try {
+    const result = await writeBack.writeBackToSource.executeWithOptions(
+      { ...WRITE_BACK, summary: 'write username and e-mail back to the HR source' },
+      [
+        {
+          personKey: s.personKey,
+          values: { username: id.username, userPrincipalName: id.userPrincipalName, businessEmail: id.email },
+          cause,
+        },
+      ],
+    );
+    s.writtenBack = key;
+    s.writeBackError = undefined;
+    if (result !== 'skipped')
+      taken.push({ target: 'source', action: 'writeBack', outcome: result, detail: 'username and e-mail' });
+  } catch (err) {
+    s.writeBackError = {
+      at: new Date().toISOString(),
+      target: 'source',
+      action: 'writeBack',
+      message: failureMessage(err),
+    };
+    taken.push({ target: 'source', action: 'writeBack', outcome: 'failed', detail: failureMessage(err) });
+  }
 }
 
 function reasonText(r: { rule: string; ruleSetVersion: string; contractId?: string } | undefined): string {

@@ -88,6 +88,8 @@ export interface RaetFaults {
   tooManyStorm?: { count: number; retryAfterSec?: number };
   /** After this many more successful data calls, every token issued so far is revoked (→ 401). */
   revokeTokensAfterCalls?: number;
+  /** Every write-back call (identity PATCH, ContactDetails POST) answers this status (an outage of the write API). */
+  writeBackStatus?: number;
 }
 
 export interface RaetSimulatorStats {
@@ -428,6 +430,9 @@ export class RaetSimulator {
   }
 
   private async users(req: IncomingMessage, res: ServerResponse, employeeId: string, identity: boolean) {
+    if (identity && req.method !== 'GET' && this.faults.writeBackStatus) {
+      return this.send(res, this.faults.writeBackStatus, this.error('Write API unavailable', 'Service Unavailable'));
+    }
     const user = this.data.users.get(employeeId);
     if (!identity && req.method === 'GET') {
       return user ? this.send(res, 200, user) : this.send(res, 404, this.error('Not Found', 'Not Found'));
@@ -452,6 +457,8 @@ export class RaetSimulator {
   }
 
   private async contactDetails(req: IncomingMessage, res: ServerResponse, personCode: string) {
+    if (this.faults.writeBackStatus)
+      return this.send(res, this.faults.writeBackStatus, this.error('Write API unavailable', 'Service Unavailable'));
     let body: Json;
     try {
       body = JSON.parse(await this.readBody(req)) as Json;

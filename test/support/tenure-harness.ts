@@ -92,7 +92,8 @@ export interface Harness {
   /** A fresh person key (short: AD's employeeID holds 16 characters). */
   key(): string;
   writeExport(rows: Row[]): void;
-  poll(): Promise<PollSummary>;
+  /** Runs one poll of the harness's file source, or of another configured source. */
+  poll(sourceId?: string): Promise<PollSummary>;
   status(personKey: string): Promise<StatusView>;
   audit(personKey: string): Promise<AuditRecord[]>;
   adUser(employeeId: string): Promise<Record<string, unknown> | undefined>;
@@ -157,11 +158,11 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
     writeExport(rows) {
       writeFileSync(exportPath, csvOf(rows));
     },
-    async poll() {
+    async poll(id = sourceId) {
       return client.workflow.execute(POLL_WORKFLOW_TYPE, {
         taskQueue,
-        workflowId: `poll-${sourceId}-${uniqueSuffix()}`,
-        args: [{ sourceId, batchSize: 50 }],
+        workflowId: `poll-${id}-${uniqueSuffix()}`,
+        args: [{ sourceId: id, batchSize: 50 }],
       });
     },
     async status(personKey) {

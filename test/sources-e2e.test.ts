@@ -1,0 +1,138 @@
+// An HR API source configured in the config file, end to end: the Raet simulator's data reaches
+// the employee workflow and Samba AD within one poll, the generated UPN and e-mail are written
+// back, and a write-back that keeps failing shows in the status without holding up the account.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client as LdapClient } from 'ldapts';
+import { requireEnv, uniqueSuffix } from './support/env.js';
+import { RaetSimulator, beaufortDataset } from './simulators/raet.js';
+import { eventually, startHarness, type Harness } from './support/tenure-harness.js';
+
+const SECRET = 'sim-secret-do-not-log';
+
+/** Accounts left by earlier runs on this directory carry the same employee numbers: remove them first. */
+async function removeAccounts(employeeIds: string[]): Promise<void> {
+  const ldap = new LdapClient({ url: requireEnv('AD_URL'), tlsOptions: { rejectUnauthorized: false } });
+  await ldap.bind(requireEnv('AD_BIND_DN'), requireEnv('AD_BIND_PASSWORD'));
+  try {
+    for (const id of employeeIds) {
+      const { searchEntries } = await ldap.search(`OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
+        filter: `(&(objectClass=user)(employeeID=${id}))`,
+        attributes: ['dn'],
+      });
+      for (const e of searchEntries) await ldap.del(e.dn);
+    }
+  } finally {
+    await ldap.unbind();
+  }
+}
+
+describe('Raet source through the whole stack', () => {
+  let sim: RaetSimulator;
+  let h: Harness;
+  const sourceId = `rt${uniqueSuffix()}`.slice(0, 16);
+
+  before(async () => {
+    sim = new RaetSimulator(beaufortDataset(), { windowMs: 1000, fractionalRetryAfter: true });
+    await sim.start();
+    await removeAccounts(sim.data.persons.map((p) => String(p?.personCode)));
+    const dir = mkdtempSync(join(tmpdir(), 'tenure-raet-'));
+    const config = join(dir, 'tenure.yaml');
+    writeFileSync(
+      config,
+      `sources:
+  - id: ${sourceId}
+    kind: raet
+    every: 1h
+    options:
+      baseUrl: ${sim.url}
+      tokenUrl: ${sim.url}/connect/token
+      clientId: sim-client
+      clientSecretEnv: RAET_TEST_CLIENT_SECRET
+      tenantId: sim-tenant
+      pageSize: 2
+      rateLimit: { callsPerWindow: 100, windowMs: 1000, concurrency: 3, minSpacingMs: 0 }
+`,
+    );
+    h = await startHarness(
+      `
+version: "raet-e2e"
+targets: [{ id: ad, kind: ad }]
+rules:
+  - name: all staff
+    entitlements: { ad: { accountAccess: true, permissions: [all-staff] } }
+`,
+      { TENURE_CONFIG_FILE: config, RAET_TEST_CLIENT_SECRET: SECRET },
+    );
+  });
+  after(async () => {
+    await h?.stop();
+    await sim?.stop();
+  });
+
+  test('import, provision, write back; a change reaches AD within one poll; a failing write-back shows in status', async () => {
+    const first = await h.poll(sourceId);
+    assert.equal(first.outcome, 'accepted', JSON.stringify(first));
+    assert.ok(first.added >= 2);
+
+    // Jan (100001) is employed: an enabled account in AD.
+    const jan = await eventually(
+      () => h.adUser('100001'),
+      (u) => u !== undefined && (Number(u.userAccountControl) & 2) === 0,
+      60_000,
+    );
+    assert.ok(jan);
+    assert.match(String(jan.displayName), /^Jan /);
+
+    // Write-back: the UPN and the business e-mail land in the simulator.
+    const status = await eventually(
+      () => h.status(`${sourceId}:100001`),
+      (s) => s.username !== undefined,
+      30_000,
+    );
+    await eventually(
+      async () => sim.stats.identityPatches.filter((p) => p.employeeId === '100001'),
+      (p) => p.length > 0,
+      30_000,
+    );
+    assert.ok(sim.stats.identityPatches.some((p) => p.employeeId === '100001' && p.id === jan.userPrincipalName));
+    await eventually(
+      async () => sim.stats.contactDetailsPosts.length,
+      (n) => n > 0,
+      30_000,
+    );
+    assert.ok(JSON.stringify(sim.stats.contactDetailsPosts).includes(String(status.email)));
+    const audit = await h.audit(`${sourceId}:100001`);
+    assert.ok(
+      audit.some((a) => a.target === `source:${sourceId}` && a.action === 'writeBack' && a.outcome === 'success'),
+    );
+
+    // A change in the HR system: Jan is known as Johan from now on, and the write API is down.
+    const person = sim.data.persons.find((p) => p?.personCode === '100001') as Record<string, unknown>;
+    person.knownAs = 'Johan';
+    sim.faults.writeBackStatus = 503;
+    const second = await h.poll(sourceId);
+    assert.equal(second.changed, 1);
+    const renamed = await eventually(
+      () => h.adUser('100001'),
+      (u) => String(u?.displayName).startsWith('Johan '),
+      60_000,
+    );
+    assert.ok(renamed, 'the change reached AD within one poll');
+
+    // The write-back keeps failing: visible in status and health, the account itself is fine.
+    const failing = await eventually(
+      () => h.status(`${sourceId}:100001`),
+      (s) => s.writeBackError !== undefined,
+      90_000,
+    );
+    assert.equal(failing.health, 'failed');
+    assert.equal(failing.state, 'active');
+    assert.ok(!JSON.stringify(failing).includes(SECRET));
+    const failedAudit = await h.audit(`${sourceId}:100001`);
+    assert.ok(failedAudit.some((a) => a.action === 'writeBack' && a.outcome === 'failed'));
+  });
+});
