@@ -104,26 +104,14 @@ export function createTargetActivities(deps: TargetDeps) {
     async createAccount(call: TargetCall & { desired: ManagedAccount }): Promise<AccountOutcome> {
       const c = connector(call.target);
       const desired = await resolveManager(c, call.desired);
-      const existing = await c.correlate(desired.employeeId);
-      if (existing) {
-        // Correlated: bring attributes in line rather than create a second account.
-        return run(call, 'correlate', async () => {
-          const r = await c.update(existing, desired);
-          return {
-            account: r.account ?? existing,
-            audit: [
-              {
-                target: call.target,
-                action: 'correlate',
-                outcome: 'success',
-                message: `correlated existing account ${existing.locator}`,
-              },
-              ...r.audit,
-            ],
-          };
-        });
-      }
-      return run(call, 'create', () => c.create(desired));
+      // The connector correlates first and finishes a create that got partly through (a worker
+      // killed between the add and the password); a correlated account is then brought in line.
+      return run(call, 'create', async () => {
+        const created = await c.create(desired);
+        if (!created.account || !created.audit.some((a) => a.action === 'correlate')) return created;
+        const updated = await c.update(created.account, desired);
+        return { account: updated.account ?? created.account, audit: [...created.audit, ...updated.audit] };
+      });
     },
 
     /** Writes only the attributes that differ; renames and moves when the name or location changed. */

@@ -18,7 +18,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { LifecycleActivities, PersonPlan } from '../activities/lifecycle.js';
+import type { LifecycleActivities, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { ManagerMailActivities } from '../activities/manager-mail.js';
 import type { WriteBackActivities } from '../activities/writeback.js';
 import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
@@ -54,12 +54,15 @@ import {
   type TargetPhase,
 } from './employee-state.js';
 
+/** Target kinds that hold the primary account; every other target depends on them. */
+const DIRECTORY_KINDS = ['ad'];
+
 const PLAN: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 };
 // The task queue is filled in per run: next to the workflow's own queue (see targetTaskQueue).
-let TARGET: ActivityOptions = {
+const TARGET: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '1 second',
@@ -79,7 +82,16 @@ const NOTIFY: ActivityOptions = {
 };
 
 const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
-let targets = proxyActivities<TargetActivities>(TARGET);
+/** Each target's activities run on that target's queue, next to this workflow's own queue. */
+function targetOptions(target: string): ActivityOptions {
+  return { ...TARGET, taskQueue: targetTaskQueue(workflowInfo().taskQueue, target) };
+}
+const targetProxies = new Map<string, ReturnType<typeof proxyActivities<TargetActivities>>>();
+function targetActivities(target: string) {
+  let p = targetProxies.get(target);
+  if (!p) targetProxies.set(target, (p = proxyActivities<TargetActivities>(targetOptions(target))));
+  return p;
+}
 const notify = proxyActivities<ManagerMailActivities>(NOTIFY);
 // A write-back that keeps failing must not hold up the accounts: bounded, then reported.
 const WRITE_BACK: ActivityOptions = {
@@ -91,9 +103,6 @@ const writeBack = proxyActivities<WriteBackActivities>(WRITE_BACK);
 export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
   const s: EmployeeState = (input.carried as EmployeeState | undefined) ?? initialState(input.personKey);
   s.runId = workflowInfo().runId;
-  // Module state is per workflow execution in the TypeScript SDK's sandbox.
-  TARGET = { ...TARGET, taskQueue: targetTaskQueue(workflowInfo().taskQueue, 'ad') };
-  targets = proxyActivities<TargetActivities>(TARGET);
 
   // ---- handlers: validate and record; the main loop does the work
   setHandler(personChangedSignal, (change: PersonChanged) => {
@@ -251,8 +260,8 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
         await guarded(s, target, 'deleteAccount', async () => {
           note(
             target,
-            await targets.deleteAccount.executeWithOptions(
-              { ...TARGET, summary: `${target}: delete pre-created account (hire withdrawn)` },
+            await targetActivities(target).deleteAccount.executeWithOptions(
+              { ...targetOptions(target), summary: `${target}: delete pre-created account (hire withdrawn)` },
               [{ target, personKey: s.personKey, cause, account: acct.ref }],
             ),
           );
@@ -275,7 +284,14 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
   }
 
   const phases: TargetPhase[] = [];
-  for (const t of plan.targets) {
+  // The directory first (it fixes username and e-mail), then the targets that depend on it side
+  // by side, so one that keeps failing does not hold up the others.
+  const directory = plan.targets.filter((t) => DIRECTORY_KINDS.includes(t.kind));
+  const dependents = plan.targets.filter((t) => !DIRECTORY_KINDS.includes(t.kind));
+  for (const t of directory) await reconcileTarget(t);
+  await Promise.all(dependents.map((t) => reconcileTarget(t)));
+
+  async function reconcileTarget(t: TargetPlan): Promise<void> {
     const phase = phaseAt(t, now);
     const acct = s.accounts[t.targetId];
     const call = { target: t.targetId, personKey: s.personKey, cause };
@@ -284,7 +300,7 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       (!t.wantsAccount || phase === 'pending' || phase === 'leaver' || phase === 'deleted' || phase === 'none')
     ) {
       phases.push(phase);
-      continue;
+      return;
     }
     phases.push(phase);
     await guarded(s, t.targetId, phase, async () => {
@@ -300,8 +316,8 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
         if (acct)
           note(
             t.targetId,
-            await targets.deleteAccount.executeWithOptions(
-              { ...TARGET, summary: `${t.targetId}: delete account (retention ended)` },
+            await targetActivities(t.targetId).deleteAccount.executeWithOptions(
+              { ...targetOptions(t.targetId), summary: `${t.targetId}: delete account (retention ended)` },
               [{ ...call, account: acct.ref }],
             ),
           );
@@ -310,8 +326,8 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       }
       let current = acct;
       if (!current) {
-        const out = await targets.createAccount.executeWithOptions(
-          { ...TARGET, summary: `${t.targetId}: create account (disabled)` },
+        const out = await targetActivities(t.targetId).createAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: create account (disabled)` },
           [{ ...call, desired }],
         );
         note(t.targetId, out);
@@ -323,8 +339,8 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
           attributesHash: s.contentHash,
         };
       } else if (current.attributesHash !== s.contentHash || current.identityEmail !== s.identity!.email || fullCheck) {
-        const out = await targets.updateAccount.executeWithOptions(
-          { ...TARGET, summary: `${t.targetId}: update changed attributes` },
+        const out = await targetActivities(t.targetId).updateAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: update changed attributes` },
           [{ ...call, account: current.ref, desired }],
         );
         note(t.targetId, out);
@@ -336,8 +352,8 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       const wantEnabled = phase === 'active' && t.wantsAccess;
       const wantedPermissions = phase === 'active' || phase === 'prehire' ? t.permissions.map((p) => p.name) : [];
       if (fullCheck) {
-        current.permissions = await targets.listPermissions.executeWithOptions(
-          { ...TARGET, summary: `${t.targetId}: read current permissions` },
+        current.permissions = await targetActivities(t.targetId).listPermissions.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: read current permissions` },
           [{ ...call, account: current.ref }],
         );
       }
@@ -346,24 +362,28 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
         const dynamic = t.permissions.find((p) => p.name === name)?.dynamic ?? false;
         note(
           t.targetId,
-          await targets.grantPermission.executeWithOptions({ ...TARGET, summary: `${t.targetId}: grant ${name}` }, [
-            {
-              ...call,
-              cause: `${cause}; ${reasonText(t.permissions.find((p) => p.name === name)?.reasons[0])}`,
-              account: current.ref,
-              permission: name,
-              createIfMissing: dynamic,
-            },
-          ]),
+          await targetActivities(t.targetId).grantPermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: grant ${name}` },
+            [
+              {
+                ...call,
+                cause: `${cause}; ${reasonText(t.permissions.find((p) => p.name === name)?.reasons[0])}`,
+                account: current.ref,
+                permission: name,
+                createIfMissing: dynamic,
+              },
+            ],
+          ),
         );
         current.permissions.push(name);
       }
       for (const name of current.permissions.filter((p) => !wantedPermissions.includes(p))) {
         note(
           t.targetId,
-          await targets.revokePermission.executeWithOptions({ ...TARGET, summary: `${t.targetId}: revoke ${name}` }, [
-            { ...call, cause: `${cause}; no rule grants ${name} any more`, account: current.ref, permission: name },
-          ]),
+          await targetActivities(t.targetId).revokePermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: revoke ${name}` },
+            [{ ...call, cause: `${cause}; no rule grants ${name} any more`, account: current.ref, permission: name }],
+          ),
         );
         current.permissions = current.permissions.filter((p) => p !== name);
       }
@@ -371,9 +391,10 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       if (wantEnabled && (!current.enabled || fullCheck)) {
         note(
           t.targetId,
-          await targets.enableAccount.executeWithOptions({ ...TARGET, summary: `${t.targetId}: enable account` }, [
-            { ...call, account: current.ref },
-          ]),
+          await targetActivities(t.targetId).enableAccount.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: enable account` },
+            [{ ...call, account: current.ref }],
+          ),
         );
         current.enabled = true;
         current.everEnabled = true;
@@ -381,9 +402,10 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       } else if (!wantEnabled && (current.enabled || (fullCheck && phase === 'leaver'))) {
         note(
           t.targetId,
-          await targets.disableAccount.executeWithOptions({ ...TARGET, summary: `${t.targetId}: disable account` }, [
-            { ...call, account: current.ref },
-          ]),
+          await targetActivities(t.targetId).disableAccount.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: disable account` },
+            [{ ...call, account: current.ref }],
+          ),
         );
         current.enabled = false;
         if (phase === 'leaver')
