@@ -8,14 +8,30 @@ source "$(dirname "$0")/lib.sh"
 cd "$TENURE_ROOT"
 TENANT="$RUN_ROOT/tenant"
 WORKER_PID="$RUN_ROOT/worker.pid"
+CODEC_PID="$RUN_ROOT/codec.pid"
 
 if [ "${1:-}" = stop ]; then
   stop_pid "$WORKER_PID" group
+  stop_pid "$CODEC_PID" group
   bash scripts/services/all.sh stop
   exit 0
 fi
 
 bash scripts/setup.sh
+
+# Payload encryption (issue 3): a demo key (generated once, kept in the git-ignored run folder),
+# used by the worker, the CLI and the codec server; the Web UI decodes through the codec server.
+KEYS_FILE="$RUN_ROOT/secrets/encryption-keys"
+mkdir -p "$RUN_ROOT/secrets"; chmod 700 "$RUN_ROOT/secrets"
+if [ ! -s "$KEYS_FILE" ]; then
+  (umask 077; printf 'demo1:%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >"$KEYS_FILE")
+fi
+CODEC_PORT="${TENURE_CODEC_PORT:-8888}"
+cat >"$RUN_ROOT/encryption.env" <<ENV
+export TENURE_ENCRYPTION_KEYS_FILE=$KEYS_FILE TENURE_ENCRYPTION_KEY_ID=demo1
+ENV
+export TENURE_ENCRYPTION_KEYS_FILE="$KEYS_FILE" TENURE_ENCRYPTION_KEY_ID=demo1
+export TENURE_CODEC_ENDPOINT="http://127.0.0.1:$CODEC_PORT"
 bash scripts/services/all.sh start
 set -a
 source "$RUN_ROOT/services.env"
@@ -28,6 +44,12 @@ SMTP_FROM="Tenure demo <tenure@tenure.test>"
 set +a
 
 stop_pid "$WORKER_PID" group
+stop_pid "$CODEC_PID" group
+port_open 127.0.0.1 "$CODEC_PORT" && die "port $CODEC_PORT (codec server) is taken by another process"
+TENURE_CODEC_PORT="$CODEC_PORT" TENURE_CODEC_ORIGINS="http://127.0.0.1:$TEMPORAL_UI_PORT,http://localhost:$TEMPORAL_UI_PORT" \
+  setsid node --import tsx workers/codec-server.ts >"$RUN_ROOT/codec.log" 2>&1 </dev/null &
+echo $! >"$CODEC_PID"
+wait_for "Tenure codec server" "$RUN_ROOT/codec.log" 60 grep -q '\[codec\] listening' "$RUN_ROOT/codec.log"
 node --import tsx scripts/demo/tenant.ts "$TENANT"
 cp "$TENANT/hr-export-v1.csv" "$TENANT/hr-export.csv"
 node --import tsx scripts/demo/prepare.ts groups "$TENANT/rules.yaml"
@@ -47,6 +69,8 @@ cat <<MSG
 Tenure demo is running.
   Temporal Web UI:   $TEMPORAL_UI_URL   (workflows employee-demo:1000 ... employee-demo:1049, poll-demo)
   Worker log:        $RUN_ROOT/worker.log      Manager mails: $RUN_ROOT/mail.log
+  Payloads:          encrypted (AES-256-GCM, key in $KEYS_FILE); the UI decodes them through
+                     the codec server $TENURE_CODEC_ENDPOINT (log: $RUN_ROOT/codec.log)
   Active Directory:  $AD_URL  base OU=Tenure,$AD_BASE_DN
 
 What happens:
@@ -60,6 +84,7 @@ What happens:
   +8 min     leavers' accounts are deleted; their workflows complete
   1046..1049 start next month: see 'upcoming'
 
+First: source $RUN_ROOT/encryption.env   (the CLI needs the demo key to read encrypted results)
 Try:  node bin/tenure.js status demo:1030     node bin/tenure.js upcoming demo:1046
       node bin/tenure.js audit demo:1040      node bin/tenure.js reprovision demo:1001 --reason "check"
 Stop: bash scripts/demo.sh stop

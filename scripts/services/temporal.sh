@@ -44,6 +44,8 @@ start() {
   port_open 127.0.0.1 "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process"
   local sa_flags=() sa
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+  # Payload encryption (issue 3): the Web UI calls the Tenure codec server from the browser.
+  if [ -n "${TENURE_CODEC_ENDPOINT:-}" ]; then sa_flags+=(--ui-codec-endpoint "$TENURE_CODEC_ENDPOINT"); fi
   # setsid: own process group, so stop reaches the server and nothing else.
   setsid "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$DIR/temporal.db" --namespace "$NAMESPACE" "${sa_flags[@]}" \
