@@ -331,7 +331,8 @@ export class HelloIdTargetConnector implements TargetConnector {
   }
 
   #correlated(u: HelloIdUser, message: string, extra: Record<string, unknown> = {}): ActionResult {
-    this.#known.set(this.#employeeIdOf(u) ?? '', u.userGUID);
+    const e = this.#employeeIdOf(u);
+    if (e) this.#known.set(e, u.userGUID);
     return {
       account: refOf(u),
       audit: [this.#audit('correlate', 'success', message, { field: this.config.correlationField, ...extra })],
