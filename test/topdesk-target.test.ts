@@ -470,7 +470,7 @@ describe('tickets', () => {
     assert.deepEqual(i.subcategory, { id: 'sub-nieuw-a' });
     assert.deepEqual(i.operatorGroup, { id: 'og-ws' });
     assert.deepEqual(i.branch, { id: (person(sim, ref).branch as { id: string }).id });
-    assert.equal(i.briefDescription, 'Inname laptop (Jansen, Jan) ');
+    assert.equal(i.briefDescription, 'Inname laptop (Jansen, Jan)');
     assert.equal(i.status, 'secondLine');
     assert.equal(person(sim, ref).status, 'personArchived', 're-archived after the ticket');
     assert.deepEqual(outcomes(await c.grantPermission(ref, { name: ticketPermission('offboarding', 'leave-1') })), [

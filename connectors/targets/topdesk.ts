@@ -788,7 +788,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     const body: Json = {
       template: { id: templates[0].id },
       requester: { id: requesterId },
-      briefDescription: cut(renderTemplate(spec.briefDescription, vars), MAX_BRIEF),
+      briefDescription: cut(renderTemplate(spec.briefDescription, vars).trim(), MAX_BRIEF),
       request: renderTemplate(spec.request, vars),
       changeType: spec.changeType,
     };
@@ -814,7 +814,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     if (!branchId) problems.push('the caller has no branch');
     const body: Json = {
       callerLookup: { id: caller.id },
-      briefDescription: cut(renderTemplate(spec.briefDescription, vars), MAX_BRIEF),
+      briefDescription: cut(renderTemplate(spec.briefDescription, vars).trim(), MAX_BRIEF),
       request: renderTemplate(spec.request, vars),
       branch: { id: branchId },
     };
