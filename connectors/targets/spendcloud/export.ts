@@ -219,7 +219,13 @@ async function uploadOnce(
     await Promise.race([work, timeout]);
   } catch (err) {
     // Best effort: take our half-written temporaries away now (the next attempt also would).
-    for (const t of temps) await client.delete(t, true).catch(() => undefined);
+    // Bounded: on a hung connection this must not hang the attempt that just timed out.
+    const cleanup = (async () => {
+      for (const t of temps) await client.delete(t, true).catch(() => undefined);
+    })();
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([cleanup, new Promise<void>((resolve) => (bound = setTimeout(resolve, 2_000)))]);
+    clearTimeout(bound);
     throw err;
   } finally {
     clearTimeout(timer);
