@@ -510,6 +510,25 @@ describe('tickets', () => {
   });
 });
 
+describe('simulator', () => {
+  test('paging with start/page_size, 206 for a partial page, 204 when empty, page size cap', async () => {
+    const sim = await start();
+    for (let i = 0; i < 5; i++) sim.addPerson({ surName: `P${i}`, employeeNumber: `70${i}` });
+    const auth = `Basic ${Buffer.from(`tenure-api:${PASSWORD}`).toString('base64')}`;
+    const get = (q: string) => fetch(`${sim.url}/tas/api/persons?${q}`, { headers: { authorization: auth } });
+    const p1 = await get('start=0&page_size=2');
+    assert.equal(p1.status, 206);
+    assert.equal(((await p1.json()) as unknown[]).length, 2);
+    const p3 = await get('start=4&page_size=2');
+    assert.equal(p3.status, 200);
+    assert.equal(((await p3.json()) as unknown[]).length, 1);
+    assert.equal((await get('start=10&page_size=2')).status, 204);
+    assert.equal((await get("query=employeeNumber=='nobody'")).status, 204);
+    assert.equal((await get('page_size=101')).status, 400);
+    assert.equal((await fetch(`${sim.url}/tas/api/persons`)).status, 401);
+  });
+});
+
 describe('outages and credentials', () => {
   test('TOPdesk down for a while, then back on the same address', async () => {
     const sim = await start();
