@@ -273,5 +273,7 @@ function accountAttributes(
     company: primary?.employer,
     location: primary?.location ?? person.location,
     managerEmployeeId,
+    contracts: person.contracts,
+    name: person.name,
   };
 }

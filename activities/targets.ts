@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
+import type { Contract, PersonName } from '../domain/model.js';
 import type {
   AccountReference,
   ActionResult,
@@ -22,7 +23,16 @@ export interface TargetCall {
   cause: string;
 }
 
-export type ManagedAccount = DesiredAccount & { managerEmployeeId?: string };
+/**
+ * What the engine hands every target: the common attributes, the manager's employee number (each
+ * target resolves it to its own reference), and the contracts and name parts for targets that
+ * need more than the primary contract (Spend Cloud keeps one role per active contract).
+ */
+export type ManagedAccount = DesiredAccount & {
+  managerEmployeeId?: string;
+  contracts?: Contract[];
+  name?: PersonName;
+};
 
 export interface TargetDeps {
   pool: pg.Pool;

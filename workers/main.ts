@@ -6,7 +6,7 @@ import { migrate } from '../vault/migrate.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from './temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { ensureSourceSchedules } from './schedules.js';
+import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
 
 const settings = tenureSettingsFromEnv();
 const temporal = temporalSettingsFromEnv();
@@ -24,8 +24,17 @@ const runtime = await createTenureWorkers({
   namespace: temporal.namespace,
   taskQueue: process.env.TENURE_TASK_QUEUE || undefined,
 });
-if (runtime.schedules.length > 0 && process.env.TENURE_SCHEDULES !== 'off') {
-  await ensureSourceSchedules(client, runtime.schedules);
+if (process.env.TENURE_SCHEDULES !== 'off') {
+  const taskQueue = process.env.TENURE_TASK_QUEUE || undefined;
+  if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
+  const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
+  const every = process.env.TENURE_EXPORT_EVERY ?? '1h';
+  if (fileTargets.length > 0)
+    await ensureExportSchedules(
+      client,
+      fileTargets.map((t) => ({ id: t.id, every })),
+      { taskQueue },
+    );
 }
 console.log(
   `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +

@@ -160,3 +160,52 @@ export async function deleteSourceSchedule(client: Client, sourceId: string): Pr
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
 }
+
+/**
+ * The scheduled full export of each file-based target (Spend Cloud): one schedule per target,
+ * `export-<target>`, created or brought in line; idempotent like the source schedules.
+ */
+export async function ensureExportSchedules(
+  client: Client,
+  targets: readonly { id: string; every: string }[],
+  options: ScheduleOptionsForSources = {},
+): Promise<void> {
+  const taskQueue = options.taskQueue ?? LIFECYCLE_TASK_QUEUE;
+  for (const t of targets) {
+    const parts = {
+      spec: { intervals: [{ every: t.every }] },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: 'exportTargetFilesWorkflow',
+        workflowId: `export-${t.id}`,
+        taskQueue,
+        args: [{ target: t.id }],
+        staticSummary: `Full export of target ${t.id}`,
+        workflowExecutionTimeout: '2 hours',
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: t.every },
+    };
+    const handle = client.schedule.getHandle(`export-${t.id}`);
+    try {
+      await handle.describe();
+      await handle.update((prev): ScheduleUpdateOptions => ({
+        ...prev,
+        spec: parts.spec,
+        action: parts.action,
+        policies: { ...prev.policies, ...parts.policies },
+      }));
+      continue;
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+    await client.schedule
+      .create({
+        scheduleId: `export-${t.id}`,
+        ...parts,
+        state: { note: `Exports ${t.id} every ${t.every} (managed by Tenure)` },
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      });
+  }
+}

@@ -14,12 +14,13 @@ import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
+import { createFileExportActivities } from '../activities/file-exports.js';
 import type { ThresholdSettings } from '../activities/poll.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
 import { tenureSourceRegistry } from './source-registry.js';
+import { createTarget } from './target-registry.js';
 import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
 import { FileSource } from '../connectors/sources/file.js';
-import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../domain/rules-file.js';
@@ -88,10 +89,7 @@ export async function createTenureWorkers(opts: {
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
   const targets = new Map<string, TargetConnector>();
   for (const t of rules.targets) {
-    if (!t.enabled) continue;
-    if (t.kind !== 'ad')
-      throw new Error(`target '${t.id}' has kind '${t.kind}', which this worker does not support yet`);
-    targets.set(t.id, new AdTargetConnector({ ...adConfigFromEnv(settings.env), id: t.id }));
+    if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
   }
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
@@ -123,19 +121,25 @@ export async function createTenureWorkers(opts: {
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
       ...createWriteBackActivities({ pool, sources }),
+      ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
     },
   });
-  const adWorker = await Worker.create({
-    connection: opts.connection,
-    namespace,
-    taskQueue: targetTaskQueue(taskQueue, 'ad'),
-    dataConverter,
-    activities: createTargetActivities({ pool, targets }),
-    maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
-  });
+  // One worker per target, on that target's own queue; the directory's concurrency is bounded.
+  const targetWorkers = await Promise.all(
+    [...targets.keys()].map((id) =>
+      Worker.create({
+        connection: opts.connection,
+        namespace,
+        taskQueue: targetTaskQueue(taskQueue, id),
+        dataConverter,
+        activities: createTargetActivities({ pool, targets }),
+        maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
+      }),
+    ),
+  );
   return {
-    workers: [lifecycleWorker, adWorker],
+    workers: [lifecycleWorker, ...targetWorkers],
     pool,
     targets,
     sources,

@@ -2,3 +2,4 @@
 export * from './connectivity.js';
 export * from './employee.js';
 export * from './poll.js';
+export * from './file-export.js';
