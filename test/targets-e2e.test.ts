@@ -1,0 +1,170 @@
+// Every target at once through the employee workflow: Samba AD (directory, first) and the
+// dependents HelloID, Entra ID (Graph simulator), TOPdesk (simulator) and Spend Cloud (tables in
+// PostgreSQL, CSV over the real sshd). Hire, start, mover, leaver; a dependent that is down does
+// not hold up the others and converges when it is back.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { exportAndUpload, SpendCloudTargetConnector } from '../connectors/targets/spendcloud.js';
+import { requireEnv } from './support/env.js';
+import { GraphSimulator } from './simulators/graph.js';
+import { HelloIdSimulator } from './simulators/helloid.js';
+import { TopdeskSimulator } from './simulators/topdesk.js';
+import { eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
+
+const SECRET = 'e2e-secret-never-logged';
+const RULES = `
+version: "targets-e2e"
+defaults: { timings: { deleteAfterDays: 36500 } }
+targets:
+  - { id: ad, kind: ad }
+  - { id: helloid, kind: helloid }
+  - { id: entra, kind: entra }
+  - { id: topdesk, kind: topdesk }
+  - { id: spendcloud, kind: spendcloud }
+rules:
+  - name: all staff
+    entitlements:
+      ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
+      helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
+      entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
+      topdesk: { accountAccess: true }
+      spendcloud: { accountAccess: true }
+`;
+
+describe('all targets through the employee workflow', () => {
+  let h: Harness;
+  let helloid: HelloIdSimulator;
+  let graph: GraphSimulator;
+  let topdesk: TopdeskSimulator;
+
+  before(async () => {
+    helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
+    await helloid.start();
+    graph = new GraphSimulator({
+      tenantId: 'tenant-e2e',
+      clientId: 'client-e2e',
+      clientSecret: SECRET,
+      retryAfterSec: 0.05,
+    });
+    await graph.start();
+    topdesk = new TopdeskSimulator({ appPassword: SECRET });
+    await topdesk.start();
+    h = await startHarness(RULES, {
+      HELLOID_URL: helloid.url,
+      HELLOID_API_KEY: 'sim-key',
+      HELLOID_API_SECRET: SECRET,
+      ENTRA_TENANT_ID: 'tenant-e2e',
+      ENTRA_CLIENT_ID: 'client-e2e',
+      ENTRA_CLIENT_SECRET: SECRET,
+      GRAPH_URL: graph.graphUrl,
+      LOGIN_URL: graph.url,
+      ENTRA_DELETE_MODE: 'permanent',
+      TOPDESK_URL: topdesk.url,
+      TOPDESK_USERNAME: 'tenure-api',
+      TOPDESK_APP_PASSWORD: SECRET,
+    });
+  });
+  after(async () => {
+    await h?.stop();
+    await Promise.allSettled([helloid?.stop(), graph?.stop(), topdesk?.stop()]);
+  });
+
+  test('hire, mover and leaver reach every target; one target down does not hold up the others', async () => {
+    const key = h.key();
+    const personKey = `${h.sourceId}:${key}`;
+    const row = (over: Partial<Row> = {}): Row => ({
+      key,
+      nick: 'Evi',
+      family: `Alle${key}`,
+      prefix: 'van',
+      contract: `${key}c1`,
+      start: '2023-01-01',
+      dept: 'ZORG',
+      location: 'Utrecht',
+      ...over,
+    });
+
+    // TOPdesk is down when the person arrives: AD and the other dependents go ahead.
+    await topdesk.stop();
+    h.writeExport([row()]);
+    await h.poll();
+    const ad = await eventually(
+      () => h.adUser(key),
+      (u) => u !== undefined && (Number(u.userAccountControl) & 2) === 0,
+      60_000,
+    );
+    assert.ok(ad);
+    const status = await eventually(
+      () => h.status(personKey),
+      (s) => ['ad', 'helloid', 'entra', 'spendcloud'].every((t) => s.accounts.some((a) => a.target === t && a.enabled)),
+      90_000,
+    );
+    assert.ok(!status.accounts.some((a) => a.target === 'topdesk'), 'TOPdesk cannot have it yet');
+    await topdesk.start();
+    const converged = await eventually(
+      () => h.status(personKey),
+      (s) => s.accounts.some((a) => a.target === 'topdesk' && a.enabled),
+      120_000,
+      1_000,
+    );
+    assert.ok(converged.accounts.some((a) => a.target === 'topdesk'));
+
+    // The username and e-mail fixed by AD are the ones every dependent got.
+    const accounts = Object.fromEntries(converged.accounts.map((a) => [a.target, a]));
+    assert.equal(accounts.helloid?.locator, ad.userPrincipalName);
+    assert.equal(accounts.entra?.locator, ad.userPrincipalName);
+    assert.deepEqual(accounts.entra?.permissions, ['dept-ZORG']);
+
+    // Spend Cloud: the next export carries the person and one role per active contract.
+    const sc = h.runtime.targets.get('spendcloud') as SpendCloudTargetConnector;
+    const result = await exportAndUpload(h.runtime.pool, sc.config);
+    assert.ok(result.persons >= 1);
+    const dir = requireEnv('SFTP_UPLOAD_DIR');
+    const persons = parse(readFileSync(join(dir, 'ProActive.csv')), {
+      bom: true,
+      delimiter: ';',
+      columns: true,
+    }) as Record<string, string>[];
+    assert.ok(
+      persons.some((p) => Object.values(p).includes(String(ad.mail))),
+      'the person is in the persons file',
+    );
+
+    // Mover: every target follows the new department.
+    h.writeExport([row({ dept: 'ICT', location: 'Den Haag' })]);
+    await h.poll();
+    const moved = await eventually(
+      () => h.status(personKey),
+      (s) => s.accounts.find((a) => a.target === 'entra')?.permissions.includes('dept-ICT') === true,
+      90_000,
+    );
+    assert.deepEqual(moved.accounts.find((a) => a.target === 'entra')?.permissions, ['dept-ICT']);
+    assert.deepEqual(moved.accounts.find((a) => a.target === 'ad')?.permissions, ['all-staff', 'dept-ICT']);
+
+    // Leaver: every account is disabled.
+    h.writeExport([row({ dept: 'ICT', location: 'Den Haag', end: '2024-01-01' })]);
+    await h.poll();
+    const left = await eventually(
+      () => h.status(personKey),
+      (s) => s.state === 'leaver' && s.accounts.every((a) => !a.enabled),
+      90_000,
+    );
+    assert.equal(left.accounts.length, 5);
+
+    const audit = await h.audit(personKey);
+    for (const target of ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud']) {
+      assert.ok(
+        audit.some((a) => a.target === target && a.action === 'create' && a.outcome === 'success'),
+        `${target} create audited`,
+      );
+      assert.ok(
+        audit.some((a) => a.target === target && a.action === 'disable'),
+        `${target} disable audited`,
+      );
+    }
+    assert.ok(!JSON.stringify(audit).includes(SECRET));
+  });
+});
