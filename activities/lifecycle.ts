@@ -191,7 +191,15 @@ async function reserveIdentity(
   const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
-    for (const t of deps.targets.values()) if (await t.isTaken(c, employeeId)) return true;
+    for (const [id, t] of deps.targets) {
+      try {
+        if (await t.isTaken(c, employeeId)) return true;
+      } catch (err) {
+        // The directory must answer; a dependent target that is down must not hold up the
+        // directory account (it rejects a clash itself when it is back, visible in its status).
+        if (isDirectory(deps, id)) throw err;
+      }
+    }
     return false;
   };
   const values = (c: { username: string; userPrincipalName: string; email: string }) => [
@@ -232,6 +240,11 @@ async function reserveIdentity(
   };
 }
 
+/** Directory targets (AD) fix the identity; every other target depends on them. */
+function isDirectory(deps: LifecycleDeps, targetId: string): boolean {
+  return deps.rules().targets.find((t) => t.id === targetId)?.kind === 'ad';
+}
+
 /** The e-mail for the current name: the old one while the name is unchanged, else the first free candidate. */
 async function nextFreeEmail(
   deps: LifecycleDeps,
@@ -244,9 +257,13 @@ async function nextFreeEmail(
     if (previous && c.email === previous) return previous;
     if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;
     let taken = false;
-    for (const t of deps.targets.values()) {
-      if (await t.isTaken({ username, userPrincipalName: `${username}@${deps.upnSuffix}`, email: c.email }, person.key))
-        taken = true;
+    for (const [id, t] of deps.targets) {
+      const candidate = { username, userPrincipalName: `${username}@${deps.upnSuffix}`, email: c.email };
+      try {
+        if (await t.isTaken(candidate, person.key)) taken = true;
+      } catch (err) {
+        if (isDirectory(deps, id)) throw err;
+      }
     }
     if (!taken) return c.email;
   }

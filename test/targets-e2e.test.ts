@@ -65,6 +65,7 @@ describe('all targets through the employee workflow', () => {
       TOPDESK_URL: topdesk.url,
       TOPDESK_USERNAME: 'tenure-api',
       TOPDESK_APP_PASSWORD: SECRET,
+      TOPDESK_DEPARTMENT_WHEN_MISSING: 'create',
     });
   });
   after(async () => {
@@ -138,7 +139,9 @@ describe('all targets through the employee workflow', () => {
     await h.poll();
     const moved = await eventually(
       () => h.status(personKey),
-      (s) => s.accounts.find((a) => a.target === 'entra')?.permissions.includes('dept-ICT') === true,
+      (s) =>
+        JSON.stringify(s.accounts.find((a) => a.target === 'entra')?.permissions) === '["dept-ICT"]' &&
+        JSON.stringify(s.accounts.find((a) => a.target === 'ad')?.permissions) === '["all-staff","dept-ICT"]',
       90_000,
     );
     assert.deepEqual(moved.accounts.find((a) => a.target === 'entra')?.permissions, ['dept-ICT']);
