@@ -110,15 +110,21 @@ rules:
       audit.some((a) => a.target === `source:${sourceId}` && a.action === 'writeBack' && a.outcome === 'success'),
     );
 
-    // A change in the HR system: Jan is known as Johan from now on, and the write API is down.
+    // A change in the HR system: Jan's family name changes, and the write API is down.
     const person = sim.data.persons.find((p) => p?.personCode === '100001') as Record<string, unknown>;
-    person.knownAs = 'Johan';
+    // A new family name (the e-mail follows it, so a write-back is due).
+    Object.assign(person, {
+      lastNameAtBirth: 'Jansen',
+      lastNameAtBirthPrefix: '',
+      lastName: 'Jansen',
+      lastNamePrefix: '',
+    });
     sim.faults.writeBackStatus = 503;
     const second = await h.poll(sourceId);
     assert.equal(second.changed, 1);
     const renamed = await eventually(
       () => h.adUser('100001'),
-      (u) => String(u?.displayName).startsWith('Johan '),
+      (u) => String(u?.displayName) === 'Jan Jansen',
       60_000,
     );
     assert.ok(renamed, 'the change reached AD within one poll');
