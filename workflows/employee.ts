@@ -37,6 +37,7 @@ import {
   type TakenAction,
 } from '../common/messages.js';
 import { targetTaskQueue } from '../common/task-queues.js';
+import { addDays } from '../domain/dates.js';
 import {
   Department,
   EmployeeId,
@@ -53,6 +54,9 @@ import {
   type EmployeeState,
   type TargetPhase,
 } from './employee-state.js';
+
+/** A start or end longer ago than this is not news for the manager (initial loads). */
+const NOTIFY_WITHIN_DAYS = 7;
 
 /** Target kinds that hold the primary account; every other target depends on them. */
 const DIRECTORY_KINDS = ['ad'];
@@ -389,24 +393,22 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
       }
 
       if (wantEnabled && (!current.enabled || fullCheck)) {
-        note(
-          t.targetId,
-          await targetActivities(t.targetId).enableAccount.executeWithOptions(
-            { ...targetOptions(t.targetId), summary: `${t.targetId}: enable account` },
-            [{ ...call, account: current.ref }],
-          ),
+        const changed = await targetActivities(t.targetId).enableAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: enable account` },
+          [{ ...call, account: current.ref }],
         );
+        note(t.targetId, changed);
+        if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = true;
         current.everEnabled = true;
         await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
       } else if (!wantEnabled && (current.enabled || (fullCheck && phase === 'leaver'))) {
-        note(
-          t.targetId,
-          await targetActivities(t.targetId).disableAccount.executeWithOptions(
-            { ...targetOptions(t.targetId), summary: `${t.targetId}: disable account` },
-            [{ ...call, account: current.ref }],
-          ),
+        const changed = await targetActivities(t.targetId).disableAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: disable account` },
+          [{ ...call, account: current.ref }],
         );
+        note(t.targetId, changed);
+        if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = false;
         if (phase === 'leaver')
           await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
@@ -473,6 +475,17 @@ async function notifyOnce(
 ): Promise<void> {
   if (s.notified.includes(key)) return;
   s.notified.push(key);
+  // Only news is mailed: at go-live, staff who started (or left) long ago are not announced.
+  const day = kind === 'accountReady' ? plan.startDate : plan.endDate;
+  if (day && day < addDays(todayFromPlan(s), -NOTIFY_WITHIN_DAYS)) {
+    taken.push({
+      target: 'mail',
+      action: 'notifyManager',
+      outcome: 'unchanged',
+      detail: `${kind}: ${day} is not recent`,
+    });
+    return;
+  }
   if (!plan.managerKey || !s.identity) {
     taken.push({
       target: 'mail',
