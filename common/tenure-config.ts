@@ -18,7 +18,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { cleanMessage, locate, readYaml } from '../domain/yaml-document.js';
 import { z } from 'zod';
 import {
   parseDuration,
@@ -221,40 +222,6 @@ function scrub(text: string, secrets: readonly string[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Positions (the approach of domain/rules.ts)
-
-function keyOf(k: unknown): unknown {
-  return isScalar(k) ? k.value : k;
-}
-
-/** The node to point at for `path`: a map entry's key (as compilers do), else the item; as deep as found. */
-function locate(
-  root: Node | null | undefined,
-  path: readonly PropertyKey[],
-): { at: Node | undefined; complete: boolean } {
-  let node: Node | undefined = root ?? undefined;
-  let at: Node | undefined = node;
-  for (const seg of path) {
-    let next: Node | undefined;
-    let nextAt: Node | undefined;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(keyOf(p.key)) === String(seg));
-      next = (pair?.value as Node | null | undefined) ?? (pair?.key as Node | undefined);
-      nextAt = (pair?.key as Node | undefined) ?? next;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      next = node.items[seg] as Node | undefined;
-      nextAt = next;
-    }
-    if (!next) return { at, complete: false };
-    node = next;
-    at = nextAt;
-  }
-  return { at, complete: true };
-}
-
-function cleanMessage(m: string): string {
-  return m.replace(/^Invalid input: /, '');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -334,27 +301,9 @@ export function safeParseTenureConfig(text: string, opts: ParseConfigOptions = {
   const env = opts.env ?? process.env;
   const registry = opts.registry ?? defaultSourceRegistry();
   const baseDir = opts.baseDir ?? process.cwd();
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const at = (offset: number | undefined) => {
-    const p = lineCounter.linePos(offset ?? 0);
-    return { line: p.line, column: p.col };
-  };
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => ({
-        file: fileName,
-        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : at(e.pos[0])),
-        path: '',
-        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-      })),
-    };
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (data === null || data === undefined) {
-    return { ok: false, issues: [{ file: fileName, line: 1, column: 1, path: '', message: 'the file is empty' }] };
-  }
+  const read = readYaml(text, fileName);
+  if (!read.ok) return read;
+  const { data, doc, at } = read;
 
   const issues: ConfigIssue[] = [];
   let secrets: string[] = [];

@@ -6,7 +6,8 @@
  * code must not import.
  */
 import { z } from 'zod';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { cleanMessage, keyNode, locate, readYaml } from './yaml-document.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from './dates.js';
 import { DEFAULT_DETERMINANTS, Determinant } from './primary-contract.js';
 
@@ -256,49 +257,6 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-interface Located {
-  /** The value at the deepest path segment found. */
-  node: Node | undefined;
-  /** Where to point: the key of a map entry (as compilers point at a property), else the node. */
-  at: Node | undefined;
-  /** True when every path segment was found. */
-  complete: boolean;
-}
-
-function keyOf(k: unknown): unknown {
-  return isScalar(k) ? k.value : k;
-}
-
-function locate(root: Node | null | undefined, path: readonly PropertyKey[]): Located {
-  let node: Node | undefined = root ?? undefined;
-  let at: Node | undefined = node;
-  for (const seg of path) {
-    let next: Node | undefined;
-    let nextAt: Node | undefined;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(keyOf(p.key)) === String(seg));
-      next = (pair?.value as Node | null | undefined) ?? (pair?.key as Node | undefined);
-      nextAt = (pair?.key as Node | undefined) ?? next;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      next = node.items[seg] as Node | undefined;
-      nextAt = next;
-    }
-    if (!next) return { node, at, complete: false };
-    node = next;
-    at = nextAt;
-  }
-  return { node, at, complete: true };
-}
-
-function keyNode(map: Node | undefined, key: string): Node | undefined {
-  if (!isMap(map)) return undefined;
-  return map.items.find((p) => String(keyOf(p.key)) === key)?.key as Node | undefined;
-}
-
-function cleanMessage(m: string): string {
-  return m.replace(/^Invalid input: /, '');
-}
-
 /**
  * Parses and validates a rules file (YAML, or JSON, which YAML 1.2 reads as well). Throws
  * `RulesError` listing every problem as `file:line:column: path: message`.
@@ -312,29 +270,9 @@ export function parseRules(text: string, fileName = 'rules.yaml'): Rules {
 export type ParseRulesResult = { ok: true; rules: Rules } | { ok: false; issues: RulesIssue[] };
 
 export function safeParseRules(text: string, fileName = 'rules.yaml'): ParseRulesResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const at = (offset: number | undefined) => {
-    const p = lineCounter.linePos(offset ?? 0);
-    return { line: p.line, column: p.col };
-  };
-
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => ({
-        file: fileName,
-        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : at(e.pos[0])),
-        path: '',
-        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-      })),
-    };
-  }
-
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (data === null || data === undefined) {
-    return { ok: false, issues: [{ file: fileName, line: 1, column: 1, path: '', message: 'the file is empty' }] };
-  }
+  const read = readYaml(text, fileName);
+  if (!read.ok) return read;
+  const { data, doc, at } = read;
   const parsed = Rules.safeParse(data);
   if (parsed.success) return { ok: true, rules: parsed.data };
 
