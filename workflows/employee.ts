@@ -72,9 +72,14 @@ const TARGET: ActivityOptions = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
+    // About three minutes of retries, then the problem shows in status and ProvisioningHealth
+    // and the workflow tries the whole pass again later (RETRY_FAILED_AFTER_MS).
+    maximumAttempts: 10,
     nonRetryableErrorTypes: ['TargetRejected', 'TargetNotConfigured'],
   },
 };
+/** After a target step failed for good, the pass is tried again this much later. */
+const RETRY_FAILED_AFTER_MS = 5 * 60_000;
 const NOTIFY: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: {
@@ -234,6 +239,12 @@ function nextWake(s: EmployeeState, now: number): { at: number; what: string } |
   }
   if (plan.reevaluateAt !== undefined && plan.reevaluateAt > now)
     candidates.push({ at: plan.reevaluateAt, what: 're-evaluate entitlements at a contract boundary' });
+  if (s.lastError && s.lastError.target !== 'mail') {
+    candidates.push({
+      at: Date.parse(s.lastError.at) + RETRY_FAILED_AFTER_MS,
+      what: `retry after the ${s.lastError.target} failure`,
+    });
+  }
   candidates.sort((a, b) => a.at - b.at);
   return candidates[0];
 }
