@@ -121,7 +121,8 @@ rules:
     });
     sim.faults.writeBackStatus = 503;
     const second = await h.poll(sourceId);
-    assert.equal(second.changed, 1);
+    // Jan, and anyone whose business e-mail the first write-backs filled in the source.
+    assert.ok(second.changed >= 1, JSON.stringify(second));
     const renamed = await eventually(
       () => h.adUser('100001'),
       (u) => String(u?.displayName) === 'Jan Jansen',
