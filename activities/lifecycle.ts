@@ -8,7 +8,7 @@ import type { TargetConnector } from '../connectors/types.js';
 import type { ManagedAccount } from './targets.js';
 import type { DesiredPermission, PlannedAction } from '../common/messages.js';
 import { localDate, localTime, zonedMoment } from '../domain/dates.js';
-import { evaluate } from '../domain/entitlements.js';
+import { evaluate, matchContract, matchPerson } from '../domain/entitlements.js';
 import type { Person } from '../domain/model.js';
 import { displayName, familyDisplayName, generateIdentity, identityCandidates } from '../domain/naming.js';
 import { primaryContract } from '../domain/primary-contract.js';
@@ -35,6 +35,9 @@ export interface TargetPlan {
   disableAt?: number;
   deleteAt?: number;
   permissions: DesiredPermission[];
+  /** One-off grants when the employment starts (account enabled) and when it ends (disabled). */
+  onStart: string[];
+  onLeave: string[];
 }
 
 export interface PersonPlan {
@@ -117,6 +120,8 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
       enableAt: schedule?.enableAt,
       disableAt: schedule?.disableAt,
       deleteAt: schedule?.deleteAt,
+      onStart: [],
+      onLeave: [],
       permissions: (desired?.permissions ?? []).map((p) => ({
         target: t.id,
         name: p.name,
@@ -124,6 +129,9 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
         reasons: p.reasons,
       })),
     };
+    const events = lifecycleEvents(rules, person, t.id);
+    plan.onStart = events.onStart;
+    plan.onLeave = events.onLeave;
     targets.push(plan);
     if (!schedule) continue;
     const moments: [string, number | undefined, string][] = [
@@ -172,6 +180,20 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
     account: accountAttributes(person, primary?.id, primary?.managerKey),
     upcoming,
   };
+}
+
+/** The event grants of every rule that matches the person and at least one of their contracts. */
+function lifecycleEvents(rules: Rules, person: Person, targetId: string): { onStart: string[]; onLeave: string[] } {
+  const onStart = new Set<string>();
+  const onLeave = new Set<string>();
+  for (const rule of rules.rules) {
+    const ent = rule.entitlements[targetId];
+    if (!ent || (!ent.onStart && !ent.onLeave)) continue;
+    if (!matchPerson(rule, person) || !person.contracts.some((c) => matchContract(rule, c))) continue;
+    for (const p of ent.onStart ?? []) onStart.add(p);
+    for (const p of ent.onLeave ?? []) onLeave.add(p);
+  }
+  return { onStart: [...onStart].sort(), onLeave: [...onLeave].sort() };
 }
 
 function nextDay(date: string): string {

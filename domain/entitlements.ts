@@ -114,7 +114,7 @@ const CONTRACT_CONDITIONS = [
 ] as const;
 
 /** The person-field matches of a rule, or null when a person condition fails. */
-function matchPerson(rule: Rule, person: Person): Record<string, string> | null {
+export function matchPerson(rule: Rule, person: Person): Record<string, string> | null {
   const pc = rule.conditions.person;
   const matched: Record<string, string> = {};
   if (!pc) return matched;
@@ -134,7 +134,7 @@ function matchPerson(rule: Rule, person: Person): Record<string, string> | null 
 }
 
 /** The contract-field matches of a rule, or null when a contract condition fails. */
-function matchContract(rule: Rule, c: Contract): Record<string, string> | null {
+export function matchContract(rule: Rule, c: Contract): Record<string, string> | null {
   const matched: Record<string, string> = {};
   for (const [condition, field] of CONTRACT_CONDITIONS) {
     const allowed = rule.conditions[condition];

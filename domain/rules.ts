@@ -125,6 +125,10 @@ export const Conditions = z.strictObject({
 });
 export type Conditions = z.infer<typeof Conditions>;
 
+const EventPermission = z
+  .string({ error: 'expected a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9:._ -]{0,99}$/, 'letters, digits, colon, dot, underscore, space or hyphen');
+
 export const TargetEntitlements = z.strictObject({
   /** An account, created disabled. */
   account: z.boolean().optional(),
@@ -134,6 +138,13 @@ export const TargetEntitlements = z.strictObject({
   permissions: z.array(StringValue, { error: 'expected an array of strings' }).optional(),
   /** Templates expanded per in-conditions contract, e.g. `dept-{department.code}`. */
   dynamicPermissions: z.array(Template, { error: 'expected an array of strings' }).optional(),
+  /**
+   * One-off grants at lifecycle events, e.g. `ticket:onboarding` (TOPdesk). The engine appends
+   * `:<event key>` (the employment's start or end date) and grants each once per event; they are
+   * never revoked.
+   */
+  onStart: z.array(EventPermission, { error: 'expected an array of strings' }).optional(),
+  onLeave: z.array(EventPermission, { error: 'expected an array of strings' }).optional(),
 });
 export type TargetEntitlements = z.infer<typeof TargetEntitlements>;
 

@@ -30,7 +30,7 @@ rules:
       ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
       helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
       entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
-      topdesk: { accountAccess: true }
+      topdesk: { accountAccess: true, onStart: ["ticket:onboarding"], onLeave: ["ticket:offboarding"] }
       spendcloud: { accountAccess: true }
 `;
 
@@ -66,6 +66,27 @@ describe('all targets through the employee workflow', () => {
       TOPDESK_USERNAME: 'tenure-api',
       TOPDESK_APP_PASSWORD: SECRET,
       TOPDESK_DEPARTMENT_WHEN_MISSING: 'create',
+      TOPDESK_TICKETS: JSON.stringify({
+        onboarding: {
+          type: 'change',
+          templateNumber: 'ws 006',
+          briefDescription: 'Laptop voor {{dynamicName}}',
+          request: 'Personeelsnummer {{employeeNumber}}',
+          changeType: 'Simple',
+          category: 'Middelen',
+          priority: 'P1',
+        },
+        offboarding: {
+          type: 'incident',
+          briefDescription: 'Inname laptop {{dynamicName}}',
+          request: 'Personeelsnummer {{employeeNumber}}',
+          operatorGroup: 'werkplekbeheer',
+          category: 'Accounts',
+          subcategory: 'Nieuw',
+          callType: 'Aanvraag',
+          status: 'secondLine',
+        },
+      }),
     });
   });
   after(async () => {
@@ -156,6 +177,16 @@ describe('all targets through the employee workflow', () => {
       90_000,
     );
     assert.equal(left.accounts.length, 5);
+
+    // TOPdesk tickets: one onboarding change at the start, one offboarding incident at the end,
+    // however often the passes ran.
+    await eventually(
+      async () => topdesk.incidents.length,
+      (n) => n >= 1,
+      60_000,
+    );
+    assert.equal(topdesk.changes.length, 1, 'one onboarding change');
+    assert.equal(topdesk.incidents.length, 1, 'one offboarding incident');
 
     const audit = await h.audit(personKey);
     for (const target of ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud']) {

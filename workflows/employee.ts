@@ -424,6 +424,34 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
         if (phase === 'leaver')
           await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
       }
+
+      // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event.
+      const event =
+        phase === 'active' && current.enabled && plan.startDate
+          ? { names: t.onStart, key: plan.startDate, what: 'start' }
+          : phase === 'leaver' && !current.enabled && plan.endDate
+            ? { names: t.onLeave, key: plan.endDate, what: 'leave' }
+            : undefined;
+      for (const name of event?.names ?? []) {
+        const marker = `event:${t.targetId}:${name}:${event!.key}`;
+        if (s.notified.includes(marker)) continue;
+        note(
+          t.targetId,
+          await targetActivities(t.targetId).grantPermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: ${name} (employment ${event!.what})` },
+            [
+              {
+                ...call,
+                cause: `${cause}; employment ${event!.what} ${event!.key}`,
+                account: current.ref,
+                permission: `${name}:${event!.key}`,
+                createIfMissing: false,
+              },
+            ],
+          ),
+        );
+        s.notified.push(marker);
+      }
     });
   }
 
