@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client as LdapClient } from 'ldapts';
 import { requireEnv, uniqueSuffix } from './support/env.js';
+import { NmbrsSimulator, syntheticTenant } from './simulators/nmbrs.js';
 import { RaetSimulator, beaufortDataset } from './simulators/raet.js';
+import { startVismaNetSim, syntheticDataset } from './simulators/vismanet.js';
 import { eventually, startHarness, type Harness } from './support/tenure-harness.js';
 
 const SECRET = 'sim-secret-do-not-log';
@@ -141,5 +143,118 @@ rules:
     assert.ok(!JSON.stringify(failing).includes(SECRET));
     const failedAudit = await h.audit(`${sourceId}:100001`);
     assert.ok(failedAudit.some((a) => a.action === 'writeBack' && a.outcome === 'failed'));
+  });
+});
+
+/** Visma.net HRM and Nmbrs through the same config-driven path: a change reaches AD within one poll. */
+async function changeReachesAd(opts: {
+  kind: string;
+  options: string;
+  env: Record<string, string>;
+  employeeId: string;
+  change: () => void;
+}): Promise<void> {
+  await removeAccounts([opts.employeeId]);
+  const sourceId = `${opts.kind.slice(0, 2)}${uniqueSuffix()}`.slice(0, 16);
+  const dir = mkdtempSync(join(tmpdir(), `tenure-${opts.kind}-`));
+  const config = join(dir, 'tenure.yaml');
+  writeFileSync(
+    config,
+    `sources:\n  - id: ${sourceId}\n    kind: ${opts.kind}\n    every: 1h\n    options:\n${opts.options}`,
+  );
+  const h = await startHarness(
+    `
+version: "${opts.kind}-e2e"
+targets: [{ id: ad, kind: ad }]
+rules:
+  - name: all staff
+    entitlements: { ad: { accountAccess: true } }
+`,
+    { TENURE_CONFIG_FILE: config, ...opts.env },
+  );
+  try {
+    const first = await h.poll(sourceId);
+    assert.equal(first.outcome, 'accepted', JSON.stringify(first));
+    const before = await eventually(
+      () => h.adUser(opts.employeeId),
+      (u) => u !== undefined && (Number(u.userAccountControl) & 2) === 0,
+      60_000,
+    );
+    assert.ok(before, `${opts.kind}: account created and enabled`);
+    opts.change();
+    const second = await h.poll(sourceId);
+    assert.ok(second.changed >= 1, JSON.stringify(second));
+    const after = await eventually(
+      () => h.adUser(opts.employeeId),
+      (u) => String(u?.displayName).startsWith('Kees '),
+      60_000,
+    );
+    assert.ok(String(after?.displayName).startsWith('Kees '), `${opts.kind}: the new known-as name reached AD`);
+  } finally {
+    await h.stop();
+  }
+}
+
+describe('Visma.net HRM and Nmbrs sources through the whole stack', () => {
+  test('Visma.net HRM: a changed known-as name reaches AD within one poll', async () => {
+    const data = syntheticDataset();
+    const sim = await startVismaNetSim({
+      clientId: 'tenure-client',
+      clientSecret: SECRET,
+      tenantId: 'tenant-0001',
+      data,
+    });
+    try {
+      await changeReachesAd({
+        kind: 'vismanet',
+        employeeId: '10001',
+        env: { VISMANET_TEST_SECRET: SECRET },
+        options: [
+          `      tokenUrl: ${sim.tokenUrl}`,
+          `      apiBaseUrl: ${sim.url}`,
+          '      clientId: tenure-client',
+          '      clientSecretEnv: VISMANET_TEST_SECRET',
+          '      tenantId: tenant-0001',
+          '      pollIntervalMs: 10',
+          '      pollMaxIntervalMs: 40',
+          '',
+        ].join('\n'),
+        change: () =>
+          sim.setData(
+            'employees',
+            (data.employees ?? []).map((r) => (r.employeeid === '10001' ? { ...r, nickname: 'Kees' } : r)),
+          ),
+      });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('Nmbrs: a changed known-as name reaches AD within one poll', async () => {
+    const sim = new NmbrsSimulator({ tenant: syntheticTenant() });
+    await sim.start();
+    const { auth } = sim.tenant;
+    try {
+      await changeReachesAd({
+        kind: 'nmbrs',
+        employeeId: '501',
+        env: { NMBRS_TEST_TOKEN: auth.token },
+        options: [
+          `      baseUrl: ${sim.url}`,
+          `      username: ${auth.username}`,
+          '      tokenEnv: NMBRS_TEST_TOKEN',
+          `      domain: ${auth.domain}`,
+          '      companies: [12345]',
+          '      debtorIds: [777]',
+          '',
+        ].join('\n'),
+        change: () => {
+          const jan = sim.tenant.employees.find((e) => e.employeeId === 501);
+          for (const info of jan?.personalInfos ?? []) info.Nickname = 'Kees';
+        },
+      });
+    } finally {
+      await sim.stop();
+    }
   });
 });
