@@ -20,6 +20,7 @@
  *   ENTRA_TIMEOUT_MS, ENTRA_CONCURRENCY, ENTRA_MAX_RETRIES, ENTRA_PAGE_SIZE
  */
 import { z } from 'zod';
+import { envBool as bool, envInt as int } from '../../env-values.js';
 
 const Url = z
   .string()
@@ -80,20 +81,6 @@ export const EntraConfigSchema = z.object({
 
 export type EntraConfigInput = z.input<typeof EntraConfigSchema>;
 export type EntraConfig = z.output<typeof EntraConfigSchema>;
-
-function bool(name: string, v: string | undefined): boolean | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^(1|true|yes|on)$/i.test(v.trim())) return true;
-  if (/^(0|false|no|off)$/i.test(v.trim())) return false;
-  throw new Error(`${name} must be true or false`);
-}
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-}
 
 /** Read the ENTRA_* / GRAPH_URL / LOGIN_URL variables and validate them. Never echoes the secret. */
 export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraConfig {

@@ -22,6 +22,7 @@
  *   HELLOID_MAX_RETRIES          default 3 retries of transient failures (idempotent calls only)
  */
 import { z } from 'zod';
+import { envBool as bool, envInt as int } from '../../env-values.js';
 
 const CorrelationField = z
   .string()
@@ -86,20 +87,6 @@ export const HelloIdConfigSchema = z
 
 export type HelloIdConfigInput = z.input<typeof HelloIdConfigSchema>;
 export type HelloIdConfig = z.output<typeof HelloIdConfigSchema>;
-
-function bool(name: string, v: string | undefined): boolean | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^(1|true|yes|on)$/i.test(v.trim())) return true;
-  if (/^(0|false|no|off)$/i.test(v.trim())) return false;
-  throw new Error(`${name} must be true or false`);
-}
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-}
 
 /** Read the HELLOID_* variables (see the header) and validate them. Never echoes the secret. */
 export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdConfig {

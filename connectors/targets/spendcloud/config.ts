@@ -19,6 +19,7 @@
  * Without the SPENDCLOUD_SFTP_* variables the generic SFTP_* variables (scripts/services/sftp.sh) are used.
  */
 import { z } from 'zod';
+import { envInt as int } from '../../env-values.js';
 
 const Positive = z.number().int().positive();
 
@@ -134,13 +135,6 @@ export function parseSpendCloudConfig(input: unknown): SpendCloudConfig {
 
 function truthy(v: string | undefined): boolean {
   return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
-}
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
 }
 
 /** Read SPENDCLOUD_* (falling back to SFTP_* for the connection), see the header. */

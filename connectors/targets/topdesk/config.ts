@@ -24,6 +24,7 @@
  *   TOPDESK_TIMEOUT_MS, TOPDESK_CONCURRENCY, TOPDESK_MAX_RETRIES
  */
 import { z } from 'zod';
+import { envBool as flag, envInt as int } from '../../env-values.js';
 
 const Name = z.string().trim().min(1);
 
@@ -182,20 +183,6 @@ export const TopdeskConfigSchema = z.object({
 
 export type TopdeskConfigInput = z.input<typeof TopdeskConfigSchema>;
 export type TopdeskConfig = z.output<typeof TopdeskConfigSchema>;
-
-function flag(name: string, v: string | undefined): boolean | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^(1|true|yes|on)$/i.test(v.trim())) return true;
-  if (/^(0|false|no|off)$/i.test(v.trim())) return false;
-  throw new Error(`${name} must be 1 or 0`);
-}
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-}
 
 /** Read the TOPDESK_* variables (see the header) and validate them. Never echoes the password. */
 export function topdeskConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TopdeskConfig {
