@@ -13,6 +13,7 @@ CODEC_PID="$RUN_ROOT/codec.pid"
 if [ "${1:-}" = stop ]; then
   stop_pid "$WORKER_PID" group
   stop_pid "$CODEC_PID" group
+  stop_pid "$RUN_ROOT/mail.pid" group
   bash scripts/services/all.sh stop
   exit 0
 fi
@@ -54,6 +55,7 @@ node --import tsx scripts/demo/tenant.ts "$TENANT"
 cp "$TENANT/hr-export-v1.csv" "$TENANT/hr-export.csv"
 node --import tsx scripts/demo/prepare.ts groups "$TENANT/rules.yaml"
 # Manager mails go to a local SMTP sink that prints what it receives.
+stop_pid "$RUN_ROOT/mail.pid" group
 setsid node --import tsx scripts/demo/mail-sink.ts "$SMTP_PORT" >"$RUN_ROOT/mail.log" 2>&1 </dev/null &
 echo $! >"$RUN_ROOT/mail.pid"
 setsid node --import tsx workers/main.ts >"$RUN_ROOT/worker.log" 2>&1 </dev/null &
