@@ -319,6 +319,12 @@ function ldapConnect(timeoutMs = 15_000): LdapClient {
   });
 }
 
+async function boundLdap(): Promise<LdapClient> {
+  const ldap = ldapConnect();
+  await ldap.bind(need('AD_BIND_DN'), need('AD_BIND_PASSWORD'));
+  return ldap;
+}
+
 async function addIgnoringExists(ldap: LdapClient, dn: string, attrs: Record<string, string | string[]>) {
   await ldap.add(dn, attrs).catch((err: { code?: number }) => {
     if (err.code !== 68) throw err;
@@ -541,8 +547,9 @@ async function main(): Promise<number> {
 
   const client = await connectClient();
   const db = new pg.Pool({ connectionString: need('DATABASE_URL'), max: 3 });
-  const ldap = ldapConnect();
-  await ldap.bind(need('AD_BIND_DN'), need('AD_BIND_PASSWORD'));
+  // Samba drops an idle bound connection during a long run: the raw part and the cleanup each
+  // bind a connection of their own (boundLdap) instead of reusing this one.
+  const ldap = await boundLdap();
   let worker: WorkerProcess | undefined;
   let memTimer: NodeJS.Timeout | undefined;
   const figures: TenureFigures = {
@@ -768,15 +775,20 @@ async function main(): Promise<number> {
     await stopWorker(w);
 
     if (!opts.skipRaw && !abort.signal.aborted) {
-      raw = await rawRun(ldap, {
-        persons,
-        rawOU,
-        upnSuffix,
-        departmentCodes,
-        runId,
-        timeoutMs: opts.rawTimeout * 1000,
-        signal: abort.signal,
-      });
+      const rawLdap = await boundLdap();
+      try {
+        raw = await rawRun(rawLdap, {
+          persons,
+          rawOU,
+          upnSuffix,
+          departmentCodes,
+          runId,
+          timeoutMs: opts.rawTimeout * 1000,
+          signal: abort.signal,
+        });
+      } finally {
+        await rawLdap.unbind().catch(() => undefined);
+      }
     }
   } catch (err) {
     console.error(`benchmark failed: ${(err as Error).message}`);
@@ -787,10 +799,17 @@ async function main(): Promise<number> {
     console.log('Cleaning up');
     if (persons.length) await terminateEmployees(client, sourceId, persons);
     if (worker) await stopWorker(worker);
-    await cleanup(ldap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
-      console.error(`  cleanup failed: ${ldapError(err)}`),
-    );
     await ldap.unbind().catch(() => undefined);
+    const cleanupLdap = await boundLdap().catch((err) => {
+      console.error(`  cleanup failed: cannot bind: ${ldapError(err)}`);
+      return undefined;
+    });
+    if (cleanupLdap) {
+      await cleanup(cleanupLdap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
+        console.error(`  cleanup failed: ${ldapError(err)}`),
+      );
+      await cleanupLdap.unbind().catch(() => undefined);
+    }
     await db.end().catch(() => undefined);
     await client.connection.close().catch(() => undefined);
     console.log(`Done in ${secs(Date.now() - started)}`);
