@@ -47,6 +47,7 @@ import {
   rate,
   rulesOf,
   secs,
+  serverCpuSeconds,
   sleep,
   startWorker,
   tail,
@@ -197,6 +198,8 @@ interface TenureFigures {
   readyHwmKb?: number;
   maxSampledRssKb: number;
   workerCpuS?: number;
+  /** CPU seconds of each server during the measurement (Temporal, Samba, PostgreSQL). */
+  serverCpuS?: Record<string, number>;
 }
 
 interface RawFigures {
@@ -339,6 +342,7 @@ async function main(): Promise<number> {
       if (m && m.rssKb > figures.maxSampledRssKb) figures.maxSampledRssKb = m.rssKb;
     }, 250);
     const cpuBefore = cpuSecondsOf(w.pid);
+    const serversBefore = serverCpuSeconds();
 
     await sleep(pollAt - Date.now());
     figures.pollStart = Date.now();
@@ -420,6 +424,12 @@ async function main(): Promise<number> {
     const measuredUntil = Date.now();
     figures.peakRssKb = memoryOf(w.pid)?.hwmKb;
     figures.workerCpuS = cpuSecondsOf(w.pid) - cpuBefore;
+    const serversAfter = serverCpuSeconds();
+    figures.serverCpuS = Object.fromEntries(
+      Object.entries(serversAfter)
+        .filter(([name]) => serversBefore[name] !== undefined)
+        .map(([name, s]) => [name, s - serversBefore[name]!]),
+    );
     clearInterval(memTimer);
 
     // Per-person figures.
@@ -714,6 +724,19 @@ function report(opts: BenchOptions, f: TenureFigures, raw: RawFigures | undefine
       `                signal → created: p50 ${secs(percentile(f.createLatencies, 50))}, p95 ${secs(percentile(f.createLatencies, 95))}`,
       `  worker        peak RSS (VmHWM) ${mib(f.peakRssKb)} (${mib(f.readyHwmKb)} at ready; max sampled VmRSS ${mib(f.maxSampledRssKb || undefined)}); ` +
         `CPU ${Number.isFinite(f.workerCpuS ?? NaN) ? `${f.workerCpuS!.toFixed(1)} s` : 'n/a'} during the measurement`,
+      `  servers CPU   ${
+        Object.entries(f.serverCpuS ?? {})
+          .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+          .join(', ') || 'n/a'
+      } during the measurement (share of the wall time: ${Object.entries({
+        worker: f.workerCpuS ?? NaN,
+        ...f.serverCpuS,
+      })
+        .map(
+          ([name, s]) =>
+            `${name} ${Number.isFinite(s) && e2eMs > 0 ? `${((100_000 * s) / e2eMs).toFixed(0)} %` : 'n/a'}`,
+        )
+        .join(', ')})`,
     );
   }
   if (raw) {

@@ -3,8 +3,8 @@
  * connections to the directory, and the Tenure worker as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as LdapClient } from 'ldapts';
 import type { PersonName } from '../../domain/model.js';
@@ -344,4 +344,56 @@ export function cpuSecondsOf(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds of a process and every live descendant, plus what their reaped children used. */
+export function treeCpuSeconds(rootPid: number): number {
+  const parentOf = new Map<number, number>();
+  const cpuOf = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(name), Number(f[1]));
+      // utime, stime, cutime, cstime in clock ticks (USER_HZ 100)
+      cpuOf.set(Number(name), (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  let total = 0;
+  for (const pid of cpuOf.keys()) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (p === rootPid) {
+        total += cpuOf.get(pid)!;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU seconds so far of each server the project started for this environment (TENURE_ENV, default
+ * demo), read from the PID files under .run/<env>/; a server that is not running is left out.
+ */
+export function serverCpuSeconds(): Record<string, number> {
+  const run = join(ROOT, '.run', process.env.TENURE_ENV ?? 'demo');
+  const pidFiles: Record<string, string> = {
+    temporal: 'temporal/temporal.pid',
+    'temporal-cluster': 'temporal-cluster/server.pid',
+    samba: 'samba/run/samba.pid',
+    postgres: 'postgres/data/postmaster.pid',
+  };
+  const out: Record<string, number> = {};
+  for (const [name, file] of Object.entries(pidFiles)) {
+    try {
+      const pid = Number(readFileSync(join(run, file), 'utf8').split('\n')[0]);
+      if (pid > 1 && existsSync(`/proc/${pid}`)) out[name] = treeCpuSeconds(pid);
+    } catch {
+      // not started for this environment
+    }
+  }
+  return out;
 }
