@@ -224,3 +224,41 @@ describe('directory outage', () => {
     }
   });
 });
+
+describe('vault outage', () => {
+  test('PostgreSQL drops the worker connections: the worker lives on and the next hire is provisioned', async () => {
+    const h = await startHarness(RULES);
+    try {
+      const row = (key: string) => ({
+        key,
+        nick: 'Kluis',
+        family: `Test${key}`,
+        contract: `${key}c`,
+        start: '2022-01-01',
+        dept: 'OPS',
+        location: 'Zeist',
+      });
+      const first = h.key();
+      h.writeExport([row(first)]);
+      assert.equal((await h.poll()).signalled, 1);
+      const enabled = (u: Record<string, unknown> | undefined) =>
+        u !== undefined && (Number(u.userAccountControl) & 2) === 0;
+      assert.ok(await eventually(() => h.adUser(first), enabled, 120_000, 500), 'first hire provisioned');
+
+      // What a restart or failover does to idle connections: the server ends them. Unhandled, the
+      // pool's 'error' event ends the process (this test process: the worker runs in it).
+      const { rows } = await h.db.query<{ n: number }>(
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = 'tenure-worker'`,
+      );
+      assert.ok(rows[0]!.n > 0, 'the worker had connections to drop');
+      await new Promise((r) => setTimeout(r, 500));
+
+      const second = h.key();
+      h.writeExport([row(first), row(second)]);
+      assert.equal((await h.poll()).signalled, 1);
+      assert.ok(await eventually(() => h.adUser(second), enabled, 120_000, 500), 'second hire provisioned');
+    } finally {
+      await h.stop();
+    }
+  });
+});
