@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { DEFAULT_THRESHOLDS } from '../activities/poll.js';
+import { DEFAULT_THRESHOLDS } from '../domain/thresholds.js';
 import {
   ConfigError,
   createSources,

@@ -11,14 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { ScheduleOverlapPolicy, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
-import {
-  createPollActivities,
-  DEFAULT_THRESHOLDS,
-  evaluateThresholds,
-  parseDuration,
-  resolveThresholds,
-  type ThresholdSettings,
-} from '../activities/poll.js';
+import { createPollActivities } from '../activities/poll.js';
+import { resolveThresholds } from '../common/thresholds-config.js';
+import { parseDuration } from '../domain/durations.js';
+import { DEFAULT_THRESHOLDS, evaluateThresholds, type ThresholdSettings } from '../domain/thresholds.js';
 import { approveCommand, heldCommand, listHeldPolls, rejectCommand } from '../cli/commands/polls.js';
 import { runCli, type CliDeps } from '../cli/main.js';
 import { approvePollUpdate, heldPollQuery, type PollSummary } from '../common/messages.js';

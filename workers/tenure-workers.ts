@@ -15,7 +15,7 @@ import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
-import type { ThresholdSettings } from '../activities/poll.js';
+import type { ThresholdSettings } from '../domain/thresholds.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
 import { tenureSourceRegistry } from './source-registry.js';
 import { createTarget } from './target-registry.js';
