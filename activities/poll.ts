@@ -23,13 +23,14 @@ import {
   type EmployeeWorkflowInput,
   type PersonChanged,
   type PersonRemoved,
+  type PollPreview,
   type ThresholdReason,
 } from '../common/messages.js';
 import { EmployeeId, SourceId } from '../common/search-attributes.js';
 import type { SourceConnector, SourceRecordError } from '../connectors/types.js';
 import { employeeWorkflowId, personKey, type Person } from '../domain/model.js';
 import { diffSnapshots } from '../domain/snapshot.js';
-import { localDate } from '../domain/dates.js';
+import { addDays, localDate } from '../domain/dates.js';
 import {
   DEFAULT_THRESHOLDS,
   evaluateThresholds,
@@ -43,11 +44,16 @@ import {
   lastAcceptedRecordsRead,
   loadPoll,
   loadPollForCheck,
-  markSignalled,
+  hasAcceptedPoll,
+  markInDoubt,
+  markSuperseded,
+  newerAcceptedPoll,
   nextUnsignalled,
   readSnapshot,
   recordDecision,
   recordPollEnd,
+  recordPreview,
+  recordSignalled,
   recordThresholdCheck,
   signalProgress,
   stageImport,
@@ -72,6 +78,19 @@ export interface PollActivityDeps {
   thresholds?: Map<string, ThresholdSettings>;
   /** The clock for "today" and the rolling window (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * The hook for a whole-tenant preview (`tenure preview`): called when a poll holds, its answer
+   * is stored with the poll and shown with it (HeldPollView.preview). None: the held poll shows
+   * its counts only. A failing preview never blocks the hold.
+   */
+  previewHeldPoll?: (poll: HeldPollPreviewRequest) => Promise<PollPreview | undefined>;
+}
+
+export interface HeldPollPreviewRequest {
+  pollId: number;
+  sourceId: string;
+  /** The source's first poll (go-live). */
+  firstPoll: boolean;
 }
 
 export interface StartPollInput {
@@ -151,6 +170,12 @@ export interface ThresholdCheck {
   previous: number;
   /** ISO instant the poll was marked held (held only). */
   heldAt?: string;
+  /** The horizon `current.endingToday` was counted with, in days after today. */
+  endingHorizonDays: number;
+  /** No poll of the source was accepted before this one (go-live). */
+  firstPoll: boolean;
+  /** The preview attached by `previewHeldPoll` (held only). */
+  preview?: PollPreview;
 }
 
 export interface DecidePollInput {
@@ -312,8 +337,11 @@ export function createPollActivities(deps: PollActivityDeps) {
 
   /**
    * Signal-with-start the next batch of staged, not yet signalled changes after `afterKey`, at
-   * most `concurrency` at a time. Each acknowledged signal is marked, so a retry after a crash
-   * continues where the last attempt got to.
+   * most `concurrency` at a time. Each acknowledged signal is recorded with the snapshot and the
+   * vault's person (vault/polls.ts recordSignalled), so a retry continues where the last attempt
+   * got to, and a poll that fails part-way leaves the vault saying what was signalled: the next
+   * poll diffs against that and undoes a wrong removal. Persons whose signal was in flight when
+   * the activity died are in doubt and are signalled again by the next poll.
    */
   async function signalChanges(input: SignalChangesInput): Promise<SignalBatchResult> {
     const { pollId } = input;
@@ -322,8 +350,22 @@ export function createPollActivities(deps: PollActivityDeps) {
     if (poll.outcome !== 'running') {
       throw ApplicationFailure.nonRetryable(`poll ${pollId} is already ${poll.outcome}`, 'PollFinished');
     }
+    // An older poll must not overwrite what a newer accepted one recorded.
+    const newer = await newerAcceptedPoll(pool, pollId);
+    if (newer !== undefined) {
+      await markSuperseded(pool, pollId);
+      throw ApplicationFailure.nonRetryable(
+        `poll ${pollId} was superseded by poll ${newer}; the next poll diffs again`,
+        'PollSuperseded',
+      );
+    }
     const cause = pollCause(poll.source, pollId);
     const rows = await nextUnsignalled(pool, pollId, input.afterKey, batchSize);
+    await markInDoubt(
+      pool,
+      poll.source,
+      rows.filter((r) => r.kind !== 'added').map((r) => r.person_key),
+    );
 
     const ctx = inActivity();
     const done: string[] = [];
@@ -364,7 +406,7 @@ export function createPollActivities(deps: PollActivityDeps) {
         ctx?.heartbeat({ afterKey: input.afterKey, signalled: done.length });
       });
     } finally {
-      await markSignalled(pool, pollId, done);
+      await recordSignalled(pool, pollId, poll.source, done);
     }
 
     const lastKey = rows.length ? (rows[rows.length - 1] as { person_key: string }).person_key : input.afterKey;
@@ -408,14 +450,16 @@ export function createPollActivities(deps: PollActivityDeps) {
   }
 
   /**
-   * Count what the diffed poll would do (removed, ending today, total changes), add the source's
-   * accepted polls of the rolling window, compare the records read with the last accepted poll,
-   * and check it all against the source's limits. Over a limit the poll is marked `held` with its
-   * reasons; nothing is signalled until an admin decides. Idempotent.
+   * Count what the diffed poll would do (removed, ending within the horizon, total changes), add
+   * the source's accepted polls of the rolling window, compare the records read with the last
+   * accepted poll, and check it all against the source's limits; the first poll of a source holds
+   * when the setting says so. Over a limit the poll is marked `held` with its reasons (and the
+   * preview of `previewHeldPoll`, when there is one); nothing is signalled until an admin
+   * decides. Idempotent.
    */
   async function checkThresholds(input: CheckThresholdsInput): Promise<ThresholdCheck> {
     const { pollId } = input;
-    return inTransaction(pool, async (db) => {
+    const check = await inTransaction(pool, async (db): Promise<ThresholdCheck & { source: string }> => {
       const poll = await loadPollForCheck(db, pollId);
       if (!poll) throw ApplicationFailure.nonRetryable(`poll ${pollId} does not exist`, 'PollNotFound');
       if (!poll.diffed_at || poll.empty) {
@@ -426,9 +470,10 @@ export function createPollActivities(deps: PollActivityDeps) {
       }
       const settings = deps.thresholds?.get(poll.source) ?? DEFAULT_THRESHOLDS;
       const nowMs = now();
-      const today = localDate(nowMs, settings.timeZone);
+      const lastDay = addDays(localDate(nowMs, settings.timeZone), settings.endingHorizonDays);
+      const firstPoll = !(await hasAcceptedPoll(db, poll.source, pollId));
 
-      const ending = await countEndingBy(db, pollId, today);
+      const ending = await countEndingBy(db, pollId, lastDay);
       const current: ThresholdFigures = {
         removed: poll.removed,
         endingToday: poll.removed + ending,
@@ -453,14 +498,42 @@ export function createPollActivities(deps: PollActivityDeps) {
         },
         recordsRead: poll.records_read,
         ...(lastRecordsRead !== undefined ? { lastRecordsRead } : {}),
+        firstPoll,
+        added: poll.added,
       });
 
       const held = reasons.length > 0;
-      const heldAt = await recordThresholdCheck(db, pollId, current.endingToday, held, reasons);
-      const result: ThresholdCheck = { held, reasons, current, previous: poll.previous };
+      const { endingHorizonDays } = settings;
+      const heldAt = await recordThresholdCheck(db, pollId, {
+        endingToday: current.endingToday,
+        endingHorizonDays,
+        firstPoll,
+        held,
+        reasons,
+      });
+      const result: ThresholdCheck & { source: string } = {
+        held,
+        reasons,
+        current,
+        previous: poll.previous,
+        endingHorizonDays,
+        firstPoll,
+        source: poll.source,
+      };
       if (held && heldAt) result.heldAt = heldAt.toISOString();
       return result;
     });
+    if (check.held && deps.previewHeldPoll) {
+      const preview = await deps
+        .previewHeldPoll({ pollId, sourceId: check.source, firstPoll: check.firstPoll })
+        .catch(() => undefined);
+      if (preview) {
+        await recordPreview(pool, pollId, preview);
+        check.preview = preview;
+      }
+    }
+    const { source: _source, ...result } = check;
+    return result;
   }
 
   /**

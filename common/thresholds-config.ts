@@ -44,6 +44,13 @@ export const ThresholdsInput = z.strictObject({
     .int('expected a whole number')
     .min(0, 'must not be negative')
     .optional(),
+  endingHorizonDays: z
+    .number({ error: 'expected a whole number of days' })
+    .int('expected a whole number of days')
+    .min(0, 'must not be negative')
+    .max(366, 'must be at most 366')
+    .optional(),
+  firstPoll: z.enum(['hold', 'accept'], { error: 'expected hold or accept' }).optional(),
 });
 export type ThresholdsInput = z.input<typeof ThresholdsInput>;
 
@@ -68,6 +75,27 @@ export function resolveThresholds(input: ThresholdsInput = {}, timeZone?: string
     truncatedPercent:
       parsed.truncatedPercent === undefined ? DEFAULT_THRESHOLDS.truncatedPercent : parsed.truncatedPercent,
     minBaseForPercent: parsed.minBaseForPercent ?? DEFAULT_THRESHOLDS.minBaseForPercent,
+    endingHorizonDays: parsed.endingHorizonDays ?? DEFAULT_THRESHOLDS.endingHorizonDays,
+    firstPoll: parsed.firstPoll ?? DEFAULT_THRESHOLDS.firstPoll,
     timeZone: zone,
   };
+}
+
+/**
+ * Thresholds given as JSON text in an environment variable (the quick-start file source without
+ * a config file): validated like the config file's `thresholds`; an error names the variable.
+ */
+export function thresholdsFromEnvJson(text: string, variable: string, timeZone?: string): ThresholdSettings {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error(`${variable}: not valid JSON (expected the thresholds of docs/configuration.md as JSON)`);
+  }
+  const parsed = ThresholdsInput.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${variable}: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return resolveThresholds(parsed.data, timeZone);
 }

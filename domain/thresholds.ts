@@ -26,8 +26,15 @@ export interface ThresholdSettings {
   windowMs: number;
   /** Records read dropped by more than this percentage vs the last accepted poll: held. null: off. */
   truncatedPercent: number | null;
-  /** Percentage limits (and the truncation check) apply only from this many persons (records) on. */
+  /**
+   * Percentages are taken of at least this many persons (records): on a smaller source a
+   * percentage limit acts as an absolute one (10% of 20: more than 2 persons holds).
+   */
   minBaseForPercent: number;
+  /** `endingToday` counts employments ending today or within this many days after today. */
+  endingHorizonDays: number;
+  /** The first poll of a source (go-live): `hold` waits for an admin's approval, `accept` does not. */
+  firstPoll: 'hold' | 'accept';
   /** The organisation's zone: what "today" is. */
   timeZone: string;
 }
@@ -42,6 +49,8 @@ export const DEFAULT_THRESHOLDS: Readonly<ThresholdSettings> = Object.freeze({
   windowMs: 24 * 3_600_000,
   truncatedPercent: 10,
   minBaseForPercent: 20,
+  endingHorizonDays: 7,
+  firstPoll: 'hold',
   timeZone: DEFAULT_TIME_ZONE,
 });
 
@@ -58,16 +67,25 @@ export interface ThresholdInput {
   recordsRead: number;
   /** Records read by the last accepted poll; undefined when there is none. */
   lastRecordsRead?: number;
+  /** No poll of the source was ever accepted: this one is its go-live. */
+  firstPoll?: boolean;
+  /** What the first poll would do, for its reason. */
+  added?: number;
 }
 
-const METRIC_WORDS: Record<ThresholdMetric, string> = {
-  removed: 'removed',
-  endingToday: 'ending today',
-  changes: 'changes',
-};
+function metricWords(metric: ThresholdMetric, settings: ThresholdSettings): string {
+  if (metric !== 'endingToday') return metric;
+  const days = settings.endingHorizonDays;
+  return days === 0 ? 'ending today' : `ending within ${days} ${days === 1 ? 'day' : 'days'}`;
+}
 
 function pct(n: number, base: number): number {
   return base > 0 ? Math.round((n / base) * 1000) / 10 : 0;
+}
+
+/** What a percentage is taken of: the base, but at least `minBaseForPercent` (0 stays 0: nothing to measure against). */
+export function percentBase(settings: ThresholdSettings, base: number): number {
+  return base > 0 ? Math.max(base, settings.minBaseForPercent) : 0;
 }
 
 /** Every limit the figures go over (empty: proceed). Pure. */
@@ -82,7 +100,7 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
       const value = figures[metric];
       const limit = limits[metric];
       const of = `${value} of ${base} ${base === 1 ? 'person' : 'persons'} (${pct(value, base)}%)`;
-      const label = METRIC_WORDS[metric];
+      const label = metricWords(metric, settings);
       if (limit.max !== undefined && value > limit.max) {
         reasons.push({
           scope,
@@ -94,12 +112,12 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
           message: `${label}: ${of} ${where}; limit ${limit.max} ${limit.max === 1 ? 'person' : 'persons'}`,
         });
       }
-      if (
-        limit.maxPercent !== undefined &&
-        base > 0 &&
-        base >= settings.minBaseForPercent &&
-        (value / base) * 100 > limit.maxPercent
-      ) {
+      const measured = percentBase(settings, base);
+      if (limit.maxPercent !== undefined && measured > 0 && (value / measured) * 100 > limit.maxPercent) {
+        const floor =
+          measured > base
+            ? ` of at least ${measured} persons (${Math.floor((limit.maxPercent * measured) / 100)} persons)`
+            : '';
         reasons.push({
           scope,
           metric,
@@ -107,7 +125,7 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
           base,
           limit: limit.maxPercent,
           unit: 'percent',
-          message: `${label}: ${of} ${where}; limit ${limit.maxPercent}%`,
+          message: `${label}: ${of} ${where}; limit ${limit.maxPercent}%${floor}`,
         });
       }
     }
@@ -116,12 +134,12 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
   check('window', settings.window, input.window.figures, input.window.base);
 
   const last = input.lastRecordsRead;
+  const lastMeasured = last === undefined ? 0 : percentBase(settings, last);
   if (
     settings.truncatedPercent !== null &&
     last !== undefined &&
-    last > 0 &&
-    last >= settings.minBaseForPercent &&
-    ((last - input.recordsRead) / last) * 100 > settings.truncatedPercent
+    lastMeasured > 0 &&
+    ((last - input.recordsRead) / lastMeasured) * 100 > settings.truncatedPercent
   ) {
     reasons.push({
       scope: 'truncated',
@@ -130,7 +148,20 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
       base: last,
       limit: settings.truncatedPercent,
       unit: 'percent',
-      message: `truncated import: ${input.recordsRead} records read, ${last} by the last accepted poll (${pct(last - input.recordsRead, last)}% fewer); limit ${settings.truncatedPercent}%`,
+      message: `truncated import: ${input.recordsRead} records read, ${last} by the last accepted poll (${pct(last - input.recordsRead, last)}% fewer); limit ${settings.truncatedPercent}%${lastMeasured > last ? ` of at least ${lastMeasured} records` : ''}`,
+    });
+  }
+
+  if (input.firstPoll && settings.firstPoll === 'hold' && input.current.changes > 0) {
+    const added = input.added ?? input.current.changes;
+    reasons.push({
+      scope: 'firstPoll',
+      metric: 'changes',
+      value: input.current.changes,
+      base: input.base,
+      limit: 0,
+      unit: 'persons',
+      message: `first poll of this source (go-live): ${added} ${added === 1 ? 'person' : 'persons'} would be provisioned; the first poll waits for approval (setting firstPoll: hold)`,
     });
   }
   return reasons;

@@ -109,6 +109,13 @@ describe('tenure config', () => {
     assert.equal(raet.thresholds.windowMs, 86_400_000);
     assert.equal(raet.thresholds.truncatedPercent, 15);
     assert.equal(raet.thresholds.timeZone, 'Europe/Brussels');
+    // Not given: end dates within 7 days count, and the first poll (go-live) waits for approval.
+    assert.equal(cfg.sources[0]!.thresholds.endingHorizonDays, 7);
+    assert.equal(cfg.sources[0]!.thresholds.firstPoll, 'hold');
+    const set = parseTenureConfig(
+      'sources:\n  - id: hr\n    kind: file\n    thresholds: { endingHorizonDays: 14, firstPoll: accept }\n    options: { path: hr.csv }\n',
+    ).sources[0]!.thresholds;
+    assert.deepEqual({ days: set.endingHorizonDays, first: set.firstPoll }, { days: 14, first: 'accept' });
     assert.deepEqual(cfg.sources[0]!.thresholds, { ...DEFAULT_THRESHOLDS, perImport: DEFAULT_THRESHOLDS.perImport });
     assert.deepEqual(raet.fieldMapping, { department: 'shortName' });
     assert.deepEqual(raet.customFields, ['costCentre']);
@@ -189,6 +196,7 @@ describe('tenure config', () => {
       perImport:
         removed: { maxPercent: 150 }
       windw: {}
+      firstPoll: later
     options:
       baseUrl: not a url
       clientId: tenure
@@ -201,6 +209,7 @@ describe('tenure config', () => {
       '9:5 sources[1].kind: expected one of file, raet, vismanet, nmbrs',
       '14:20 sources[2].thresholds.perImport.removed.maxPercent: must be at most 100',
       '15:7 sources[2].thresholds.windw: unknown key',
+      '16:7 sources[2].thresholds.firstPoll: expected hold or accept',
     ]);
 
     // Kind options (and duplicate ids) are checked once the rest of the file is sound; the

@@ -46,11 +46,18 @@ export async function loadPoll(db: Db, pollId: number, lock = false): Promise<Po
   return rows[0];
 }
 
-/** The source's last accepted snapshot: person key → content hash. */
+/** What a person in doubt is diffed against: equal to no real hash, so the person is signalled again. */
+export const IN_DOUBT_HASH = '';
+
+/**
+ * The snapshot to diff against: person key → content hash of what was last signalled for that
+ * person. A person whose signal was in flight when a poll died gets IN_DOUBT_HASH.
+ */
 export async function readSnapshot(db: Db, sourceId: string): Promise<Map<string, string>> {
   const { rows } = await db.query<{ person_key: string; content_hash: string }>(
-    'select person_key, content_hash from source_snapshots where source = $1',
-    [sourceId],
+    `select person_key, case when in_doubt then $2 else content_hash end as content_hash
+     from source_snapshots where source = $1`,
+    [sourceId, IN_DOUBT_HASH],
   );
   return new Map(rows.map((r) => [r.person_key, r.content_hash]));
 }
@@ -186,13 +193,101 @@ export async function nextUnsignalled(
   return rows;
 }
 
-/** Mark these changes of the poll as signalled (their signal-with-start was acknowledged). */
-export async function markSignalled(db: Db, pollId: number, keys: readonly string[]): Promise<void> {
+/**
+ * Before signalling: the snapshot rows of these persons are in doubt until their signal is
+ * recorded (recordSignalled). Persons not in the snapshot yet (added) have no row to mark.
+ */
+export async function markInDoubt(db: Db, source: string, keys: readonly string[]): Promise<void> {
   if (!keys.length) return;
-  await db.query('update poll_changes set signalled_at = now() where poll_id = $1 and person_key = any($2::text[])', [
-    pollId,
+  await db.query('update source_snapshots set in_doubt = true where source = $1 and person_key = any($2::text[])', [
+    source,
     keys,
   ]);
+}
+
+/**
+ * After signalling: these changes of the poll were acknowledged. In one transaction, mark them
+ * signalled and make the snapshot and the vault's persons and contracts say what was signalled,
+ * person by person, so a poll that dies part-way leaves the vault matching the employee
+ * workflows and the next poll diffs against that.
+ */
+export async function recordSignalled(pool: pg.Pool, pollId: number, source: string, keys: readonly string[]) {
+  if (!keys.length) return;
+  await inTransaction(pool, async (db) => {
+    await db.query('update poll_changes set signalled_at = now() where poll_id = $1 and person_key = any($2::text[])', [
+      pollId,
+      keys,
+    ]);
+    await applyChanges(db, pollId, source, keys);
+  });
+}
+
+/**
+ * Apply the poll's changes (all, or only `keys`) to the snapshot, persons and contracts.
+ * Idempotent: applying a change twice gives the same rows.
+ */
+async function applyChanges(db: Db, pollId: number, source: string, keys?: readonly string[]): Promise<void> {
+  const only = keys ? 'and c.person_key = any($3::text[])' : 'and $3::text[] is null';
+  const params = [pollId, source, keys ?? null];
+  await db.query(
+    `insert into source_snapshots (source, person_key, content_hash)
+     select $2, c.person_key, c.content_hash from poll_changes c where c.poll_id = $1 and c.kind <> 'removed' ${only}
+     on conflict (source, person_key) do update
+       set content_hash = excluded.content_hash, accepted_at = now(), in_doubt = false`,
+    params,
+  );
+  await db.query(
+    `delete from source_snapshots s using poll_changes c
+     where c.poll_id = $1 and c.kind = 'removed' and s.source = $2 and s.person_key = c.person_key ${only}`,
+    params,
+  );
+  // The vault: persons and their contracts (manager keys stored as person keys).
+  await db.query(
+    `insert into persons (person_key, source, source_key, data, content_hash, updated_at, removed_at)
+     select c.person_key, c.person->>'source', c.person->>'key', c.person, c.content_hash, now(), null
+     from poll_changes c where c.poll_id = $1 and c.kind <> 'removed' and $2::text is not null ${only}
+     on conflict (person_key) do update set data = excluded.data, content_hash = excluded.content_hash,
+       updated_at = now(), removed_at = null`,
+    params,
+  );
+  await db.query(
+    `delete from contracts k using poll_changes c
+     where c.poll_id = $1 and c.kind <> 'removed' and k.person_key = c.person_key and $2::text is not null ${only}`,
+    params,
+  );
+  await db.query(
+    `insert into contracts (person_key, contract_id, start_date, end_date, department_code, title_code, location, manager_key)
+     select c.person_key, x.id, x."startDate", x."endDate", x.department->>'code', x.title->>'code', x.location,
+            case when x."managerKey" is null then null else (c.person->>'source') || ':' || x."managerKey" end
+     from poll_changes c
+     cross join lateral jsonb_to_recordset(c.person->'contracts')
+       as x(id text, "startDate" date, "endDate" date, department jsonb, title jsonb, location text, "managerKey" text)
+     where c.poll_id = $1 and c.kind <> 'removed' and $2::text is not null ${only}`,
+    params,
+  );
+  await db.query(
+    `update persons p set removed_at = now(), updated_at = now()
+     from poll_changes c
+     where c.poll_id = $1 and c.kind = 'removed' and p.person_key = c.person_key and p.removed_at is null
+       and $2::text is not null ${only}`,
+    params,
+  );
+}
+
+/** The id of a poll of the same source accepted after this poll diffed; undefined when none. */
+export async function newerAcceptedPoll(db: Db, pollId: number): Promise<number | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `select n.id from source_polls p join source_polls n
+       on n.source = p.source and n.id <> p.id and n.accepted_at >= p.diffed_at
+     where p.id = $1 limit 1`,
+    [pollId],
+  );
+  return rows[0] ? Number(rows[0].id) : undefined;
+}
+
+/** Mark the poll superseded (a newer poll of its source was accepted). */
+export async function markSuperseded(db: Db, pollId: number): Promise<void> {
+  await db.query(`update source_polls set outcome = 'superseded', finished_at = now() where id = $1`, [pollId]);
 }
 
 /** Whether an unsignalled change is left after `lastKey`, and how many are signalled in all. */
@@ -252,58 +347,15 @@ export async function acceptPoll(pool: pg.Pool, pollId: number): Promise<AcceptO
     );
     const unsignalled = Number(pending[0]?.n ?? 0);
     if (unsignalled > 0) return { status: 'unsignalled', pending: unsignalled };
-    const { rows: newer } = await db.query<{ id: string }>(
-      `select id from source_polls where source = $1 and id <> $2 and accepted_at >= $3 limit 1`,
-      [source, pollId, poll.diffed_at],
-    );
-    if (newer.length) {
-      await db.query(`update source_polls set outcome = 'superseded', finished_at = now() where id = $1`, [pollId]);
-      return { status: 'superseded', by: Number(newer[0]?.id) };
+    const newer = await newerAcceptedPoll(db, pollId);
+    if (newer !== undefined) {
+      await markSuperseded(db, pollId);
+      return { status: 'superseded', by: newer };
     }
 
-    // The snapshot.
-    await db.query(
-      `insert into source_snapshots (source, person_key, content_hash)
-       select $2, person_key, content_hash from poll_changes where poll_id = $1 and kind <> 'removed'
-       on conflict (source, person_key) do update set content_hash = excluded.content_hash, accepted_at = now()`,
-      [pollId, source],
-    );
-    await db.query(
-      `delete from source_snapshots s using poll_changes c
-       where c.poll_id = $1 and c.kind = 'removed' and s.source = $2 and s.person_key = c.person_key`,
-      [pollId, source],
-    );
-
-    // The vault: persons and their contracts (manager keys stored as person keys).
-    await db.query(
-      `insert into persons (person_key, source, source_key, data, content_hash, updated_at, removed_at)
-       select person_key, person->>'source', person->>'key', person, content_hash, now(), null
-       from poll_changes where poll_id = $1 and kind <> 'removed'
-       on conflict (person_key) do update set data = excluded.data, content_hash = excluded.content_hash,
-         updated_at = now(), removed_at = null`,
-      [pollId],
-    );
-    await db.query(
-      `delete from contracts k using poll_changes c
-       where c.poll_id = $1 and c.kind <> 'removed' and k.person_key = c.person_key`,
-      [pollId],
-    );
-    await db.query(
-      `insert into contracts (person_key, contract_id, start_date, end_date, department_code, title_code, location, manager_key)
-       select c.person_key, x.id, x."startDate", x."endDate", x.department->>'code', x.title->>'code', x.location,
-              case when x."managerKey" is null then null else (c.person->>'source') || ':' || x."managerKey" end
-       from poll_changes c
-       cross join lateral jsonb_to_recordset(c.person->'contracts')
-         as x(id text, "startDate" date, "endDate" date, department jsonb, title jsonb, location text, "managerKey" text)
-       where c.poll_id = $1 and c.kind <> 'removed'`,
-      [pollId],
-    );
-    await db.query(
-      `update persons p set removed_at = now(), updated_at = now()
-       from poll_changes c
-       where c.poll_id = $1 and c.kind = 'removed' and p.person_key = c.person_key and p.removed_at is null`,
-      [pollId],
-    );
+    // Already applied person by person as signalled (recordSignalled); applied again here, which
+    // changes nothing, for polls whose signals were recorded before that existed.
+    await applyChanges(db, pollId, source);
     await db.query(
       `insert into departments (source, code, name, manager_key, parent_code, updated_at)
        select $2, code, data->>'name',
@@ -362,7 +414,7 @@ export async function loadPollForCheck(db: pg.PoolClient, pollId: number): Promi
 /**
  * Persons whose employment ends on `lastDay` or earlier by this poll's changes and did not before
  * (their last contract's end date moved to `lastDay` or earlier, or every contract went).
- * Removed persons are not included.
+ * Removed persons are not included. "Before" is the vault's contracts: what was last signalled.
  */
 export async function countEndingBy(db: Db, pollId: number, lastDay: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
@@ -426,23 +478,39 @@ export async function lastAcceptedRecordsRead(db: Db, source: string, pollId: nu
   return rows[0]?.records_read;
 }
 
-/** Store the check's ending count and, when held, the hold with its reasons. Returns held_at. */
-export async function recordThresholdCheck(
-  db: Db,
-  pollId: number,
-  endingToday: number,
-  held: boolean,
-  reasons: readonly ThresholdReason[],
-): Promise<Date | null> {
+/** Whether a poll of the source (other than this one) was ever accepted. */
+export async function hasAcceptedPoll(db: Db, source: string, pollId: number): Promise<boolean> {
+  const { rows } = await db.query(
+    'select 1 from source_polls where source = $1 and id <> $2 and accepted_at is not null limit 1',
+    [source, pollId],
+  );
+  return rows.length > 0;
+}
+
+export interface ThresholdCheckRecord {
+  endingToday: number;
+  endingHorizonDays: number;
+  firstPoll: boolean;
+  held: boolean;
+  reasons: readonly ThresholdReason[];
+}
+
+/** Store the check's counts and, when held, the hold with its reasons. Returns held_at. */
+export async function recordThresholdCheck(db: Db, pollId: number, check: ThresholdCheckRecord): Promise<Date | null> {
   const { rows } = await db.query<{ held_at: Date | null }>(
-    `update source_polls set ending_today = $2,
+    `update source_polls set ending_today = $2, ending_horizon_days = $5, first_poll = $6,
        outcome = case when $3 then 'held' else outcome end,
        held_at = case when $3 then coalesce(held_at, now()) else held_at end,
        held_reasons = case when $3 then $4::jsonb else held_reasons end
      where id = $1 returning held_at`,
-    [pollId, endingToday, held, JSON.stringify(reasons)],
+    [pollId, check.endingToday, check.held, JSON.stringify(check.reasons), check.endingHorizonDays, check.firstPoll],
   );
   return rows[0]?.held_at ?? null;
+}
+
+/** Attach a preview to a held poll (common/messages.ts PollPreview). */
+export async function recordPreview(db: Db, pollId: number, preview: unknown): Promise<void> {
+  await db.query('update source_polls set preview = $2::jsonb where id = $1', [pollId, JSON.stringify(preview)]);
 }
 
 export interface PollDecisionRow {
