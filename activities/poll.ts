@@ -1,16 +1,19 @@
 /**
- * Poll activities (lifecycle.md section 5, temporal.md 1.2, 1.11): fetch a source, diff it against
- * the last accepted snapshot, stage the changes in the vault, signal-with-start the employee
- * workflows in bounded batches, then accept the snapshot.
+ * Poll activities (docs/configuration.md): fetch a source, diff it against the snapshot, stage the
+ * changes in the vault, check them against the thresholds, signal-with-start the employee
+ * workflows in bounded batches, then accept the poll. The SQL is in vault/polls.ts, the threshold
+ * check in domain/thresholds.ts.
  *
  * The poll workflow only ever sees poll ids, counts and cursors: the persons themselves go from
  * the connector into `poll_changes` and from there into the signals, never through the poll
  * workflow's history (payload limit 2 MB; a source can hold 50,000 persons).
  *
- * Crash safety: the snapshot (`source_snapshots`) moves on only in `acceptSnapshot`, after every
- * staged change was signalled. A poll that dies before that leaves the old snapshot in place, so
- * the next poll finds the same changes and signals them again. Employee workflows de-duplicate by
- * `contentHash`, so a signal sent twice costs one ignored signal.
+ * Crash safety: the snapshot (`source_snapshots`) says what was signalled, person by person: each
+ * acknowledged signal is recorded with the person's snapshot row, vault record and contracts in
+ * one transaction. A poll that dies part-way leaves the snapshot matching the employee workflows,
+ * so the next poll sends what is still missing and undoes what the corrected source no longer
+ * says. A signal in flight when the poll died leaves its person in doubt: signalled again next
+ * time. Employee workflows de-duplicate by `contentHash`, so a repeat costs one ignored signal.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';

@@ -21,7 +21,7 @@ export type Limits = Record<ThresholdMetric, Limit>;
 export interface ThresholdSettings {
   /** Limits on what this import alone would do. */
   perImport: Limits;
-  /** Limits on this import plus the source's accepted polls in the last `windowMs`. */
+  /** Limits on this import plus the source's earlier polls in the last `windowMs` (accepted, or failed after signalling). */
   window: Limits;
   windowMs: number;
   /** Records read dropped by more than this percentage vs the last accepted poll: held. null: off. */
@@ -62,7 +62,7 @@ export interface ThresholdInput {
   current: ThresholdFigures;
   /** Persons in the last accepted snapshot. */
   base: number;
-  /** This import plus the accepted polls in the window, and the largest population in the window. */
+  /** This import plus the earlier polls in the window, and the largest population in the window. */
   window: { figures: ThresholdFigures; base: number; polls: number };
   recordsRead: number;
   /** Records read by the last accepted poll; undefined when there is none. */
@@ -95,7 +95,7 @@ export function evaluateThresholds(settings: ThresholdSettings, input: Threshold
     const where =
       scope === 'import'
         ? 'in this import'
-        : `in the last ${formatDuration(settings.windowMs)} (${input.window.polls} accepted ${input.window.polls === 1 ? 'poll' : 'polls'} and this one)`;
+        : `in the last ${formatDuration(settings.windowMs)} (${input.window.polls} earlier ${input.window.polls === 1 ? 'poll' : 'polls'} and this one)`;
     for (const metric of THRESHOLD_METRICS) {
       const value = figures[metric];
       const limit = limits[metric];

@@ -306,7 +306,7 @@ describe('thresholds: evaluation (pure)', () => {
     );
     assert.match(
       w[0]!.message,
-      /removed: 16 of 100 persons \(16%\) in the last 1d \(3 accepted polls and this one\); limit 12%/,
+      /removed: 16 of 100 persons \(16%\) in the last 1d \(3 earlier polls and this one\); limit 12%/,
     );
   });
 
@@ -496,7 +496,7 @@ describe('thresholds: held polls', () => {
     );
     assert.match(
       view?.reasons[0]?.message ?? '',
-      /removed: 4 of 25 persons \(16%\) in the last 1d \(4 accepted polls and this one\); limit 12%/,
+      /removed: 4 of 25 persons \(16%\) in the last 1d \(4 earlier polls and this one\); limit 12%/,
     );
     await rejectCommand({ client, out: () => undefined }, src.id, { requestedBy: 'carol' });
     assert.equal((await handle.result()).outcome, 'rejected');
@@ -657,6 +657,59 @@ describe('thresholds: held polls', () => {
     const next = await poll(src.id);
     assert.deepEqual({ outcome: next.outcome, added: next.added }, { outcome: 'accepted', added: 1 });
     assert.equal((await pollRow(next.pollId)).first_poll, false);
+  });
+
+  test('a poll that failed after signalling part of its removals counts in the window', async () => {
+    const src = newSource(
+      resolveThresholds({ window: { removed: { max: 2 } }, truncatedPercent: null, firstPoll: 'accept' }, ZONE),
+    );
+    const keys = keysFrom(25, 9101);
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    // Two removals pass the check; the poll dies after the first went out (activities run directly,
+    // with a client whose second signal fails).
+    src.set(keys.slice(0, 23).map((k) => person(src.id, k)));
+    let calls = 0;
+    const failing = {
+      workflow: {
+        signalWithStart: async (...args: Parameters<Client['workflow']['signalWithStart']>) => {
+          if (++calls === 2) throw new Error('injected crash');
+          return client.workflow.signalWithStart(...args);
+        },
+      },
+    } as unknown as Pick<Client, 'workflow'>;
+    const acts = createPollActivities({
+      pool,
+      client: failing,
+      sources,
+      thresholds,
+      employeeTaskQueue: QUEUE,
+      signalConcurrency: 1,
+    });
+    const pollId = await acts.startPoll({ sourceId: src.id, workflowId: `manual-${rnd()}`, runId: rnd() });
+    await acts.importAndDiff({ pollId, sourceId: src.id });
+    assert.equal((await acts.checkThresholds({ pollId })).held, false);
+    await assert.rejects(acts.signalChanges({ pollId, batchSize: 10 }), /injected crash/);
+    await acts.finishPoll({ pollId, outcome: 'failed' });
+    assert.deepEqual(
+      { outcome: (await pollRow(pollId)).outcome, signalled: (await pollRow(pollId)).signalled },
+      { outcome: 'failed', signalled: 1 },
+    );
+    await expectSignals(`${src.id}:9124`, ['changed', 'removed']);
+
+    // Two more removals (9123, and 9125 whose signal was in doubt) would be within a limit of 2,
+    // but with the failed poll's removals in force the window holds.
+    src.set(keys.slice(0, 22).map((k) => person(src.id, k)));
+    const handle = await heldPoll(src.id);
+    const view = await handle.query(heldPollQuery);
+    assert.equal(view?.removed, 2);
+    assert.deepEqual(
+      view?.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}/${r.limit}`),
+      ['window/removed/4/2'],
+    );
+    await rejectCommand({ client, out: () => undefined }, handle.workflowId, { requestedBy: 'kim' });
+    assert.equal((await handle.result()).outcome, 'rejected');
   });
 
   test('a truncated import (records read down by more than the setting) holds', async () => {

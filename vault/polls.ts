@@ -218,6 +218,13 @@ export async function recordSignalled(pool: pg.Pool, pollId: number, source: str
       pollId,
       keys,
     ]);
+    // The poll's own count follows too: a poll that fails part-way counts in the window.
+    await db.query(
+      `update source_polls set signalled =
+         (select count(*) from poll_changes where poll_id = $1 and signalled_at is not null)
+       where id = $1`,
+      [pollId],
+    );
     await applyChanges(db, pollId, source, keys);
   });
 }
@@ -446,23 +453,28 @@ export interface WindowTotals {
 }
 
 /**
- * The source's accepted polls (other than this one) since `since`, but never from before the last
- * approved poll: what an admin approved does not count twice.
+ * The source's earlier polls since `since` whose changes reached employee workflows: accepted
+ * ones, and failed ones that signalled part of their changes (counted in full: their removals may
+ * be in force). Never from before the last approved poll: what an admin approved does not count
+ * twice.
  */
 export async function windowTotals(db: Db, source: string, pollId: number, since: Date): Promise<WindowTotals> {
   const { rows } = await db.query<WindowTotals>(
     `with reset as (
        select max(accepted_at) as t from source_polls
        where source = $1 and decision = 'approved' and accepted_at is not null
+     ), counted as (
+       select p.*, coalesce(p.accepted_at, p.finished_at) as at from source_polls p
+       where p.source = $1 and p.id <> $2
+         and (p.accepted_at is not null or (p.outcome = 'failed' and p.signalled > 0))
      )
      select count(*)::int as polls,
             coalesce(sum(removed), 0)::int as removed,
             coalesce(sum(ending_today), 0)::int as ending_today,
             coalesce(sum(added + changed + removed), 0)::int as changes,
             max(previous) as base
-     from source_polls, reset
-     where source = $1 and id <> $2 and accepted_at is not null and accepted_at > $3
-       and (reset.t is null or accepted_at > reset.t)`,
+     from counted, reset
+     where counted.at > $3 and (reset.t is null or counted.at > reset.t)`,
     [source, pollId, since],
   );
   return rows[0] ?? { polls: 0, removed: 0, ending_today: 0, changes: 0, base: null };
@@ -549,7 +561,7 @@ export async function recordPollEnd(
     `update source_polls set
        outcome = case when outcome in ('accepted', 'superseded') then outcome else $2 end,
        finished_at = coalesce(finished_at, now()),
-       signalled = coalesce($3, signalled)
+       signalled = greatest(coalesce($3, 0), signalled)
      where id = $1`,
     [pollId, outcome, signalled ?? null],
   );
