@@ -234,33 +234,36 @@ export async function recordSignalled(pool: pg.Pool, pollId: number, source: str
  * Idempotent: applying a change twice gives the same rows.
  */
 async function applyChanges(db: Db, pollId: number, source: string, keys?: readonly string[]): Promise<void> {
-  const only = keys ? 'and c.person_key = any($3::text[])' : 'and $3::text[] is null';
-  const params = [pollId, source, keys ?? null];
+  const only = keys ?? null; // null: every change of the poll
   await db.query(
     `insert into source_snapshots (source, person_key, content_hash)
-     select $2, c.person_key, c.content_hash from poll_changes c where c.poll_id = $1 and c.kind <> 'removed' ${only}
+     select $2, c.person_key, c.content_hash from poll_changes c
+     where c.poll_id = $1 and c.kind <> 'removed' and ($3::text[] is null or c.person_key = any($3::text[]))
      on conflict (source, person_key) do update
        set content_hash = excluded.content_hash, accepted_at = now(), in_doubt = false`,
-    params,
+    [pollId, source, only],
   );
   await db.query(
     `delete from source_snapshots s using poll_changes c
-     where c.poll_id = $1 and c.kind = 'removed' and s.source = $2 and s.person_key = c.person_key ${only}`,
-    params,
+     where c.poll_id = $1 and c.kind = 'removed' and s.source = $2 and s.person_key = c.person_key
+       and ($3::text[] is null or c.person_key = any($3::text[]))`,
+    [pollId, source, only],
   );
   // The vault: persons and their contracts (manager keys stored as person keys).
   await db.query(
     `insert into persons (person_key, source, source_key, data, content_hash, updated_at, removed_at)
      select c.person_key, c.person->>'source', c.person->>'key', c.person, c.content_hash, now(), null
-     from poll_changes c where c.poll_id = $1 and c.kind <> 'removed' and $2::text is not null ${only}
+     from poll_changes c
+     where c.poll_id = $1 and c.kind <> 'removed' and ($2::text[] is null or c.person_key = any($2::text[]))
      on conflict (person_key) do update set data = excluded.data, content_hash = excluded.content_hash,
        updated_at = now(), removed_at = null`,
-    params,
+    [pollId, only],
   );
   await db.query(
     `delete from contracts k using poll_changes c
-     where c.poll_id = $1 and c.kind <> 'removed' and k.person_key = c.person_key and $2::text is not null ${only}`,
-    params,
+     where c.poll_id = $1 and c.kind <> 'removed' and k.person_key = c.person_key
+       and ($2::text[] is null or c.person_key = any($2::text[]))`,
+    [pollId, only],
   );
   await db.query(
     `insert into contracts (person_key, contract_id, start_date, end_date, department_code, title_code, location, manager_key)
@@ -269,15 +272,15 @@ async function applyChanges(db: Db, pollId: number, source: string, keys?: reado
      from poll_changes c
      cross join lateral jsonb_to_recordset(c.person->'contracts')
        as x(id text, "startDate" date, "endDate" date, department jsonb, title jsonb, location text, "managerKey" text)
-     where c.poll_id = $1 and c.kind <> 'removed' and $2::text is not null ${only}`,
-    params,
+     where c.poll_id = $1 and c.kind <> 'removed' and ($2::text[] is null or c.person_key = any($2::text[]))`,
+    [pollId, only],
   );
   await db.query(
     `update persons p set removed_at = now(), updated_at = now()
      from poll_changes c
      where c.poll_id = $1 and c.kind = 'removed' and p.person_key = c.person_key and p.removed_at is null
-       and $2::text is not null ${only}`,
-    params,
+       and ($2::text[] is null or c.person_key = any($2::text[]))`,
+    [pollId, only],
   );
 }
 
