@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
+import { thresholdsFromEnvJson } from '../common/thresholds-config.js';
 import { DEFAULT_THRESHOLDS } from '../domain/thresholds.js';
 import {
   ConfigError,
@@ -261,6 +262,24 @@ describe('tenure config', () => {
       2,
     );
     assert.deepEqual(issuesOf(json), ['8:9 sources[0].options.extra: unknown key']);
+  });
+});
+
+describe('thresholds of the quick-start file source (TENURE_FILE_SOURCE_THRESHOLDS)', () => {
+  test("JSON with the config file's settings; a bad value names the variable and the field", () => {
+    const t = thresholdsFromEnvJson('{"firstPoll":"accept","endingHorizonDays":3}', 'TENURE_FILE_SOURCE_THRESHOLDS');
+    assert.deepEqual(
+      { first: t.firstPoll, days: t.endingHorizonDays, removed: t.perImport.removed },
+      { first: 'accept', days: 3, removed: DEFAULT_THRESHOLDS.perImport.removed },
+    );
+    assert.throws(
+      () => thresholdsFromEnvJson('{"firstPoll":"later"}', 'TENURE_FILE_SOURCE_THRESHOLDS'),
+      /^Error: TENURE_FILE_SOURCE_THRESHOLDS: firstPoll: expected hold or accept$/,
+    );
+    assert.throws(
+      () => thresholdsFromEnvJson('{firstPoll', 'TENURE_FILE_SOURCE_THRESHOLDS'),
+      /TENURE_FILE_SOURCE_THRESHOLDS: not valid JSON/,
+    );
   });
 });
 
