@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import SftpClient from 'ssh2-sftp-client';
+import { pinnedHostKey } from '../connectors/ssh-host-key.js';
 
 export interface ComponentCheck {
   component: string;
@@ -53,13 +54,6 @@ export function connectivityDepsFromEnv(env = process.env): ConnectivityDeps {
         }
       : undefined,
   };
-}
-
-/** The host key as ssh sends it: the base64 blob of an OpenSSH `.pub` line, decoded. */
-export function pinnedHostKey(pubFile: string): Buffer {
-  const blob = readFileSync(pubFile, 'utf8').trim().split(/\s+/)[1];
-  if (!blob) throw new Error(`no host key in ${pubFile}`);
-  return Buffer.from(blob, 'base64');
 }
 
 export function createConnectivityActivities(deps: ConnectivityDeps) {

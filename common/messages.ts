@@ -139,8 +139,11 @@ export interface EmployeeWorkflowInput {
 
 /** One limit a poll went over (lifecycle.md section 5). */
 export interface ThresholdReason {
-  /** `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window; `truncated`: records read dropped. */
-  scope: 'import' | 'window' | 'truncated';
+  /**
+   * `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window;
+   * `truncated`: records read dropped; `firstPoll`: the source's first poll (go-live) waits for approval.
+   */
+  scope: 'import' | 'window' | 'truncated' | 'firstPoll';
   metric: 'removed' | 'endingToday' | 'changes' | 'recordsRead';
   /** The count that went over (for `truncated`: the records read now). */
   value: number;
@@ -167,7 +170,27 @@ export interface HeldPollView {
   added: number;
   changed: number;
   removed: number;
+  /** Persons whose employment ends today or within `endingHorizonDays` by this import (removed included). */
   endingToday: number;
+  /** The horizon of `endingToday` in days (absent in polls held before the horizon existed: 0). */
+  endingHorizonDays?: number;
+  /** The source's first poll (go-live). */
+  firstPoll?: boolean;
+  /** A whole-tenant preview of what approving would do, when one is attached (PollPreview). */
+  preview?: PollPreview;
+}
+
+/**
+ * A preview attached to a held poll (the hook for `tenure preview`): small enough for a workflow
+ * history, so totals and a pointer to the full listing, never the persons themselves.
+ */
+export interface PollPreview {
+  /** One line for people: `12 accounts to create in ad, 3 to disable`. */
+  summary: string;
+  /** Counts by action (and target), e.g. `{ 'ad/create': 12 }`. */
+  totals: Record<string, number>;
+  /** Where the full preview can be read (a vault id, a file), when stored. */
+  location?: string;
 }
 
 /** What the `approve` / `reject` updates return. */

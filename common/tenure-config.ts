@@ -1,6 +1,6 @@
 /**
  * The Tenure config file (YAML, or JSON which YAML 1.2 reads as well): the HR sources, how often
- * each is polled, its organisation time zone, its thresholds (activities/poll.ts) and its
+ * each is polled, its organisation time zone, its thresholds (common/thresholds-config.ts) and its
  * kind-specific options. Validated with zod at load, every problem reported as
  * `file:line:column: path: message` like the rules file (domain/rules.ts). See
  * docs/configuration.md.
@@ -21,18 +21,13 @@ import { inspect } from 'node:util';
 import type { Node } from 'yaml';
 import { cleanMessage, locate, readYaml } from '../domain/yaml-document.js';
 import { z } from 'zod';
-import {
-  parseDuration,
-  resolveThresholds,
-  DurationText,
-  ThresholdsInput,
-  type ThresholdSettings,
-} from '../activities/poll.js';
+import { resolveThresholds, DurationText, ThresholdsInput } from './thresholds-config.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector } from '../connectors/types.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
+import { parseDuration } from '../domain/durations.js';
 import { formatIssue, formatPath, type RulesIssue } from '../domain/rules.js';
-import type { SourceSchedule } from '../workers/schedules.js';
+import type { ThresholdSettings } from '../domain/thresholds.js';
 
 // ---------------------------------------------------------------------------------------------
 // The registry of source kinds
@@ -451,6 +446,13 @@ export function createSources(config: TenureConfig): Map<string, SourceConnector
 /** Threshold settings by source id (PollActivityDeps.thresholds). */
 export function thresholdsBySource(config: TenureConfig): Map<string, ThresholdSettings> {
   return new Map(config.sources.map((s) => [s.id, s.thresholds]));
+}
+
+/** A source's poll schedule (workers/schedules.ts ensureSourceSchedules). */
+export interface SourceSchedule {
+  id: string;
+  /** Interval as a duration string: `5m`, `1h`, `30 minutes`. */
+  every: string;
 }
 
 /** The poll schedules of the enabled sources (workers/schedules.ts ensureSourceSchedules). */

@@ -40,6 +40,7 @@ TENURE_RULES_FILE="$TENANT/rules.yaml"
 TENURE_FILE_SOURCE="$TENANT/hr-export.csv"
 TENURE_FILE_SOURCE_ID=demo
 TENURE_POLL_EVERY=1m
+TENURE_FILE_SOURCE_THRESHOLDS='{"firstPoll":"accept"}'
 SMTP_HOST=127.0.0.1
 SMTP_FROM="Tenure demo <tenure@tenure.test>"
 set +a

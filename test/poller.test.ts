@@ -24,6 +24,7 @@ import {
 } from '@temporalio/worker';
 import pg from 'pg';
 import { createPollActivities, type PollActivityDeps } from '../activities/poll.js';
+import { resolveThresholds } from '../common/thresholds-config.js';
 import type { PollSummary } from '../common/messages.js';
 import { EmployeeId, PollState, SourceId } from '../common/search-attributes.js';
 import type { SourceConnector, SourceImport, SourceRecordError } from '../connectors/types.js';
@@ -72,23 +73,31 @@ function person(source: string, key: string, over: Partial<PersonInput> = {}): P
   };
 }
 
-/** A real WorkflowClient that, like a crashing poller, fails its Nth signal-with-start. */
+/**
+ * A real WorkflowClient that, like a crashing poller, fails its Nth signal-with-start: before
+ * sending it, or (`afterSend`) once the server has acknowledged it, as a worker killed between
+ * the acknowledgement and recording it would.
+ */
 class FailingWorkflowClient extends WorkflowClient {
   calls = 0;
   constructor(
     options: WorkflowClientOptions,
     private readonly failAt: number,
     private readonly permanent: boolean,
+    private readonly afterSend = false,
   ) {
     super(options);
   }
   override async signalWithStart(...args: Parameters<WorkflowClient['signalWithStart']>) {
     this.calls++;
-    if (this.calls === this.failAt) {
+    const fail = () => {
       if (this.permanent) throw ApplicationFailure.nonRetryable('injected poller crash', 'InjectedCrash');
       throw new Error('injected transient failure');
-    }
-    return super.signalWithStart(...(args as [string, WorkflowSignalWithStartOptions]));
+    };
+    if (this.calls === this.failAt && !this.afterSend) fail();
+    const handle = await super.signalWithStart(...(args as [string, WorkflowSignalWithStartOptions]));
+    if (this.calls === this.failAt) fail();
+    return handle;
   }
 }
 
@@ -118,10 +127,20 @@ let mainWorker: Worker;
 let mainRun: Promise<void>;
 const sources = new Map<string, SourceConnector>();
 const startedEmployees = new Set<string>();
+// The poller's mechanics without limits or go-live hold (those are test/thresholds.test.ts).
+const NO_LIMITS = { removed: {}, endingToday: {}, changes: {} };
+const THRESHOLDS_OFF = resolveThresholds({
+  firstPoll: 'accept',
+  perImport: NO_LIMITS,
+  window: NO_LIMITS,
+  truncatedPercent: null,
+});
+const thresholds = new Map<string, typeof THRESHOLDS_OFF>();
 
 function newSource(): MemorySource {
   const s = new MemorySource(`t${rnd()}`);
   sources.set(s.id, s);
+  thresholds.set(s.id, THRESHOLDS_OFF);
   return s;
 }
 
@@ -131,7 +150,7 @@ async function makeWorker(taskQueue: string, deps: Partial<PollActivityDeps> = {
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     taskQueue,
     workflowBundle: bundle,
-    activities: createPollActivities({ pool, client, sources, employeeTaskQueue: QUEUE, ...deps }),
+    activities: createPollActivities({ pool, client, sources, thresholds, employeeTaskQueue: QUEUE, ...deps }),
   });
 }
 
@@ -181,6 +200,10 @@ async function expectSignals(key: string, kinds: ReceivedSignal['kind'][]): Prom
     );
   });
   return got;
+}
+
+function hashOf(signal: ReceivedSignal | undefined): string | undefined {
+  return signal?.kind === 'changed' ? signal.contentHash : undefined;
 }
 
 async function workflowExists(key: string): Promise<boolean> {
@@ -431,7 +454,7 @@ describe('poller', () => {
     for (const k of keys) await expectSignals(`${src.id}:${k}`, ['changed']);
   });
 
-  test('a poll that crashes while signalling leaves the snapshot unaccepted; the next poll re-sends', async () => {
+  test('a poll that crashes while signalling records what went out; the next poll sends the rest', async () => {
     const src = newSource();
     const keys = ['6001', '6002', '6003', '6004', '6005'];
     src.set(keys.map((k) => person(src.id, k)));
@@ -449,23 +472,145 @@ describe('poller', () => {
     });
     const desc = await handle.describe();
     assert.equal(desc.typedSearchAttributes.get(PollState), 'failed');
-    const { rows } = await pool.query(`select id, outcome from source_polls where workflow_id = $1`, [
+    const { rows } = await pool.query(`select id, outcome, accepted_at from source_polls where workflow_id = $1`, [
       handle.workflowId,
     ]);
     assert.equal(rows[0].outcome, 'failed');
-    assert.equal((await snapshot(src.id)).size, 0, 'nothing accepted');
-    // The first batch went out, the crash stopped the rest.
+    assert.equal(rows[0].accepted_at, null, 'not accepted');
+    // The first batch went out, the crash stopped the rest; the vault says exactly that.
     await expectSignals(`${src.id}:6001`, ['changed']);
     await expectSignals(`${src.id}:6002`, ['changed']);
     for (const k of ['6003', '6004', '6005']) assert.equal(await workflowExists(`${src.id}:${k}`), false);
+    assert.deepEqual([...(await snapshot(src.id)).keys()].sort(), [`${src.id}:6001`, `${src.id}:6002`]);
+    const { rows: persons } = await pool.query<{ person_key: string }>(
+      'select person_key from persons where source = $1 order by person_key',
+      [src.id],
+    );
+    assert.deepEqual(
+      persons.map((p) => p.person_key),
+      [`${src.id}:6001`, `${src.id}:6002`],
+    );
 
     const next = await poll(src.id, 2);
     assert.equal(next.outcome, 'accepted');
-    assert.equal(next.added, 5);
-    assert.equal(next.signalled, 5);
-    await expectSignals(`${src.id}:6001`, ['changed', 'changed']);
+    assert.equal(next.added, 3);
+    assert.equal(next.signalled, 3);
+    await expectSignals(`${src.id}:6001`, ['changed']);
     for (const k of ['6003', '6004', '6005']) await expectSignals(`${src.id}:${k}`, ['changed']);
     assert.equal((await snapshot(src.id)).size, 5);
+  });
+
+  test('a poll that fails part-way through wrong removals: the corrected source restores exactly those removed', async () => {
+    const src = newSource();
+    const keys = ['6101', '6102', '6103', '6104', '6105', '6106'];
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    // A broken export drops four people; the poll dies after two of the removals went out.
+    src.set(keys.slice(0, 2).map((k) => person(src.id, k)));
+    const queue = `${QUEUE}-removals`;
+    const failing = new FailingWorkflowClient(
+      { connection: client.connection, namespace: process.env.TEMPORAL_NAMESPACE || 'default' },
+      3,
+      true,
+    );
+    const worker = await makeWorker(queue, { client: { workflow: failing }, signalConcurrency: 1 });
+    const handle = await runPoll(src.id, { batchSize: 1, taskQueue: queue });
+    await worker.runUntil(async () => {
+      await assert.rejects(handle.result(), WorkflowFailedError);
+    });
+    // 6103 and 6104 were removed; 6105's signal was in flight when the poll died (it failed, but a
+    // poller cannot always tell whether a failed signal reached the server); 6106 was never reached.
+    const removed = [`${src.id}:6103`, `${src.id}:6104`];
+    const inFlight = `${src.id}:6105`;
+    const notReached = `${src.id}:6106`;
+    for (const k of removed) await expectSignals(k, ['changed', 'removed']);
+    for (const k of [inFlight, notReached]) await expectSignals(k, ['changed']);
+    const { rows: snapRows } = await pool.query<{ person_key: string; in_doubt: boolean }>(
+      'select person_key, in_doubt from source_snapshots where source = $1 order by person_key',
+      [src.id],
+    );
+    assert.deepEqual(
+      snapRows.map((r) => `${r.person_key.split(':')[1]}${r.in_doubt ? ' (in doubt)' : ''}`),
+      ['6101', '6102', '6105 (in doubt)', '6106'],
+      'the removed two left the snapshot with their removal',
+    );
+    const { rows: gone } = await pool.query<{ person_key: string }>(
+      'select person_key from persons where source = $1 and removed_at is not null order by person_key',
+      [src.id],
+    );
+    assert.deepEqual(
+      gone.map((r) => r.person_key),
+      removed,
+    );
+
+    // The source is corrected: the next poll brings back the two who were removed.
+    src.set(keys.map((k) => person(src.id, k)));
+    const next = await poll(src.id);
+    assert.equal(next.outcome, 'accepted');
+    assert.deepEqual(
+      { added: next.added, changed: next.changed, removed: next.removed },
+      { added: 2, changed: 1, removed: 0 },
+    );
+    for (const k of removed) {
+      const got = await expectSignals(k, ['changed', 'removed', 'changed']);
+      assert.equal(hashOf(got[2]), hashOf(got[0]), 'restored with the same data');
+    }
+    // The one in doubt is sent its data again (an employee workflow ignores a hash it has); the
+    // one never reached gets nothing.
+    const again = await expectSignals(inFlight, ['changed', 'changed']);
+    assert.equal(hashOf(again[1]), hashOf(again[0]));
+    await expectSignals(notReached, ['changed']);
+    assert.equal((await snapshot(src.id)).size, 6);
+    const { rows: still } = await pool.query(
+      'select count(*)::int as n from persons where source = $1 and removed_at is not null',
+      [src.id],
+    );
+    assert.equal(still[0].n, 0);
+  });
+
+  test('a signal acknowledged but not recorded (killed in between) is in doubt: the next poll sends it again', async () => {
+    const src = newSource();
+    const keys = ['6201', '6202', '6203'];
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    src.set(keys.slice(0, 1).map((k) => person(src.id, k)));
+    const queue = `${QUEUE}-doubt`;
+    const failing = new FailingWorkflowClient(
+      { connection: client.connection, namespace: process.env.TEMPORAL_NAMESPACE || 'default' },
+      1,
+      true,
+      true,
+    );
+    const worker = await makeWorker(queue, { client: { workflow: failing }, signalConcurrency: 1 });
+    const handle = await runPoll(src.id, { batchSize: 1, taskQueue: queue });
+    await worker.runUntil(async () => {
+      await assert.rejects(handle.result(), WorkflowFailedError);
+    });
+    // 6202's removal reached its workflow, but the poll died before recording it.
+    await expectSignals(`${src.id}:6202`, ['changed', 'removed']);
+    const { rows } = await pool.query<{ person_key: string; in_doubt: boolean }>(
+      'select person_key, in_doubt from source_snapshots where source = $1 order by person_key',
+      [src.id],
+    );
+    assert.deepEqual(
+      rows.map((r) => `${r.person_key.split(':')[1]}/${r.in_doubt}`),
+      ['6201/false', '6202/true', '6203/false'],
+    );
+
+    // Corrected source: 6202 is signalled again (changed), 6203 was never touched and gets nothing.
+    src.set(keys.map((k) => person(src.id, k)));
+    const next = await poll(src.id);
+    assert.equal(next.outcome, 'accepted');
+    assert.equal(next.signalled, 1);
+    await expectSignals(`${src.id}:6202`, ['changed', 'removed', 'changed']);
+    await expectSignals(`${src.id}:6203`, ['changed']);
+    const { rows: after } = await pool.query(
+      'select count(*)::int as n from source_snapshots where source = $1 and not in_doubt',
+      [src.id],
+    );
+    assert.equal(after[0].n, 3);
   });
 
   test('a transient failure mid-batch retries the batch without re-sending what went out', async () => {

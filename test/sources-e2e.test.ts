@@ -49,6 +49,7 @@ describe('Raet source through the whole stack', () => {
   - id: ${sourceId}
     kind: raet
     every: 1h
+    thresholds: { firstPoll: accept }
     options:
       baseUrl: ${sim.url}
       tokenUrl: ${sim.url}/connect/token
@@ -160,7 +161,7 @@ async function changeReachesAd(opts: {
   const config = join(dir, 'tenure.yaml');
   writeFileSync(
     config,
-    `sources:\n  - id: ${sourceId}\n    kind: ${opts.kind}\n    every: 1h\n    options:\n${opts.options}`,
+    `sources:\n  - id: ${sourceId}\n    kind: ${opts.kind}\n    every: 1h\n    thresholds: { firstPoll: accept }\n    options:\n${opts.options}`,
   );
   const h = await startHarness(
     `

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { DEFAULT_THRESHOLDS } from '../activities/poll.js';
+import { thresholdsFromEnvJson } from '../common/thresholds-config.js';
+import { DEFAULT_THRESHOLDS } from '../domain/thresholds.js';
 import {
   ConfigError,
   createSources,
@@ -109,6 +110,13 @@ describe('tenure config', () => {
     assert.equal(raet.thresholds.windowMs, 86_400_000);
     assert.equal(raet.thresholds.truncatedPercent, 15);
     assert.equal(raet.thresholds.timeZone, 'Europe/Brussels');
+    // Not given: end dates within 7 days count, and the first poll (go-live) waits for approval.
+    assert.equal(cfg.sources[0]!.thresholds.endingHorizonDays, 7);
+    assert.equal(cfg.sources[0]!.thresholds.firstPoll, 'hold');
+    const set = parseTenureConfig(
+      'sources:\n  - id: hr\n    kind: file\n    thresholds: { endingHorizonDays: 14, firstPoll: accept }\n    options: { path: hr.csv }\n',
+    ).sources[0]!.thresholds;
+    assert.deepEqual({ days: set.endingHorizonDays, first: set.firstPoll }, { days: 14, first: 'accept' });
     assert.deepEqual(cfg.sources[0]!.thresholds, { ...DEFAULT_THRESHOLDS, perImport: DEFAULT_THRESHOLDS.perImport });
     assert.deepEqual(raet.fieldMapping, { department: 'shortName' });
     assert.deepEqual(raet.customFields, ['costCentre']);
@@ -189,6 +197,7 @@ describe('tenure config', () => {
       perImport:
         removed: { maxPercent: 150 }
       windw: {}
+      firstPoll: later
     options:
       baseUrl: not a url
       clientId: tenure
@@ -201,6 +210,7 @@ describe('tenure config', () => {
       '9:5 sources[1].kind: expected one of file, raet, vismanet, nmbrs',
       '14:20 sources[2].thresholds.perImport.removed.maxPercent: must be at most 100',
       '15:7 sources[2].thresholds.windw: unknown key',
+      '16:7 sources[2].thresholds.firstPoll: expected hold or accept',
     ]);
 
     // Kind options (and duplicate ids) are checked once the rest of the file is sound; the
@@ -252,6 +262,24 @@ describe('tenure config', () => {
       2,
     );
     assert.deepEqual(issuesOf(json), ['8:9 sources[0].options.extra: unknown key']);
+  });
+});
+
+describe('thresholds of the quick-start file source (TENURE_FILE_SOURCE_THRESHOLDS)', () => {
+  test("JSON with the config file's settings; a bad value names the variable and the field", () => {
+    const t = thresholdsFromEnvJson('{"firstPoll":"accept","endingHorizonDays":3}', 'TENURE_FILE_SOURCE_THRESHOLDS');
+    assert.deepEqual(
+      { first: t.firstPoll, days: t.endingHorizonDays, removed: t.perImport.removed },
+      { first: 'accept', days: 3, removed: DEFAULT_THRESHOLDS.perImport.removed },
+    );
+    assert.throws(
+      () => thresholdsFromEnvJson('{"firstPoll":"later"}', 'TENURE_FILE_SOURCE_THRESHOLDS'),
+      /^Error: TENURE_FILE_SOURCE_THRESHOLDS: firstPoll: expected hold or accept$/,
+    );
+    assert.throws(
+      () => thresholdsFromEnvJson('{firstPoll', 'TENURE_FILE_SOURCE_THRESHOLDS'),
+      /TENURE_FILE_SOURCE_THRESHOLDS: not valid JSON/,
+    );
   });
 });
 

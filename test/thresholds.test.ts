@@ -11,20 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { ScheduleOverlapPolicy, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
-import {
-  createPollActivities,
-  DEFAULT_THRESHOLDS,
-  evaluateThresholds,
-  parseDuration,
-  resolveThresholds,
-  type ThresholdSettings,
-} from '../activities/poll.js';
+import { createPollActivities } from '../activities/poll.js';
+import { resolveThresholds } from '../common/thresholds-config.js';
+import { parseDuration } from '../domain/durations.js';
+import { DEFAULT_THRESHOLDS, evaluateThresholds, type ThresholdSettings } from '../domain/thresholds.js';
 import { approveCommand, heldCommand, listHeldPolls, rejectCommand } from '../cli/commands/polls.js';
 import { runCli, type CliDeps } from '../cli/main.js';
-import { approvePollUpdate, heldPollQuery, type PollSummary } from '../common/messages.js';
+import { approvePollUpdate, heldPollQuery, type PollPreview, type PollSummary } from '../common/messages.js';
 import { PollState } from '../common/search-attributes.js';
 import type { SourceConnector, SourceImport } from '../connectors/types.js';
-import { localDate } from '../domain/dates.js';
+import { addDays, localDate } from '../domain/dates.js';
 import { Person, employeeWorkflowId, type PersonInput } from '../domain/model.js';
 import { migrate } from '../vault/migrate.js';
 import type { pollSource } from '../workflows/poll.js';
@@ -78,11 +74,17 @@ let workerRun: Promise<void>;
 const sources = new Map<string, SourceConnector>();
 const thresholds = new Map<string, ThresholdSettings>();
 const startedEmployees = new Set<string>();
+/** What the preview hook answers for a source (a stand-in for `tenure preview`). */
+const previews = new Map<string, PollPreview>();
 
-function newSource(settings?: ThresholdSettings): MemorySource {
+/**
+ * A source of its own. Without settings: the defaults, except that the first poll does not hold
+ * (most tests start from an accepted first poll); `'defaults'`: the defaults as they are.
+ */
+function newSource(settings: ThresholdSettings | 'defaults' = resolveThresholds({ firstPoll: 'accept' }, ZONE)) {
   const s = new MemorySource(`h${rnd()}`);
   sources.set(s.id, s);
-  if (settings) thresholds.set(s.id, settings);
+  if (settings !== 'defaults') thresholds.set(s.id, settings);
   return s;
 }
 
@@ -183,7 +185,14 @@ before(async () => {
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: QUEUE,
     workflowBundle: bundle,
-    activities: createPollActivities({ pool, client, sources, thresholds, employeeTaskQueue: QUEUE }),
+    activities: createPollActivities({
+      pool,
+      client,
+      sources,
+      thresholds,
+      employeeTaskQueue: QUEUE,
+      previewHeldPoll: async (p) => previews.get(p.sourceId),
+    }),
   });
   workerRun = worker.run();
 });
@@ -235,9 +244,41 @@ describe('thresholds: evaluation (pure)', () => {
       ],
     );
     assert.equal(r[1]?.message, 'removed: 11 of 100 persons (11%) in this import; limit 10%');
-    // Below minBaseForPercent (20) percentages do not apply; absolute limits still do.
-    assert.deepEqual(eval1(3, 10), []);
-    assert.equal(eval1(6, 10).length, 1);
+    // Below minBaseForPercent (20) percentages are taken of 20: 10% allows 2 persons, 3 holds.
+    assert.deepEqual(eval1(2, 10), []);
+    const small = eval1(3, 10);
+    assert.deepEqual(
+      small.map((x) => `${x.scope}/${x.metric}/${x.unit}/${x.limit}`),
+      ['import/removed/percent/10', 'import/endingToday/percent/10', 'truncated/recordsRead/percent/10'],
+    );
+    assert.equal(
+      small[0]?.message,
+      'removed: 3 of 10 persons (30%) in this import; limit 10% of at least 20 persons (2 persons)',
+    );
+    assert.match(small[1]!.message, /^ending within 7 days: 3 of 10 persons/);
+    // A first import (nothing to measure against) has no percentage limits; the go-live hold covers it.
+    assert.deepEqual(
+      evaluateThresholds(resolveThresholds({ firstPoll: 'accept' }), {
+        current: { removed: 0, endingToday: 0, changes: 50 },
+        base: 0,
+        window: { figures: { removed: 0, endingToday: 0, changes: 50 }, base: 0, polls: 0 },
+        recordsRead: 50,
+      }),
+      [],
+    );
+    const goLive = evaluateThresholds(DEFAULT_THRESHOLDS, {
+      current: { removed: 0, endingToday: 0, changes: 50 },
+      base: 0,
+      window: { figures: { removed: 0, endingToday: 0, changes: 50 }, base: 0, polls: 0 },
+      recordsRead: 50,
+      firstPoll: true,
+      added: 50,
+    });
+    assert.deepEqual(
+      goLive.map((x) => `${x.scope}/${x.value}`),
+      ['firstPoll/50'],
+    );
+    assert.match(goLive[0]!.message, /first poll of this source \(go-live\): 50 persons would be provisioned/);
 
     const t = evaluateThresholds(DEFAULT_THRESHOLDS, {
       current: none,
@@ -265,7 +306,7 @@ describe('thresholds: evaluation (pure)', () => {
     );
     assert.match(
       w[0]!.message,
-      /removed: 16 of 100 persons \(16%\) in the last 1d \(3 accepted polls and this one\); limit 12%/,
+      /removed: 16 of 100 persons \(16%\) in the last 1d \(3 earlier polls and this one\); limit 12%/,
     );
   });
 
@@ -275,6 +316,11 @@ describe('thresholds: evaluation (pure)', () => {
     assert.deepEqual(s.perImport.endingToday, DEFAULT_THRESHOLDS.perImport.endingToday);
     assert.equal(s.windowMs, 6 * 3_600_000);
     assert.equal(s.truncatedPercent, null);
+    assert.equal(s.endingHorizonDays, 7);
+    assert.equal(s.firstPoll, 'hold');
+    assert.equal(resolveThresholds({ endingHorizonDays: 0 }).endingHorizonDays, 0);
+    assert.throws(() => resolveThresholds({ endingHorizonDays: -1 }));
+    assert.throws(() => resolveThresholds({ firstPoll: 'later' as 'hold' }));
     assert.equal(parseDuration('5m'), 300_000);
     assert.equal(parseDuration('30 minutes'), 1_800_000);
     assert.equal(parseDuration('2d'), 172_800_000);
@@ -347,7 +393,7 @@ describe('thresholds: held polls', () => {
       assert.equal(mine.sourceId, src.id);
       assert.match(cap.text(), new RegExp(`${handle.workflowId}  source ${src.id}  poll #${view.pollId}`));
       assert.match(cap.text(), /over the limit: removed: 6 of 20 persons \(30%\) in this import; limit 10%/);
-      assert.match(cap.text(), /would do: 0 added, 0 changed, 6 removed, 6 ending today/);
+      assert.match(cap.text(), /would do: 0 added, 0 changed, 6 removed, 6 ending within 7 days/);
     });
 
     // Approve by source id.
@@ -429,7 +475,7 @@ describe('thresholds: held polls', () => {
   });
 
   test('a slow leak: 4 polls each removing 4% trip a 12% window limit on the 4th', async () => {
-    const src = newSource(resolveThresholds({ window: { removed: { maxPercent: 12 } } }, ZONE));
+    const src = newSource(resolveThresholds({ window: { removed: { maxPercent: 12 } }, firstPoll: 'accept' }, ZONE));
     let keys = keysFrom(25, 3001);
     src.set(keys.map((k) => person(src.id, k)));
     await poll(src.id);
@@ -450,7 +496,7 @@ describe('thresholds: held polls', () => {
     );
     assert.match(
       view?.reasons[0]?.message ?? '',
-      /removed: 4 of 25 persons \(16%\) in the last 1d \(4 accepted polls and this one\); limit 12%/,
+      /removed: 4 of 25 persons \(16%\) in the last 1d \(4 earlier polls and this one\); limit 12%/,
     );
     await rejectCommand({ client, out: () => undefined }, src.id, { requestedBy: 'carol' });
     assert.equal((await handle.result()).outcome, 'rejected');
@@ -478,7 +524,7 @@ describe('thresholds: held polls', () => {
       view.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}`),
       ['import/endingToday/3'],
     );
-    assert.match(view.reasons[0]!.message, /ending today: 3 of 20 persons \(15%\) in this import; limit 10%/);
+    assert.match(view.reasons[0]!.message, /ending within 7 days: 3 of 20 persons \(15%\) in this import; limit 10%/);
 
     await approveCommand({ client, out: () => undefined }, handle.workflowId, { requestedBy: 'dave' });
     const s = await handle.result();
@@ -488,9 +534,189 @@ describe('thresholds: held polls', () => {
     assert.equal((await pollRow(s.pollId)).ending_today, 3);
   });
 
+  test('end dates within the horizon count: 49 of 100 persons given an end date of tomorrow hold', async () => {
+    const src = newSource();
+    const keys = keysFrom(100, 7001);
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    const tomorrow = addDays(localDate(Date.now(), ZONE), 1);
+    src.set(keys.map((k, i) => person(src.id, k, i < 49 ? tomorrow : undefined)));
+    const handle = await heldPoll(src.id);
+    const view = await handle.query(heldPollQuery);
+    assert.ok(view);
+    assert.deepEqual(
+      { changed: view.changed, removed: view.removed, endingToday: view.endingToday, horizon: view.endingHorizonDays },
+      { changed: 49, removed: 0, endingToday: 49, horizon: 7 },
+    );
+    assert.deepEqual(
+      view.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}/${r.limit}`),
+      ['import/endingToday/49/10', 'window/endingToday/49/20'],
+    );
+    assert.match(view.reasons[0]!.message, /ending within 7 days: 49 of 100 persons \(49%\) in this import; limit 10%/);
+    assert.equal(await signalBatches(handle.workflowId), 0);
+    assert.equal((await pollRow(view.pollId)).ending_horizon_days, 7);
+    await rejectCommand({ client, out: () => undefined }, handle.workflowId, { requestedBy: 'hank' });
+    assert.equal((await handle.result()).outcome, 'rejected');
+    for (const k of keys.slice(0, 49)) await expectSignals(`${src.id}:${k}`, ['changed']);
+  });
+
+  test('a small source: percentages are taken of at least 20 persons, so 3 removed of 8 hold and 2 do not', async () => {
+    const src = newSource();
+    const keys = keysFrom(8, 8001);
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    src.set(keys.slice(0, 5).map((k) => person(src.id, k)));
+    const handle = await heldPoll(src.id);
+    const view = await handle.query(heldPollQuery);
+    assert.deepEqual(
+      view?.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}/${r.base}`),
+      ['import/removed/3/8', 'import/endingToday/3/8', 'truncated/recordsRead/5/8'],
+    );
+    assert.match(
+      view?.reasons[0]?.message ?? '',
+      /removed: 3 of 8 persons \(37.5%\) in this import; limit 10% of at least 20 persons \(2 persons\)/,
+    );
+    await rejectCommand({ client, out: () => undefined }, src.id, { requestedBy: 'ida' });
+    assert.equal((await handle.result()).outcome, 'rejected');
+    for (const k of keys.slice(5)) await expectSignals(`${src.id}:${k}`, ['changed']);
+
+    // Two of eight is at the limit, not over it.
+    src.set(keys.slice(0, 6).map((k) => person(src.id, k)));
+    const s = await poll(src.id);
+    assert.deepEqual({ outcome: s.outcome, removed: s.removed }, { outcome: 'accepted', removed: 2 });
+    for (const k of keys.slice(6)) await expectSignals(`${src.id}:${k}`, ['changed', 'removed']);
+  });
+
+  test('the first poll of a source (go-live) holds by default with what it would do and its preview; approve provisions', async () => {
+    const src = newSource('defaults');
+    const preview: PollPreview = { summary: '5 accounts to create in ad', totals: { 'ad/create': 5 } };
+    previews.set(src.id, preview);
+    const keys = keysFrom(5, 9001);
+    src.set(keys.map((k) => person(src.id, k)));
+
+    const handle = await heldPoll(src.id);
+    const view = await handle.query(heldPollQuery);
+    assert.ok(view);
+    assert.equal(view.firstPoll, true);
+    assert.deepEqual(
+      { added: view.added, changed: view.changed, removed: view.removed, previous: view.previous },
+      { added: 5, changed: 0, removed: 0, previous: 0 },
+    );
+    assert.deepEqual(
+      view.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}`),
+      ['firstPoll/changes/5'],
+    );
+    assert.deepEqual(view.preview, preview);
+    const row = await pollRow(view.pollId);
+    assert.deepEqual(
+      { outcome: row.outcome, first: row.first_poll, preview: row.preview },
+      {
+        outcome: 'held',
+        first: true,
+        preview,
+      },
+    );
+    const details = await currentDetails(handle.workflowId);
+    assert.match(
+      details,
+      /HELD, nothing signalled: first poll of this source \(go-live\): 5 persons would be provisioned/,
+    );
+    assert.match(details, /Would do: 5 persons read, 5 added, 0 changed, 0 removed/);
+    assert.match(details, /Preview: 5 accounts to create in ad\./);
+
+    // Nobody was signalled: no employee workflow exists.
+    assert.equal(await signalBatches(handle.workflowId), 0);
+    for (const k of keys) {
+      await assert.rejects(client.workflow.getHandle(employeeWorkflowId(`${src.id}:${k}`)).describe());
+    }
+
+    await eventually(async () => {
+      const cap = capture();
+      await heldCommand({ client, out: cap.out, timeZone: ZONE });
+      assert.match(cap.text(), new RegExp(`${handle.workflowId}  source ${src.id}  poll #${view.pollId}`));
+      assert.match(cap.text(), /would do: 5 added, 0 changed, 0 removed, 0 ending within 7 days/);
+      assert.match(cap.text(), /over the limit: first poll of this source \(go-live\)/);
+      assert.match(cap.text(), /preview: 5 accounts to create in ad/);
+    });
+
+    const decision = await approveCommand({ client, out: () => undefined, timeZone: ZONE }, src.id, {
+      requestedBy: 'jill',
+      reason: 'go-live, preview checked',
+    });
+    assert.deepEqual({ decision: decision.decision, changes: decision.changes }, { decision: 'approved', changes: 5 });
+    const summary = await handle.result();
+    assert.deepEqual({ outcome: summary.outcome, signalled: summary.signalled }, { outcome: 'accepted', signalled: 5 });
+    for (const k of keys) await expectSignals(`${src.id}:${k}`, ['changed']);
+    const done = await pollRow(view.pollId);
+    assert.deepEqual({ decision: done.decision, by: done.decided_by }, { decision: 'approved', by: 'jill' });
+
+    // The next poll is not a first poll any more.
+    src.set([...keys, '9006'].map((k) => person(src.id, k)));
+    const next = await poll(src.id);
+    assert.deepEqual({ outcome: next.outcome, added: next.added }, { outcome: 'accepted', added: 1 });
+    assert.equal((await pollRow(next.pollId)).first_poll, false);
+  });
+
+  test('a poll that failed after signalling part of its removals counts in the window', async () => {
+    const src = newSource(
+      resolveThresholds({ window: { removed: { max: 2 } }, truncatedPercent: null, firstPoll: 'accept' }, ZONE),
+    );
+    const keys = keysFrom(25, 9101);
+    src.set(keys.map((k) => person(src.id, k)));
+    assert.equal((await poll(src.id)).outcome, 'accepted');
+
+    // Two removals pass the check; the poll dies after the first went out (activities run directly,
+    // with a client whose second signal fails).
+    src.set(keys.slice(0, 23).map((k) => person(src.id, k)));
+    let calls = 0;
+    const failing = {
+      workflow: {
+        signalWithStart: async (...args: Parameters<Client['workflow']['signalWithStart']>) => {
+          if (++calls === 2) throw new Error('injected crash');
+          return client.workflow.signalWithStart(...args);
+        },
+      },
+    } as unknown as Pick<Client, 'workflow'>;
+    const acts = createPollActivities({
+      pool,
+      client: failing,
+      sources,
+      thresholds,
+      employeeTaskQueue: QUEUE,
+      signalConcurrency: 1,
+    });
+    const pollId = await acts.startPoll({ sourceId: src.id, workflowId: `manual-${rnd()}`, runId: rnd() });
+    await acts.importAndDiff({ pollId, sourceId: src.id });
+    assert.equal((await acts.checkThresholds({ pollId })).held, false);
+    await assert.rejects(acts.signalChanges({ pollId, batchSize: 10 }), /injected crash/);
+    await acts.finishPoll({ pollId, outcome: 'failed' });
+    assert.deepEqual(
+      { outcome: (await pollRow(pollId)).outcome, signalled: (await pollRow(pollId)).signalled },
+      { outcome: 'failed', signalled: 1 },
+    );
+    await expectSignals(`${src.id}:9124`, ['changed', 'removed']);
+
+    // Two more removals (9123, and 9125 whose signal was in doubt) would be within a limit of 2,
+    // but with the failed poll's removals in force the window holds.
+    src.set(keys.slice(0, 22).map((k) => person(src.id, k)));
+    const handle = await heldPoll(src.id);
+    const view = await handle.query(heldPollQuery);
+    assert.equal(view?.removed, 2);
+    assert.deepEqual(
+      view?.reasons.map((r) => `${r.scope}/${r.metric}/${r.value}/${r.limit}`),
+      ['window/removed/4/2'],
+    );
+    await rejectCommand({ client, out: () => undefined }, handle.workflowId, { requestedBy: 'kim' });
+    assert.equal((await handle.result()).outcome, 'rejected');
+  });
+
   test('a truncated import (records read down by more than the setting) holds', async () => {
     const off = { removed: {}, endingToday: {}, changes: {} };
-    const src = newSource(resolveThresholds({ perImport: off, window: off, truncatedPercent: 10 }, ZONE));
+    const src = newSource(
+      resolveThresholds({ perImport: off, window: off, truncatedPercent: 10, firstPoll: 'accept' }, ZONE),
+    );
     const keys = keysFrom(25, 5001);
     src.set(keys.map((k) => person(src.id, k)));
     await poll(src.id);

@@ -12,14 +12,11 @@ import {
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
 import { POLL_WORKFLOW_TYPE, type PollInput } from '../common/messages.js';
+import type { SourceSchedule } from '../common/tenure-config.js';
 import { PollState, SourceId } from '../common/search-attributes.js';
 import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
 
-export interface SourceSchedule {
-  id: string;
-  /** Interval as a duration string: `5m`, `1h`, `30 minutes`. */
-  every: string;
-}
+export type { SourceSchedule };
 
 export interface ScheduleOptionsForSources {
   /** Task queue of the poll workflow. Default LIFECYCLE_TASK_QUEUE. */

@@ -15,8 +15,9 @@ import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
-import type { ThresholdSettings } from '../activities/poll.js';
+import type { ThresholdSettings } from '../domain/thresholds.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
+import { thresholdsFromEnvJson } from '../common/thresholds-config.js';
 import { tenureSourceRegistry } from './source-registry.js';
 import { createTarget } from './target-registry.js';
 import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
@@ -30,7 +31,7 @@ export interface TenureSettings {
   databaseUrl: string;
   rulesFile: string;
   /** File sources: id → export path (quick start without a config file). */
-  fileSources: { id: string; path: string; every: string }[];
+  fileSources: { id: string; path: string; every: string; thresholds?: ThresholdSettings }[];
   /** The sources config file (common/tenure-config.ts); when set, its sources are used too. */
   configFile?: string;
   mailDomain: string;
@@ -45,8 +46,18 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     if (!v) throw new Error(`${k} is not set`);
     return v;
   };
+  const thresholdsJson = env.TENURE_FILE_SOURCE_THRESHOLDS;
   const fileSources = env.TENURE_FILE_SOURCE
-    ? [{ id: env.TENURE_FILE_SOURCE_ID ?? 'file', path: env.TENURE_FILE_SOURCE, every: env.TENURE_POLL_EVERY ?? '5m' }]
+    ? [
+        {
+          id: env.TENURE_FILE_SOURCE_ID ?? 'file',
+          path: env.TENURE_FILE_SOURCE,
+          every: env.TENURE_POLL_EVERY ?? '5m',
+          ...(thresholdsJson
+            ? { thresholds: thresholdsFromEnvJson(thresholdsJson, 'TENURE_FILE_SOURCE_THRESHOLDS') }
+            : {}),
+        },
+      ]
     : [];
   return {
     databaseUrl: need('DATABASE_URL'),
@@ -97,11 +108,12 @@ export async function createTenureWorkers(opts: {
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
   for (const s of settings.fileSources) sources.set(s.id, new FileSource({ id: s.id, path: s.path }));
-  let thresholds = new Map<string, ThresholdSettings>();
+  const thresholds = new Map<string, ThresholdSettings>();
+  for (const s of settings.fileSources) if (s.thresholds) thresholds.set(s.id, s.thresholds);
   if (settings.configFile) {
     const config = await loadTenureConfig(settings.configFile, { registry: tenureSourceRegistry(), env: settings.env });
     for (const [id, source] of createSources(config)) sources.set(id, source);
-    thresholds = thresholdsBySource(config);
+    for (const [id, t] of thresholdsBySource(config)) thresholds.set(id, t);
     schedules.push(...sourceSchedules(config));
   }
 

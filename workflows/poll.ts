@@ -15,8 +15,10 @@
  * While a poll holds it is the source's running workflow, so the Schedule's overlap SKIP keeps
  * the next scheduled polls from piling up.
  *
- * A poll that fails before acceptSnapshot leaves the last snapshot in place: the next scheduled
- * poll finds the same changes and signals them again (employee workflows de-duplicate by hash).
+ * The first poll of a source (go-live) holds the same way unless its setting `firstPoll` is
+ * `accept`. A poll that fails part-way leaves the vault saying what was actually signalled,
+ * person by person: the next poll diffs against that, so it sends what was not signalled and
+ * undoes what the corrected source no longer says (activities/poll.ts signalChanges).
  */
 import {
   ApplicationFailure,
@@ -198,14 +200,21 @@ export async function pollSource(input: PollSourceInput): Promise<PollSummary> {
         changed: counts.changed,
         removed: counts.removed,
         endingToday: check.current.endingToday,
+        // Absent from the results of checks recorded before these existed.
+        ...(check.endingHorizonDays !== undefined ? { endingHorizonDays: check.endingHorizonDays } : {}),
+        ...(check.firstPoll ? { firstPoll: true } : {}),
+        ...(check.preview ? { preview: check.preview } : {}),
       };
       summary.outcome = 'held';
       setPollState('held');
       const why = check.reasons.map((r) => r.message).join('; ');
+      const horizon = check.endingHorizonDays ?? 0;
+      const ending = `${check.current.endingToday} ending ${horizon === 0 ? 'today' : `within ${horizon} days`}`;
+      const preview = check.preview ? ` Preview: ${check.preview.summary}.` : '';
       log.warn('poll held over a threshold', { sourceId, pollId, limits: check.reasons.length });
       setCurrentDetails(
-        `Poll ${sourceId}#${pollId} HELD, nothing signalled: ${why}. ${described}; ` +
-          `${check.current.endingToday} ending today. Waiting for an admin: tenure approve ${info.workflowId} | tenure reject ${info.workflowId}`,
+        `Poll ${sourceId}#${pollId} HELD, nothing signalled: ${why}. Would do: ${described}; ${ending}.${preview} ` +
+          `Waiting for an admin: tenure approve ${info.workflowId} | tenure reject ${info.workflowId}`,
       );
       await condition(() => decision !== undefined);
       const d = decision as unknown as Decision;
@@ -260,7 +269,7 @@ export async function pollSource(input: PollSourceInput): Promise<PollSummary> {
     ).catch(() => undefined);
     setPollState('failed');
     setCurrentDetails(
-      `Poll ${sourceId}#${pollId} failed after ${summary.signalled} signals; the snapshot was not accepted, the next poll sends the changes again`,
+      `Poll ${sourceId}#${pollId} failed after ${summary.signalled} signals; the vault records what was signalled, the next poll diffs against that and sends the rest (or undoes what the source corrected)`,
     );
     throw err;
   }

@@ -94,10 +94,11 @@ export async function heldCommand(ctx: TemporalContext, opts: { json?: boolean }
       continue;
     }
     ctx.out(
-      `  would do: ${v.added} added, ${v.changed} changed, ${v.removed} removed, ${v.endingToday} ending today ` +
+      `  would do: ${v.added} added, ${v.changed} changed, ${v.removed} removed, ${v.endingToday} ending ${v.endingHorizonDays ? `within ${v.endingHorizonDays} days` : 'today'} ` +
         `(${v.recordsRead} records read; ${v.previous} persons in the last snapshot)`,
     );
     for (const r of v.reasons) ctx.out(`  over the limit: ${clean(r.message)}`);
+    if (v.preview) ctx.out(`  preview: ${clean(v.preview.summary)}`);
   }
   ctx.out('');
   ctx.out('Decide with: tenure approve <workflow id | source id> --reason TEXT   or   tenure reject ...');

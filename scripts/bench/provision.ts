@@ -321,6 +321,8 @@ async function main(): Promise<number> {
         TENURE_FILE_SOURCE: exportPath,
         TENURE_FILE_SOURCE_ID: sourceId,
         TENURE_SCHEDULES: 'off',
+        // The bench measures provisioning, not the go-live approval.
+        TENURE_FILE_SOURCE_THRESHOLDS: '{"firstPoll":"accept"}',
         TENURE_WORKFLOW_BUNDLE: bundlePath,
         ...(opts.adConcurrency ? { TENURE_AD_MAX_CONCURRENT: String(opts.adConcurrency) } : {}),
         // Nobody has a manager, so no mail is sent; the mailer still wants a configuration.

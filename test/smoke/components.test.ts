@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { Client as LdapClient, Change, Attribute } from 'ldapts';
 import pg from 'pg';
 import SftpClient from 'ssh2-sftp-client';
-import { pinnedHostKey } from '../../activities/connectivity.js';
+import { pinnedHostKey } from '../../connectors/ssh-host-key.js';
 import { migrate } from '../../vault/migrate.js';
 import { databaseUrl, requireEnv, uniqueSuffix } from '../support/env.js';
 

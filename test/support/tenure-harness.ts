@@ -100,6 +100,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+const NO_LIMITS = { removed: {}, endingToday: {}, changes: {} };
+const THRESHOLDS_OFF = { firstPoll: 'accept', perImport: NO_LIMITS, window: NO_LIMITS, truncatedPercent: null };
+
 export async function startHarness(rulesYaml: string, env: Record<string, string> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'tenure-test-'));
   const sourceId = `t${uniqueSuffix()}`.slice(0, 20).toLowerCase();
@@ -113,6 +116,8 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
     TENURE_RULES_FILE: rulesPath,
     TENURE_FILE_SOURCE: exportPath,
     TENURE_FILE_SOURCE_ID: sourceId,
+    // Lifecycle tests, not threshold tests (test/thresholds.test.ts): no limits, no go-live hold.
+    TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify(THRESHOLDS_OFF),
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(smtp.port),
     SMTP_FROM: 'Tenure <tenure@tenure.test>',

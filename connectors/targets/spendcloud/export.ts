@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import SftpClient from 'ssh2-sftp-client';
-import { pinnedHostKey } from '../../../activities/connectivity.js';
+import { pinnedHostKey } from '../../ssh-host-key.js';
 import { CsvWriter } from './csv.js';
 import { PERSON_COLUMNS } from './mapping.js';
 import {
