@@ -2,7 +2,7 @@
  * The rules file (lifecycle.md section 2): targets, timings and rules, as a zod schema, parsed
  * from YAML or JSON text with line-precise errors. See docs/rules.md for the format.
  *
- * Pure: parses from a string. The file loader lives in `rules-file.ts` (node:fs), which workflow
+ * Pure: parses from a string. The file loader lives in `common/rules-file.ts` (node:fs), which workflow
  * code must not import.
  */
 import { z } from 'zod';

@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { addDays, isIsoDate } from '../../../domain/dates.js';
 import { Department, Person, type NameConvention } from '../../../domain/model.js';
 import { removeDiacritics } from '../../../domain/naming.js';
-import { canonicalJson } from '../../../domain/snapshot.js';
+import { canonicalJson } from '../../../common/snapshot.js';
 import type { SourceImport, SourceRecordError } from '../../types.js';
 import type { CsvRow, CsvTable } from './csv.js';
 import type { VismaNetSettings } from './options.js';
