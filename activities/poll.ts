@@ -1,5 +1,5 @@
 /**
- * Poll activities (lifecycle.md section 5, temporal.md 1.2, 1.11): fetch a source, diff it against
+ * Poll activities (docs/lifecycle.md section 5, docs/temporal.md): fetch a source, diff it against
  * the last accepted snapshot, stage the changes in the vault, signal-with-start the employee
  * workflows in bounded batches, then accept the snapshot.
  *
@@ -117,7 +117,7 @@ export interface FinishPollInput {
   signalled?: number;
 }
 
-// ------------------------------------------------------------------ thresholds (lifecycle.md 5)
+// ------------------------------------------------------------------ thresholds (docs/lifecycle.md 5)
 
 export const THRESHOLD_METRICS = ['removed', 'endingToday', 'changes'] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
@@ -248,7 +248,7 @@ export function resolveThresholds(input: ThresholdsInput = {}, timeZone?: string
   };
 }
 
-/** The three counts of lifecycle.md 5. */
+/** The three counts of docs/lifecycle.md 5. */
 export type ThresholdFigures = Record<ThresholdMetric, number>;
 
 export interface ThresholdInput {

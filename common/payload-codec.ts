@@ -1,5 +1,5 @@
 /**
- * AES-256-GCM payload encryption for Temporal (temporal.md 2.2): personal data in workflow inputs,
+ * AES-256-GCM payload encryption for Temporal (docs/encryption.md): personal data in workflow inputs,
  * results, signals, queries, memo and activity arguments is stored in Temporal's history only as
  * ciphertext. Runs outside the workflow sandbox (client, worker, codec server).
  *

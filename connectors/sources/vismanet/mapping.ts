@@ -1,5 +1,5 @@
 /**
- * From the export tables to the uniform model (sources.md 4.4): employee records of one human
+ * From the export tables to the uniform model (docs/sources/vismanet.md): employee records of one human
  * merged into one person (aggregation), contracts per person with the cut-off, managers per
  * contract through the users table, departments from the organization units, cost center codes,
  * employee user-defined fields → Person.custom, naming convention from `nameusage`.
