@@ -69,7 +69,7 @@ export interface LifecycleDeps {
   targets: Map<string, TargetConnector>;
   mailDomain: string;
   upnSuffix: string;
-  /** Change username/UPN on a name change (off by default: lifecycle.md section 3). */
+  /** Change username/UPN on a name change (off by default: docs/lifecycle.md section 3). */
   renameUsernameOnNameChange?: boolean;
 }
 

@@ -32,7 +32,7 @@ import {
 import { EmployeeId, SourceId } from '../common/search-attributes.js';
 import type { SourceConnector, SourceRecordError } from '../connectors/types.js';
 import { employeeWorkflowId, personKey, type Person } from '../domain/model.js';
-import { diffSnapshots } from '../domain/snapshot.js';
+import { diffSnapshots } from '../common/snapshot.js';
 import { addDays, localDate } from '../domain/dates.js';
 import {
   DEFAULT_THRESHOLDS,

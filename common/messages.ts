@@ -137,7 +137,7 @@ export interface EmployeeWorkflowInput {
 
 // ------------------------------------------------------------------ poll workflow: thresholds
 
-/** One limit a poll went over (lifecycle.md section 5). */
+/** One limit a poll went over (docs/lifecycle.md section 5). */
 export interface ThresholdReason {
   /**
    * `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window;

@@ -1,5 +1,5 @@
 /**
- * AES-256-GCM payload encryption for Temporal (temporal.md 2.2): personal data in workflow inputs,
+ * AES-256-GCM payload encryption for Temporal (docs/encryption.md): personal data in workflow inputs,
  * results, signals, queries, memo and activity arguments is stored in Temporal's history only as
  * ciphertext. Runs outside the workflow sandbox (client, worker, codec server).
  *
@@ -129,6 +129,29 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 export function isEncrypted(payload: Payload): boolean {
   const enc = payload.metadata?.[METADATA_ENCODING_KEY];
   return enc !== undefined && enc !== null && fromUtf8.decode(enc) === ENCRYPTED_ENCODING;
+}
+
+/**
+ * For a client without keys: leaves what it sends as it is, and when it reads an encrypted payload
+ * says which key is missing and how to provide it (instead of the converter's "Unknown encoding").
+ */
+export class MissingKeyPayloadCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    const encrypted = payloads.find(isEncrypted);
+    if (!encrypted) return payloads;
+    const idBytes = encrypted.metadata?.[METADATA_KEY_ID_KEY];
+    const keyId = idBytes ? fromUtf8.decode(idBytes) : undefined;
+    throw new PayloadDecryptionError(
+      `the workflow data is encrypted${keyId ? ` with key '${keyId}'` : ''} and no encryption key is configured: ` +
+        'set TENURE_ENCRYPTION_KEYS_FILE (or TENURE_ENCRYPTION_KEYS) and TENURE_ENCRYPTION_KEY_ID as for the worker ' +
+        '(docs/encryption.md); for the demo run `source .run/demo/encryption.env` first',
+      keyId,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /**
- * Tenure's custom search attributes (temporal.md section 1.10), shared by workflows, activities,
+ * Tenure's custom search attributes (docs/temporal.md), shared by workflows, activities,
  * schedules, the CLI and tests. Workflow-safe.
  *
  * Search attribute values are stored unencrypted and show in the UI, the CLI and logs: opaque keys

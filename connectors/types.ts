@@ -1,5 +1,5 @@
 /**
- * The connector contracts (targets.md section 1). Every source and target implements one of
+ * The connector contracts (docs/connector-contract.md). Every source and target implements one of
  * these; the workflow and activities only ever talk to these interfaces.
  */
 import type { Department, Person } from '../domain/model.js';

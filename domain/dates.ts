@@ -1,5 +1,5 @@
 /**
- * Calendar dates and wall-clock moments (lifecycle.md section 1: "Dates are calendar dates in the
+ * Calendar dates and wall-clock moments (docs/lifecycle.md section 1: "Dates are calendar dates in the
  * organisation's time zone; moments are computed in that zone").
  *
  * Pure and deterministic: no `Date.now()`, no node: imports, so Temporal workflow code can use it.

@@ -1,5 +1,5 @@
 /**
- * Rule evaluation (lifecycle.md section 2): which entitlements a person should have on `today`,
+ * Rule evaluation (docs/lifecycle.md section 2): which entitlements a person should have on `today`,
  * per target, each with its reason.
  *
  * A rule's *field* conditions (department, title, location, employer, cost centre; person fields)

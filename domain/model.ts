@@ -1,5 +1,5 @@
 /**
- * The uniform person model every source maps into (lifecycle.md section 1, sources.md section 1).
+ * The uniform person model every source maps into (docs/lifecycle.md section 1, docs/sources/model.md).
  *
  * The schemas are the boundary: zod `object` (not `looseObject`) drops every key it does not name,
  * so a BSN, salary, bank account, birth date or private address that a source sends never

@@ -1,5 +1,5 @@
 /**
- * Naming (lifecycle.md section 3; sources.md 1.4; targets.md 1.8 and 2.4). See docs/naming.md.
+ * Naming (docs/lifecycle.md section 3; docs/sources/model.md; docs/connector-contract.md). See docs/naming.md.
  *
  * Display names follow the Dutch naming convention (B, P, BP, PB). Usernames, UPNs and e-mail
  * local parts are generated from the known-as name and the *first* surname of the convention
@@ -148,7 +148,7 @@ export function foldNamePart(s: string): string {
 export const MAX_USERNAME_LENGTH = 20;
 /** RFC 5321 limit of an e-mail local part (also used for the UPN prefix). */
 export const MAX_LOCAL_PART_LENGTH = 64;
-/** HelloID's limit for AD (targets.md 1.8). */
+/** HelloID's limit for AD (docs/connector-contract.md). */
 export const DEFAULT_MAX_ITERATIONS = 50;
 /** Base used when the name folds to nothing at all. */
 export const DEFAULT_FALLBACK = 'user';

@@ -1,5 +1,5 @@
 /**
- * Primary contract selection (lifecycle.md section 1).
+ * Primary contract selection (docs/lifecycle.md section 1).
  *
  * Contracts are ranked by an ordered list of determinants, e.g. `['sequence', 'fte desc',
  * 'startDate']`. Each determinant is a field name with an optional direction `asc` (default) or

@@ -1,8 +1,8 @@
 /**
- * The rules file (lifecycle.md section 2): targets, timings and rules, as a zod schema, parsed
+ * The rules file (docs/lifecycle.md section 2): targets, timings and rules, as a zod schema, parsed
  * from YAML or JSON text with line-precise errors. See docs/rules.md for the format.
  *
- * Pure: parses from a string. The file loader lives in `rules-file.ts` (node:fs), which workflow
+ * Pure: parses from a string. The file loader lives in `common/rules-file.ts` (node:fs), which workflow
  * code must not import.
  */
 import { z } from 'zod';
@@ -59,7 +59,7 @@ export interface Timings {
   deleteAfterSeconds?: number | undefined;
 }
 
-/** What a fresh install gets (lifecycle.md section 2). */
+/** What a fresh install gets (docs/lifecycle.md section 2). */
 export const DEFAULT_TIMINGS: Readonly<Timings> = Object.freeze({
   createDaysBeforeStart: 14,
   enableAt: '07:00',

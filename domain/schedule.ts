@@ -1,5 +1,5 @@
 /**
- * Lifecycle moments of a person on one target (lifecycle.md sections 2 and 4): create, enable,
+ * Lifecycle moments of a person on one target (docs/lifecycle.md sections 2 and 4): create, enable,
  * disable and delete, as epoch milliseconds. The employee workflow sleeps on these, so this is
  * pure and deterministic: `now` is a parameter.
  *

@@ -86,8 +86,11 @@ What happens:
   +4 min     leavers (1040..1045) are disabled and moved to OU=Disabled; manager mailed
   +8 min     leavers' accounts are deleted; their workflows complete
   1046..1049 start next month: see 'upcoming'
+  namesakes  demo:1010, 1030, 1031 are all Ruben ter Horst: r.terhorst, ru.terhorst, rub.terhorst;
+             demo:1027, 1032, 1033 are all Bo Smit: b.smit, bo.smit, b.smit2 (first account made first)
 
-First: source $RUN_ROOT/encryption.env   (the CLI needs the demo key to read encrypted results)
+First: source $RUN_ROOT/encryption.env   (the CLI needs the demo key to read encrypted results;
+       without it the CLI says so and stops)
 Try:  node bin/tenure.js status demo:1030     node bin/tenure.js upcoming demo:1046
       node bin/tenure.js audit demo:1040      node bin/tenure.js reprovision demo:1001 --reason "check"
 Stop: bash scripts/demo.sh stop

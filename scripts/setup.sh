@@ -3,11 +3,14 @@
 #  - Debian packages for Samba AD, OpenLDAP tools, OpenSSH and PostgreSQL 15
 #  - the Temporal CLI (dev server + Web UI) built from the Go module proxy into .tools/bin
 #  - the Temporal server and temporal-sql-tool (same version) for the PostgreSQL-backed cluster
+#  - Temporal's time-skipping test server (Java, Maven Central) into .tools/temporal-test-server, with a JRE
 #  - node_modules from the lockfile
 SERVICE=setup
 source "$(dirname "$0")/lib.sh"
 cd "$TENURE_ROOT"
 
+TEMPORAL_TEST_SERVER_VERSION=1.38.0 # io.temporal:temporal-test-server, for the fast workflow tests (test/fast/)
+TEST_SERVER_STAMP="$TEMPORAL_TEST_SERVER_VERSION+slf4j-nop" # change when scripts/test-server/pom.xml changes
 TEMPORAL_CLI_VERSION=v1.5.1 # later tags carry a replace directive and cannot be `go install`ed
 DEBIAN_PACKAGES=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind
   ldb-tools slapd ldap-utils openssh-server openssh-client postgresql-15 iproute2 util-linux)
@@ -34,6 +37,33 @@ build_temporal_cli() {
   "$bin" --version >/dev/null || die "Temporal CLI build did not produce a working binary"
 }
 
+# The SDK starts it as an existing-path executable (scripts/test-server/temporal-test-server.sh), so
+# nothing is downloaded while tests run.
+fetch_temporal_test_server() {
+  local dir="$TOOLS_DIR/temporal-test-server" stamp
+  stamp="$dir/lib/.complete"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$TEST_SERVER_STAMP" ] && command -v java >/dev/null; then
+    log "Temporal test server present ($TEMPORAL_TEST_SERVER_VERSION)"
+    return 0
+  fi
+  local sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  local need=()
+  command -v java >/dev/null || need+=(default-jre-headless)
+  command -v mvn >/dev/null || need+=(maven)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing Debian packages: ${need[*]}"
+    "${sudo[@]}" apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  log "fetching io.temporal:temporal-test-server:$TEMPORAL_TEST_SERVER_VERSION from Maven Central (once)"
+  rm -rf "$dir/lib.partial" && mkdir -p "$dir"
+  mvn -q -B -Dstyle.color=never -f scripts/test-server/pom.xml -Dtemporal.test.server.version="$TEMPORAL_TEST_SERVER_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/lib.partial" >"$dir/mvn.log" 2>&1 ||
+    { cat "$dir/mvn.log" >&2; die "could not fetch the Temporal test server with Maven"; }
+  rm -rf "$dir/lib" && mv "$dir/lib.partial" "$dir/lib"
+  echo "$TEST_SERVER_STAMP" >"$stamp"
+}
+
 install_node_modules() {
   local stamp="node_modules/.tenure-lock-hash" want
   want="$(sha256sum package-lock.json | cut -d' ' -f1)"
@@ -48,5 +78,6 @@ install_debian_packages
 build_temporal_cli
 # The production-shaped server for scripts/cluster-test.sh (shares the CLI's Go build cache).
 bash "$TENURE_ROOT/scripts/services/temporal-cluster.sh" build
+fetch_temporal_test_server
 install_node_modules
 log "setup done in $((SECONDS - started))s"

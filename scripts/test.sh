@@ -20,7 +20,8 @@ log "lint"
 npx eslint --max-warnings=0 .
 npx prettier --check . >/dev/null || { npx prettier --check . ; die "formatting differs; run npm run format"; }
 
-mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+# The fast tier (test/fast/: workflow logic on skipped time, seconds) first, then the rest.
+mapfile -t files < <(find test/fast -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/fast/*' | sort)
 [ "${#files[@]}" -gt 0 ] || die "no test files found"
 log "running ${#files[@]} test files"
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"

@@ -375,7 +375,7 @@ describe(
       assert.equal((await ad.update(rb.account!, b)).audit[0]!.outcome, 'unchanged');
     });
 
-    test('delete; then not-found outcomes and failures as targets.md 1.5 says', async () => {
+    test('delete; then not-found outcomes and failures as docs/connector-contract.md says', async () => {
       const d = desired();
       const { account } = await ad.create(d);
       const r = await ad.delete(account!);

@@ -216,7 +216,7 @@ describe('Entra ID connector against the Graph simulator', () => {
     assert.equal(u.accountEnabled, true);
     assert.equal(sim.usersByEmployeeId('1001').length, 1);
 
-    // Delete: soft delete; afterwards the not-found matrix of targets.md 1.5.
+    // Delete: soft delete; afterwards the not-found matrix of docs/connector-contract.md.
     keep(await c.disable(ref));
     const del = keep(await c.delete(ref));
     assert.deepEqual(outcomes(del), ['delete:success']);

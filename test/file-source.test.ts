@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { FileSource, FileSourceError, REJECTED, parseHrExport } from '../connectors/sources/file.js';
 import type { SourceRecordError } from '../connectors/types.js';
 import { personKey, type Person } from '../domain/model.js';
-import { canonicalJson, diffSnapshots, personHash } from '../domain/snapshot.js';
+import { canonicalJson, diffSnapshots, personHash } from '../common/snapshot.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const BAD = join(fixtures, 'hr-export-bad.csv');

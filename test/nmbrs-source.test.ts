@@ -48,7 +48,7 @@ const byKey = (imp: SourceImport, key: string): Person => {
   return p;
 };
 
-describe('nmbrs source: synthetic dataset (sources.md 8.4)', () => {
+describe('nmbrs source: synthetic dataset (docs/sources/nmbrs.md)', () => {
   let sim: NmbrsSimulator;
   let imp: SourceImport;
   before(async () => {
@@ -386,7 +386,7 @@ describe('nmbrs source: malformed records', () => {
   });
 });
 
-describe('nmbrs source: write-back of the work e-mail (sources.md 5.4)', () => {
+describe('nmbrs source: write-back of the work e-mail (docs/sources/nmbrs.md)', () => {
   let sim: NmbrsSimulator;
   afterEach(() => sim.stop());
 

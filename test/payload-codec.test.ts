@@ -11,13 +11,19 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import {
   AesGcmPayloadCodec,
   ENCRYPTED_ENCODING,
+  MissingKeyPayloadCodec,
   PayloadDecryptionError,
   generateKeyEntry,
   parseEncryptionKeys,
   payloadCodecFromEnv,
 } from '../common/payload-codec.js';
 import { codecServerOptionsFromEnv, startCodecServer, type RunningCodecServer } from '../workers/codec-server.js';
-import { connectWorker, dataConverterFromEnv, temporalSettingsFromEnv } from '../workers/temporal-connection.js';
+import {
+  connectClient,
+  connectWorker,
+  dataConverterFromEnv,
+  temporalSettingsFromEnv,
+} from '../workers/temporal-connection.js';
 import { uniqueSuffix } from './support/env.js';
 import { seenQuery, wakeSignal } from './support/smoke-workflows.js';
 
@@ -134,6 +140,22 @@ describe('AesGcmPayloadCodec', () => {
     const [once] = await codec.encode([json(NAME)]);
     const [twice] = await codec.encode([once!]);
     assert.equal(twice, once);
+  });
+
+  test('without keys, encrypted data gives an error that says which key is missing and how to set it', async () => {
+    const keyless = new MissingKeyPayloadCodec();
+    const plain = [json({ a: 1 })];
+    assert.equal(await keyless.encode(plain), plain, 'sends what it gets');
+    assert.deepEqual(await keyless.decode(plain), plain);
+    const [sealed] = await codec.encode([json(NAME)]);
+    await assert.rejects(
+      keyless.decode([sealed!]),
+      (err: Error) =>
+        err instanceof PayloadDecryptionError &&
+        /encrypted with key 'k1' and no encryption key is configured/.test(err.message) &&
+        /TENURE_ENCRYPTION_KEYS_FILE/.test(err.message) &&
+        /source \.run\/demo\/encryption\.env/.test(err.message),
+    );
   });
 
   test('keys from the environment: parsing, defaults and errors that never show key material', () => {
@@ -427,6 +449,15 @@ describe('end to end through Temporal', { skip: !process.env.TEMPORAL_ADDRESS &&
       assert.ok(bytes.includes(Buffer.from(opaqueId)), 'the walk does see clear bytes (search attribute)');
       // ...while the client with the codec reads the memo back in clear.
       assert.deepEqual((await encrypted.workflow.getHandle(workflowId).describe()).memo, { displayName: NAME });
+      // The CLI's client without the key settings says what is missing instead of "Unknown encoding".
+      const keyless = await connectClient(
+        temporalSettingsFromEnv({ TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace }),
+      );
+      try {
+        await assert.rejects(keyless.workflow.getHandle(workflowId).result(), /with key 'e2e' and no encryption key/);
+      } finally {
+        await keyless.connection.close();
+      }
     } finally {
       await nativeConnection.close();
       await connection.close();

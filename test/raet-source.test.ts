@@ -87,7 +87,7 @@ describe('http helper', () => {
   });
 });
 
-describe('raet source: synthetic Beaufort tenant (sources.md 8.1)', () => {
+describe('raet source: synthetic Beaufort tenant (docs/sources/raet.md)', () => {
   test('full import: names, conventions, prefixes, two contracts, leaver, managers, departments', async () => {
     const sim = await start();
     const src = source(sim);
@@ -407,7 +407,7 @@ describe('raet source: write-back', () => {
   });
 });
 
-describe('raet source: HR Core Business (sources.md 3, 8.2)', () => {
+describe('raet source: HR Core Business (docs/sources/raet.md)', () => {
   test('time slices, digit conventions, OU manager via employee id, legacy auth headers', async () => {
     const sim = await start(businessDataset(), { variant: 'business' });
     const src = source(sim, { variant: 'business', authStyle: 'legacy', tokenUrl: `${sim.url}/authentication/token` });

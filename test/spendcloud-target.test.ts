@@ -57,7 +57,7 @@ describe('spendcloud: cells, names, config', () => {
     assert.equal(safeCell(null), '');
   });
 
-  test('achternaam / tussenvoegsel per naming convention (4.3)', () => {
+  test('achternaam / tussenvoegsel per naming convention', () => {
     const base = { nickName: 'Janine', familyName: 'Boele', familyNamePrefix: 'van den' };
     const partner = { partnerName: 'Vries', partnerNamePrefix: 'de' };
     assert.deepEqual(surnameFields({ ...base, convention: 'B' }), {
@@ -230,7 +230,7 @@ describe('spendcloud: real PostgreSQL and sshd', { skip }, () => {
     }
   });
 
-  test('the spec example (8.2) byte for byte: BOM, CRLF, ; and , separators, all quoted', async () => {
+  test('the reference CSV example byte for byte: BOM, CRLF, ; and , separators, all quoted', async () => {
     const { connector: c, config, local } = scenario('spec');
     const jan = person(
       '1001',

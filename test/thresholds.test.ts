@@ -1,5 +1,5 @@
 /**
- * Thresholds on the poller (lifecycle.md section 5) and the held-poll CLI commands, against a
+ * Thresholds on the poller (docs/lifecycle.md section 5) and the held-poll CLI commands, against a
  * real Temporal dev server and a real Postgres (TEMPORAL_ADDRESS, DATABASE_URL). Employee
  * workflows are the recording stand-in of test/support/recording-employee-workflow.ts, so the
  * tests see exactly which signals went out. Every test has its own source id.

@@ -143,7 +143,7 @@ const sanne: Person = {
   ],
 };
 
-describe('Visma.net HRM source: the synthetic dataset of sources.md 8.3', () => {
+describe('Visma.net HRM source: the synthetic dataset of docs/sources/vismanet.md', () => {
   let s: VismaNetSim;
   let result: SourceImport;
   let src: VismaNetSource;

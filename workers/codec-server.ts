@@ -1,5 +1,5 @@
 /**
- * The Tenure codec server (temporal.md 2.3): lets the Temporal Web UI (in the operator's browser)
+ * The Tenure codec server (docs/encryption.md): lets the Temporal Web UI (in the operator's browser)
  * and the `temporal` CLI (`--codec-endpoint`) show encrypted payloads in clear text.
  *
  *   POST /decode, POST /encode   body and answer `{"payloads":[{"metadata":{k: base64}, "data": base64}]}`

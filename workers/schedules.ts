@@ -1,5 +1,5 @@
 /**
- * One Temporal Schedule per configured source (temporal.md 1.14): `poll-<sourceId>` starts the
+ * One Temporal Schedule per configured source (docs/temporal.md): `poll-<sourceId>` starts the
  * poll workflow every interval. Overlap SKIP (never two polls of a source at once) and a catch-up
  * window of one interval (an outage does not replay missed polls; the next poll sees everything).
  */

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import { payloadCodecFromEnv } from '../common/payload-codec.js';
+import { MissingKeyPayloadCodec, payloadCodecFromEnv } from '../common/payload-codec.js';
 
 export interface TemporalSettings {
   address: string;
@@ -60,9 +60,11 @@ function connectionOptions(s: TemporalSettings): ConnectionOptions & { apiKey?: 
   return { address: s.address, tls: s.tls, apiKey: s.apiKey };
 }
 
+/** Without keys the client still recognises encrypted data and says what is missing (CLI, scripts). */
 export async function connectClient(settings = temporalSettingsFromEnv()): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(settings));
-  return new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter });
+  const dataConverter = settings.dataConverter ?? { payloadCodecs: [new MissingKeyPayloadCodec()] };
+  return new Client({ connection, namespace: settings.namespace, dataConverter });
 }
 
 export async function connectWorker(settings = temporalSettingsFromEnv()): Promise<NativeConnection> {

@@ -24,7 +24,7 @@ import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js'
 import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
-import { loadRulesFile } from '../domain/rules-file.js';
+import { loadRulesFile } from '../common/rules-file.js';
 import { dataConverterFromEnv } from './temporal-connection.js';
 
 export interface TenureSettings {

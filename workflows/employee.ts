@@ -1,5 +1,5 @@
 /**
- * One long-lived workflow per person (lifecycle.md section 4): sleeps until the next lifecycle
+ * One long-lived workflow per person (docs/lifecycle.md section 4): sleeps until the next lifecycle
  * moment, wakes early on any change, and brings every target in line with the current plan.
  * Handlers only record input; the main loop is the one place that runs activities.
  */

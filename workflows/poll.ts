@@ -1,12 +1,12 @@
 /**
- * The poll workflow (lifecycle.md section 5): one run per scheduled poll of one source
+ * The poll workflow (docs/lifecycle.md section 5): one run per scheduled poll of one source
  * (workers/schedules.ts). It orchestrates the activities of activities/poll.ts and carries only
  * a poll id, counts and cursors: the persons stay in the vault's staging table.
  *
  *   startPoll → importAndDiff → checkThresholds → [held: wait for approve / reject]
  *             → signalChanges (batch by batch) → acceptSnapshot → finishPoll
  *
- * Thresholds (lifecycle.md section 5): checkThresholds counts what the import would do (removed,
+ * Thresholds (docs/lifecycle.md section 5): checkThresholds counts what the import would do (removed,
  * ending today, total changes; this import and the rolling window; truncation) against the
  * source's limits. Over a limit the poll HOLDS: nothing is signalled, PollState `held`, the
  * current details say which limit tripped with the numbers, and the run waits for an admin

@@ -1,5 +1,5 @@
 /**
- * Held polls (lifecycle.md sections 5 and 6): `tenure held` lists the polls waiting for an admin
+ * Held polls (docs/lifecycle.md sections 5 and 6): `tenure held` lists the polls waiting for an admin
  * because an import went over a threshold, with the limits that tripped; `tenure approve` and
  * `tenure reject` send the poll workflow's `approve` / `reject` update and print the outcome.
  *

@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { z } from 'zod';
 import { Department, Person, type PersonInput } from '../../domain/model.js';
-import { canonicalJson } from '../../domain/snapshot.js';
+import { canonicalJson } from '../../common/snapshot.js';
 import type { SourceConnector, SourceImport, SourceRecordError } from '../types.js';
 
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;

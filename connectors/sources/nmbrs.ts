@@ -1,5 +1,5 @@
 /**
- * Visma Nmbrs source over the SOAP v3 API (sources.md section 5; docs/sources/nmbrs.md).
+ * Visma Nmbrs source over the SOAP v3 API (docs/sources/nmbrs.md).
  *
  * Per company: the personal info of all employees (newest version per employee), all employments
  * (one contract each), and — for employees missing from the bulk list — `PersonalInfo_GetCurrent`.
@@ -471,7 +471,7 @@ export class NmbrsSource implements SourceConnector {
   }
 
   /**
-   * Write the generated work e-mail back (sources.md 5.4): read the current personal info, stop if
+   * Write the generated work e-mail back (docs/sources/nmbrs.md): read the current personal info, stop if
    * it already holds the value, else `PersonalInfo_UpdateCurrent` with the mandatory fields copied
    * from the current record, in schema order. `businessEmail: ''` clears the work e-mail.
    * Username and UPN have no place in Nmbrs and are ignored.

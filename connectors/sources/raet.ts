@@ -1,5 +1,5 @@
 /**
- * The Visma Raet source (sources.md sections 2 and 3; docs/sources/raet.md): Youforce IAM API for
+ * The Visma Raet source (docs/sources/raet.md): Youforce IAM API for
  * HR Core Beaufort, or the YouServe IAM API for HR Core Business (time-sliced records).
  *
  * fetchAll pages through every endpoint (full load, client-side joins: the API has no "active
@@ -103,7 +103,7 @@ export class RaetSource implements SourceConnector {
     await this.client.pages(path, (records) => {
       calls[path] = (calls[path] ?? 0) + 1;
       for (const raw of records) {
-        if (raw === null || raw === undefined) continue; // null items in pages (2.2)
+        if (raw === null || raw === undefined) continue; // null items in pages (docs/sources/raet.md)
         const at = index++;
         const rec = parseRecord(schema, raw, { source: this.id, origin: path, index: at }, errors);
         if (rec !== undefined) out.push({ rec, index: at });

@@ -1,5 +1,5 @@
 /**
- * Visma.net HRM (NL) source (sources.md section 4): reads the analytics export API — employees,
+ * Visma.net HRM (NL) source (docs/sources/vismanet.md): reads the analytics export API — employees,
  * contracts, organization units, cost centers, users and (when custom fields are mapped) employee
  * user-defined field histories — as asynchronous export jobs, and maps them to the uniform model.
  *

@@ -1,5 +1,5 @@
 /**
- * Active Directory target connector over LDAPS with ldapts (targets.md section 2).
+ * Active Directory target connector over LDAPS with ldapts (docs/targets/ad.md).
  *
  * - Correlation on employeeID always comes first, so a retried create never adds a second account.
  * - Accounts are created disabled in their location's OU with a random password (unicodePwd);

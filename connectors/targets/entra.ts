@@ -1,5 +1,5 @@
 /**
- * Entra ID target connector through Microsoft Graph v1.0 (targets.md sections 1 and 6).
+ * Entra ID target connector through Microsoft Graph v1.0 (docs/connector-contract.md and docs/targets/entra.md).
  *
  * - Client-credentials token (tenant, client id, secret), cached until shortly before it expires.
  * - Correlation on `employeeId` (`$filter=employeeId eq '<v>'`, quotes doubled); the employeeId is

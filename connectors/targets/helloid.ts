@@ -1,5 +1,5 @@
 /**
- * HelloID directory target connector over the HelloID REST API (targets.md section 3).
+ * HelloID directory target connector over the HelloID REST API (docs/targets/helloid.md).
  *
  * - Users are correlated on the employee number kept in a user attribute (default
  *   `userAttributes.employeeId`), written in the same POST that creates the user, so a create

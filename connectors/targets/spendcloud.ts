@@ -1,5 +1,5 @@
 /**
- * Visma | ProActive Spend Cloud target (targets.md section 4): file based, no API.
+ * Visma | ProActive Spend Cloud target (docs/targets/spendcloud.md): file based, no API.
  *
  * - The lifecycle actions keep one person row (correlated on the employee number) and one role row
  *   per contract in PostgreSQL (vault/migrations/004_spendcloud.sql), keyed by the connector id.

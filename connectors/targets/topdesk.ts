@@ -1,5 +1,5 @@
 /**
- * TOPdesk target connector: persons (callers) and onboarding/offboarding tickets (targets.md 5).
+ * TOPdesk target connector: persons (callers) and onboarding/offboarding tickets (docs/targets/topdesk.md).
  *
  * - Correlation on `employeeNumber` always comes first (FIQL `employeeNumber=='…'`, page size 2 to
  *   see duplicates, archived persons included); the POST body carries `employeeNumber`, so a create

@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RaetSource } from '../../connectors/sources/raet.js';
-import { diffSnapshots } from '../../domain/snapshot.js';
+import { diffSnapshots } from '../../common/snapshot.js';
 import { RaetSimulator, generateTenant, type Json } from '../../test/simulators/raet.js';
 
 const persons = Number(process.argv[2] ?? 50_000);

@@ -3,7 +3,7 @@
  * in a real directory); `poll <sourceId>` runs one poll of the source now and prints its summary.
  */
 import { Client as LdapClient } from 'ldapts';
-import { loadRulesFile } from '../../domain/rules-file.js';
+import { loadRulesFile } from '../../common/rules-file.js';
 import { connectClient } from '../../workers/temporal-connection.js';
 import { triggerPoll } from '../../workers/schedules.js';
 

@@ -60,6 +60,9 @@ const departments: [string, string][] = [
   ['FIN', 'Financiën'],
 ];
 const locations = ['Utrecht', 'Amersfoort', 'Zeist'];
+// One name per employee (demo:1000 + index). A few are real namesakes, so the naming iteration
+// shows (docs/naming.md): three Ruben ter Horsts get r.terhorst, ru.terhorst and rub.terhorst, in the
+// order their accounts are made, and three Bo Smits get b.smit, bo.smit and b.smit2.
 const people: [string, string, string, string, string, string][] = [
   // nick, prefix, family, partner prefix, partner, convention
   ['Jan', 'van den', 'Berg', 'de', 'Vries', 'B'],
@@ -82,6 +85,40 @@ const people: [string, string, string, string, string, string][] = [
   ['Sara', '', 'El Amrani', '', '', 'B'],
   ['Bram', '', 'Peters', '', '', 'B'],
   ['Eva', 'van', 'Dam', '', '', 'B'],
+  // 20..29: staff in service (20..23 move, 24..26 take their partner's name in version 2)
+  ['Tim', '', 'Hendriks', '', '', 'B'],
+  ['Lisa', '', 'Vermeulen', '', '', 'B'],
+  ['Kevin', '', 'Brouwer', '', '', 'B'],
+  ['Femke', 'de', 'Jong', '', '', 'B'],
+  ['Anouk', '', 'Kok', '', '', 'B'],
+  ['Sophie', '', 'Schouten', '', '', 'B'],
+  ['Mila', '', 'Koster', '', '', 'B'],
+  ['Bo', '', 'Smit', '', '', 'B'],
+  ['Yusuf', '', 'Yılmaz', '', '', 'B'],
+  ['Hanna', '', 'Willems', '', '', 'B'],
+  // 30..39: new hires today (38 is withdrawn in version 2)
+  ['Ruben', 'ter', 'Horst', '', '', 'B'],
+  ['Ruben', 'ter', 'Horst', '', '', 'B'],
+  ['Bo', '', 'Smit', '', '', 'B'],
+  ['Bo', '', 'Smit', '', '', 'B'],
+  ['Jesse', '', 'Meijer', '', '', 'B'],
+  ['Nina', 'van', 'Wijk', '', '', 'B'],
+  ['Stijn', '', 'Jacobs', '', '', 'B'],
+  ['Lieke', '', 'Kramer', '', '', 'B'],
+  ['Mohamed', '', 'Bakkali', '', '', 'B'],
+  ['Roos', '', 'Prins', '', '', 'B'],
+  // 40..45: leavers (45 is rehired in version 2)
+  ['Gert', '', 'Huisman', '', '', 'B'],
+  ['Marieke', 'van', 'Veen', '', '', 'B'],
+  ['Wouter', '', 'Postma', '', '', 'B'],
+  ['Ingrid', '', 'Kuipers', '', '', 'B'],
+  ['Henk', '', 'Bosman', '', '', 'B'],
+  ['Petra', '', 'Wolters', '', '', 'B'],
+  // 46..49: start next month
+  ['Olivia', '', 'Hoekstra', '', '', 'B'],
+  ['Finn', 'van', 'Beek', '', '', 'B'],
+  ['Saar', '', 'Lammers', '', '', 'B'],
+  ['Luuk', '', 'Verbeek', '', '', 'B'],
 ];
 
 type Row = Record<string, string>;
@@ -97,7 +134,7 @@ const row = (
   manager: string,
   extra: Partial<Row> = {},
 ): Row => {
-  const p = people[i % people.length]!;
+  const p = people[i]!;
   const key = String(1000 + i);
   const [dcode, dname] = departments[dept % departments.length]!;
   return {
@@ -106,7 +143,7 @@ const row = (
     given_name: p[0],
     initials: `${p[0][0]}.`,
     family_name_prefix: p[1],
-    family_name: i >= people.length ? `${p[2]}-${Math.floor(i / people.length) + 1}` : p[2],
+    family_name: p[2],
     partner_name_prefix: p[3],
     partner_name: p[4],
     name_convention: p[5],
@@ -132,7 +169,7 @@ const row = (
 };
 
 const yesterday = addDays(today, -1);
-for (let i = 0; i < 50; i++) {
+for (let i = 0; i < people.length; i++) {
   const dept = i % departments.length;
   const loc = i % locations.length;
   if (i < 30) {

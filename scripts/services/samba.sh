@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Samba AD domain controller for Tenure's Active Directory target (infrastructure.md "Active Directory").
+# Samba AD domain controller for Tenure's Active Directory target (docs/development.md).
 #
 #   bash scripts/services/samba.sh start [--fresh] | stop | status
 #

@@ -24,7 +24,7 @@ const opts = { mailDomain: 'example.org', upnSuffix: 'corp.example.org' };
 const usernames = (n: PersonName, max = 8) =>
   [...identityCandidates(n, { ...opts, maxIterations: max })].map((c) => c.username);
 
-test('display names for the four conventions (sources.md 1.4 example)', () => {
+test('display names for the four conventions (docs/sources/model.md example)', () => {
   assert.equal(displayName(jan('B')), 'Jan van den Berg');
   assert.equal(displayName(jan('P')), 'Jan de Vries');
   assert.equal(displayName(jan('BP')), 'Jan van den Berg - de Vries');

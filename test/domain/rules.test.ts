@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TIMINGS, RulesError, parseRules, safeParseRules, timingsFor } from '../../domain/rules.js';
-import { loadRulesFile } from '../../domain/rules-file.js';
+import { loadRulesFile } from '../../common/rules-file.js';
 import { EXAMPLE } from './helpers.js';
 
 test('a valid rules file parses with defaults filled in', () => {

@@ -1,5 +1,5 @@
 /**
- * A Microsoft Graph v1.0 + Microsoft identity platform simulator (targets.md section 6): a real
+ * A Microsoft Graph v1.0 + Microsoft identity platform simulator (docs/targets/entra.md): a real
  * HTTP server on 127.0.0.1 with a random free port, for the Entra ID target connector.
  *
  * - token endpoint `POST /<tenant>/oauth2/v2.0/token` (client credentials, form body): unknown

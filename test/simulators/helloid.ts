@@ -1,5 +1,5 @@
 /**
- * A HelloID REST API simulator (targets.md sections 3 and 8.1): a real HTTP server on 127.0.0.1
+ * A HelloID REST API simulator (docs/targets/helloid.md): a real HTTP server on 127.0.0.1
  * with a random free port, base path `/api/v1`.
  *
  * - Basic auth with API key + secret; wrong credentials, a disabled key or a caller outside the
@@ -98,7 +98,7 @@ export interface HelloIdStats {
 
 const BASE = '/api/v1';
 
-/** Seed from targets.md 8.1: two department groups, one product, no users. */
+/** Seed from docs/targets/helloid.md: two department groups, one product, no users. */
 export function seed81(): { users: SimUser[]; groups: SimGroup[]; products: SimProduct[] } {
   return {
     users: [],

@@ -1,5 +1,5 @@
 /**
- * A Visma Nmbrs SOAP v3 simulator (sources.md 5, 6 and 8.4): a real HTTP server on 127.0.0.1 that
+ * A Visma Nmbrs SOAP v3 simulator (docs/sources/nmbrs.md and docs/sources/model.md): a real HTTP server on 127.0.0.1 that
  * speaks SOAP 1.1 and 1.2 for exactly the operations the Nmbrs source uses. Requests are parsed
  * with fast-xml-parser, answers built with its XMLBuilder.
  *
@@ -687,7 +687,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- data
 
-/** The synthetic tenant of sources.md 8.4 (today = 2026-07-01). */
+/** The synthetic tenant of docs/sources/nmbrs.md (today = 2026-07-01). */
 export function syntheticTenant(): SimTenant {
   const ict: SimCodeDesc = { Id: 31, Code: '2', Description: 'Informatievoorziening' };
   const hr: SimCodeDesc = { Id: 30, Code: '1', Description: 'Personeelszaken' };

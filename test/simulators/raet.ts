@@ -1,5 +1,5 @@
 /**
- * A Visma Raet Youforce IAM API simulator (sources.md sections 2, 3, 6, 8.1, 8.2): a real HTTP
+ * A Visma Raet Youforce IAM API simulator (docs/sources/raet.md and docs/sources/model.md): a real HTTP
  * server on 127.0.0.1 with a random free port.
  *
  * - token endpoints: Visma Connect (`POST /connect/token`, client id + secret + tenant id) and the
@@ -525,7 +525,7 @@ function emptyDataset(): RaetDataset {
   };
 }
 
-/** The synthetic Beaufort tenant of sources.md 8.1 (reference today 2026-07-01). */
+/** The synthetic Beaufort tenant of docs/sources/raet.md (reference today 2026-07-01). */
 export function beaufortDataset(): RaetDataset {
   const d = emptyDataset();
   d.persons = [
@@ -763,7 +763,7 @@ export function beaufortDataset(): RaetDataset {
   return d;
 }
 
-/** The synthetic HR Core Business tenant of sources.md 8.2, completed with employments and value lists. */
+/** The synthetic HR Core Business tenant of docs/sources/raet.md, completed with employments and value lists. */
 export function businessDataset(): RaetDataset {
   const d = emptyDataset();
   d.employees = [

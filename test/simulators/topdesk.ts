@@ -1,5 +1,5 @@
 /**
- * A TOPdesk REST API simulator (targets.md 5, 8.3): a real HTTP server on 127.0.0.1 with a random
+ * A TOPdesk REST API simulator (docs/targets/topdesk.md): a real HTTP server on 127.0.0.1 with a random
  * free port (or a given one, to come back after an outage on the same address).
  *
  * - auth: `Authorization: BASIC base64(user:application password)` (scheme case-insensitive);

@@ -1,5 +1,5 @@
 /**
- * Visma.net HRM analytics API simulator (sources.md 4.1, 4.2, 6, 8.3): a real HTTP server on
+ * Visma.net HRM analytics API simulator (docs/sources/vismanet.md and docs/sources/model.md): a real HTTP server on
  * 127.0.0.1 with a random free port.
  *
  * - `POST /connect/token`: client credentials (client_id, client_secret, tenant_id, scope);
@@ -356,10 +356,10 @@ export async function startVismaNetSim(options: VismaNetSimOptions): Promise<Vis
   };
 }
 
-// ---------------------------------------------------------------- the synthetic dataset (sources.md 8.3)
+// ---------------------------------------------------------------- the synthetic dataset (docs/sources/vismanet.md)
 
 /**
- * The three people of section 8.3, reference today 2026-07-01. With `secondEmployeeRecord`, Jan's
+ * The three people of the synthetic dataset, reference today 2026-07-01. With `secondEmployeeRecord`, Jan's
  * second contract arrives under employee record 10004 (Visma's default: one record per contract).
  * Contracts carry two salary columns the connector should exclude with `fields=!…`.
  */

@@ -1,4 +1,4 @@
--- Poll staging (lifecycle.md section 5): what one poll would change, held in the vault so the poll
+-- Poll staging (docs/lifecycle.md section 5): what one poll would change, held in the vault so the poll
 -- workflow's history carries only poll ids, counts and cursors, never the persons themselves.
 
 -- One row per person a poll found added, changed or removed. Unchanged persons get no row.

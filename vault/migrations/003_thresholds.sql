@@ -1,4 +1,4 @@
--- Thresholds (lifecycle.md section 5): what a poll would do, counted before anything is signalled,
+-- Thresholds (docs/lifecycle.md section 5): what a poll would do, counted before anything is signalled,
 -- and the admin decision on a poll that was held because it went over a limit.
 
 -- outcome now also: held (waiting for approve or reject; set back to running on approve).

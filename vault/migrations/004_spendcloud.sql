@@ -1,4 +1,4 @@
--- Visma | ProActive Spend Cloud target (targets.md section 4; connectors/targets/spendcloud.ts).
+-- Visma | ProActive Spend Cloud target (docs/targets/spendcloud.md; connectors/targets/spendcloud.ts).
 -- Tenure keeps what the Spend Cloud import should see; the lifecycle actions change these rows
 -- and a scheduled export writes them as the two CSV files (full dump) to the SFTP drop.
 -- Unlike the shipped SQLite file: real keys, so a retried create can never duplicate a person,

@@ -1,4 +1,4 @@
-/** Pure mapping helpers of the Nmbrs source (sources.md 1.4, 5.3, 5.5). */
+/** Pure mapping helpers of the Nmbrs source (docs/sources/model.md and docs/sources/nmbrs.md). */
 import type { NameConvention } from '../../../domain/model.js';
 import type { NmbrsSettings } from './options.js';
 
@@ -34,7 +34,7 @@ export type DateResult = { date: string | undefined } | { error: string };
 
 /**
  * `xs:dateTime` without zone (`2026-05-15T00:00:00`) or a date → `YYYY-MM-DD`. Nil, empty and the
- * `0001-01-01` sentinel are "no date" (5.5 pitfall 5).
+ * `0001-01-01` sentinel are "no date" (docs/sources/nmbrs.md).
  */
 export function nmbrsDate(raw: string | undefined): DateResult {
   const v = raw?.trim() ?? '';

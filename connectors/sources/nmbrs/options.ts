@@ -1,6 +1,6 @@
 /**
- * Options of the Nmbrs SOAP v3 source (sources.md section 5). Every point the spec marks
- * "unverified" is a setting here, with the default documented in docs/sources/nmbrs.md.
+ * Options of the Nmbrs SOAP v3 source (docs/sources/nmbrs.md). Every point that could not be
+ * verified against a live tenant is a setting here, with the default documented in docs/sources/nmbrs.md.
  */
 import { z } from 'zod';
 import { NameConvention } from '../../../domain/model.js';

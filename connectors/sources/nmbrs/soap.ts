@@ -1,5 +1,5 @@
 /**
- * A small SOAP 1.1/1.2 client for the Nmbrs v3 services (sources.md 5.1). Envelopes are built with
+ * A small SOAP 1.1/1.2 client for the Nmbrs v3 services (docs/sources/nmbrs.md). Envelopes are built with
  * fast-xml-parser's XMLBuilder (every value escaped by the builder) and answers parsed with its
  * XMLParser; nothing is concatenated into XML by hand.
  *

@@ -1,5 +1,5 @@
 /**
- * Joining Raet records into the uniform model (sources.md 2.5, 2.6 for Beaufort; 3 for HR Core
+ * Joining Raet records into the uniform model (docs/sources/raet.md: Beaufort, and HR Core
  * Business). Pure: records in, SourceImport out. Every person is validated with the Person schema;
  * a person whose own record or one of whose employments / assignments is malformed is rejected
  * with SourceRecordErrors keyed by its person code (so it keeps its last good data), the rest is
@@ -288,7 +288,7 @@ export function assembleBeaufort(
     if (!allocation.has(k)) allocation.set(k, a);
   }
 
-  // Managers (2.6): active MGR roles, newest start first, then highest numeric person code; first per OU.
+  // Managers: active MGR roles, newest start first, then highest numeric person code; first per OU.
   const roles = recs.roleAssignments
     .filter(
       (r) =>

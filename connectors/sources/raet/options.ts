@@ -1,6 +1,6 @@
 /**
- * Options of the Visma Raet source (docs/sources/raet.md). Every point sources.md marks
- * "unverified" is a setting here rather than a guess in code.
+ * Options of the Visma Raet source (docs/sources/raet.md). Every point that could not be
+ * verified against a live tenant is a setting here rather than a guess in code.
  */
 import { z } from 'zod';
 
@@ -81,7 +81,7 @@ export const RaetSourceOptions = z
     contractManagerFromDepartment: z.boolean().default(true),
     /** A manager of their own department reports to the parent department's manager. */
     selfManagedUseParent: z.boolean().default(true),
-    /** `9999-12-31` (and later) end dates become open-ended. HelloID skips this for Business; sources.md 7 says normalise. */
+    /** `9999-12-31` (and later) end dates become open-ended. HelloID skips this for Business; docs/sources/model.md says normalise. */
     openEndSentinel: z.string().default('9999-12-31'),
     /** Read `/extensions/v1.0/iam/persons` into `person.custom` (key = bo4FieldCode without spaces). */
     includeExtensions: z.boolean().default(false),

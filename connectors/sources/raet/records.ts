@@ -1,5 +1,5 @@
 /**
- * Raw Raet record schemas (sources.md 2.4, 3): every field optional (Raet omits empty properties),
+ * Raw Raet record schemas (docs/sources/raet.md): every field optional (Raet omits empty properties),
  * ids accepted as string or number and kept as strings, `null` treated as absent. `z.object`
  * drops every field not named here (birth dates, addresses, ... never leave this module).
  */
@@ -170,7 +170,7 @@ export function parseRecord<T>(
   return undefined;
 }
 
-/** `nameAssembleOrder` → convention via the table of sources.md 1.4 (upper-cased; unknown → B). */
+/** `nameAssembleOrder` → convention via the table of docs/sources/model.md (upper-cased; unknown → B). */
 export function nameConvention(code: string | undefined, table: Record<string, NameConvention>): NameConvention {
   if (!code) return 'B';
   return table[code.trim().toUpperCase()] ?? table[code.trim()] ?? 'B';

@@ -1,5 +1,5 @@
 /**
- * The Visma.net HRM analytics API (sources.md 4.1, 4.2): Visma Connect client-credentials token,
+ * The Visma.net HRM analytics API (docs/sources/vismanet.md): Visma Connect client-credentials token,
  * and the asynchronous export job — start, poll with backoff and a bound, download every file of
  * the result (pre-signed links, fetched without the bearer token).
  */

@@ -1,5 +1,5 @@
 /**
- * The CSV files of an export (sources.md 4.2): header row with lower-case column names, comma
+ * The CSV files of an export (docs/sources/vismanet.md): header row with lower-case column names, comma
  * separated (configurable), empty cell = no value. A result of several files is one table: the
  * files are read in order and every row keeps its own file name and line for error reports.
  */

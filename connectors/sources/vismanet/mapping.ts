@@ -1,5 +1,5 @@
 /**
- * From the export tables to the uniform model (sources.md 4.4): employee records of one human
+ * From the export tables to the uniform model (docs/sources/vismanet.md): employee records of one human
  * merged into one person (aggregation), contracts per person with the cut-off, managers per
  * contract through the users table, departments from the organization units, cost center codes,
  * employee user-defined fields → Person.custom, naming convention from `nameusage`.
@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { addDays, isIsoDate } from '../../../domain/dates.js';
 import { Department, Person, type NameConvention } from '../../../domain/model.js';
 import { removeDiacritics } from '../../../domain/naming.js';
-import { canonicalJson } from '../../../domain/snapshot.js';
+import { canonicalJson } from '../../../common/snapshot.js';
 import type { SourceImport, SourceRecordError } from '../../types.js';
 import type { CsvRow, CsvTable } from './csv.js';
 import type { VismaNetSettings } from './options.js';

@@ -1,6 +1,6 @@
 /**
- * Options of the Visma.net HRM source (sources.md section 4), validated with zod. Every point the
- * spec marks unverified is a setting here with the spec's best guess as default.
+ * Options of the Visma.net HRM source (docs/sources/vismanet.md), validated with zod. Every point that
+ * could not be verified against a live tenant is a setting here, with the likeliest value as default.
  */
 import { z } from 'zod';
 import { NameConvention } from '../../../domain/model.js';
@@ -9,7 +9,7 @@ import { isValidTimeZone } from '../../../domain/dates.js';
 export const DEFAULT_TOKEN_URL = 'https://connect.visma.com/connect/token';
 export const DEFAULT_API_BASE_URL = 'https://api.analytics1.hrm.visma.net';
 
-/** Scopes for the datasets this source reads (sources.md 4.1). */
+/** Scopes for the datasets this source reads (docs/sources/vismanet.md). */
 export const DEFAULT_SCOPES = [
   'hrmanalytics:nlhrm:exportemployees',
   'hrmanalytics:nlhrm:exportcontracts',
@@ -20,7 +20,7 @@ export const DEFAULT_SCOPES = [
 /** Private contact data ("IncludePersonalData"); not needed by Tenure. */
 export const CONTACT_INFORMATION_SCOPE = 'hrmanalytics:nlhrm:exportcontactinformation';
 
-/** Salary and scale columns HelloID excludes from the contracts export (sources.md 4.2). */
+/** Salary and scale columns HelloID excludes from the contracts export (docs/sources/vismanet.md). */
 export const DEFAULT_CONTRACT_FIELDS_EXCLUDE = [
   'catsrspfactor',
   'catsscale',
@@ -48,7 +48,7 @@ export const DEFAULT_CONTRACT_FIELDS_EXCLUDE = [
   'stepname',
 ] as const;
 
-/** `nameusage` label → convention (sources.md table 1.4); anything else is `B`. */
+/** `nameusage` label → convention (docs/sources/model.md); anything else is `B`. */
 export const DEFAULT_NAME_USAGE: Record<string, NameConvention> = {
   Eigen: 'B',
   'Part./eig.': 'PB',
@@ -56,7 +56,7 @@ export const DEFAULT_NAME_USAGE: Record<string, NameConvention> = {
   'Eig./Part.': 'BP',
 };
 
-/** HelloID's aggregation key columns (sources.md 4.4); `placeofbirth` is not in the export (unverified). */
+/** HelloID's aggregation key columns (docs/sources/vismanet.md); `placeofbirth` is not in the export (unverified). */
 export const DEFAULT_AGGREGATION_FIELDS = ['initials', 'gender', 'dateofbirth', 'placeofbirth', 'birthname'] as const;
 
 const SOURCE_ID = /^[a-z][a-z0-9-]{0,31}$/;

@@ -1,5 +1,5 @@
 /**
- * LDAP failures mapped for the activity layer (targets.md 2.12): transient problems stay plain
+ * LDAP failures mapped for the activity layer (docs/targets/ad.md): transient problems stay plain
  * `Error`s (Temporal retries them); permanent rejections become `TargetRejectedError`, which the
  * activity layer turns into a non-retryable failure.
  */

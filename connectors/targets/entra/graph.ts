@@ -240,7 +240,7 @@ export class GraphClient {
     }${r.info.requestId ? ` (request-id ${r.info.requestId})` : ''}`;
     if (r.status === 401 || r.status === 403) {
       return new TargetRejectedError(
-        this.scrub(`${text}; check the application permissions of the app registration (targets.md 6)`),
+        this.scrub(`${text}; check the application permissions of the app registration (docs/targets/entra.md)`),
         { code: r.status },
       );
     }

@@ -1,5 +1,5 @@
 /**
- * The HelloID REST API as the connector uses it (targets.md 3.1, 3.2): Basic auth with the API key
+ * The HelloID REST API as the connector uses it (docs/targets/helloid.md): Basic auth with the API key
  * and secret, JSON bodies, `take`/`skip` paging over bare arrays or `{data: [...]}`, and the
  * "User not found" text as the not-found signal whatever the status (404 is assumed, unverified).
  *
@@ -130,7 +130,7 @@ export class HelloIdApi {
   }
 }
 
-/** `resultMsg` or `message` of an error body (targets.md 3.1). */
+/** `resultMsg` or `message` of an error body (docs/targets/helloid.md). */
 export function errorText(res: HttpResponse): string | undefined {
   const j = res.json as Json | undefined;
   const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);

@@ -1,5 +1,5 @@
 /**
- * Configuration of the HelloID directory target connector (targets.md section 3).
+ * Configuration of the HelloID directory target connector (docs/targets/helloid.md).
  *
  * Environment contract (helloIdConfigFromEnv):
  *   HELLOID_URL                  https://<tenant>.helloid.com/api/v1 (a URL without a path gets /api/v1)

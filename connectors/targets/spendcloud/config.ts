@@ -1,7 +1,7 @@
 /**
- * Configuration of the Visma | ProActive Spend Cloud target (targets.md section 4): the mapping
+ * Configuration of the Visma | ProActive Spend Cloud target (docs/targets/spendcloud.md): the mapping
  * settings the lifecycle actions use, and the export/upload settings `exportAndUpload` uses.
- * Every point the spec marks unverified is a setting here (see docs/targets/spendcloud.md).
+ * Every point that could not be verified against a live system is a setting here (see docs/targets/spendcloud.md).
  *
  * Environment contract (spendCloudConfigFromEnv):
  *   SPENDCLOUD_SFTP_HOST, SPENDCLOUD_SFTP_PORT (22), SPENDCLOUD_SFTP_USERNAME

@@ -1,5 +1,5 @@
 /**
- * The Spend Cloud CSV dialect (targets.md 4.5 / 8.2), as Windows PowerShell 5.1
+ * The Spend Cloud CSV dialect (docs/targets/spendcloud.md), as Windows PowerShell 5.1
  * `Export-Csv -NoTypeInformation -Encoding utf8` writes it: every header and value in double
  * quotes, embedded quotes doubled (RFC 4180), UTF-8 with BOM, CRLF after every row including the
  * last; `;` for the persons file, `,` for the roles file.

@@ -1,5 +1,5 @@
 /**
- * The scheduled Spend Cloud export (targets.md 4.1, 4.5, 4.7): the full dump of the connector's
+ * The scheduled Spend Cloud export (docs/targets/spendcloud.md): the full dump of the connector's
  * tables as the persons and roles CSV files, uploaded over SFTP.
  *
  * - One consistent snapshot (repeatable read) of both tables; one export per target at a time

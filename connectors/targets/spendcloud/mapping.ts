@@ -1,5 +1,5 @@
 /**
- * DesiredAccount -> the rows the connector keeps (targets.md 4.3), and the optional extension
+ * DesiredAccount -> the rows the connector keeps (docs/targets/spendcloud.md), and the optional extension
  * the engine passes for the roles: the person's contracts and name parts.
  */
 import type { DesiredAccount } from '../../types.js';

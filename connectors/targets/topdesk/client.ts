@@ -1,5 +1,5 @@
 /**
- * The TOPdesk REST calls (targets.md 5.1, 5.7) on the shared HTTP helper: Basic auth with the
+ * The TOPdesk REST calls (docs/targets/topdesk.md) on the shared HTTP helper: Basic auth with the
  * application password, JSON headers, error mapping.
  *
  * - 401 / 403 → TargetRejectedError naming the API user, never the password;

@@ -1,5 +1,5 @@
 /**
- * Configuration of the TOPdesk target connector (targets.md section 5).
+ * Configuration of the TOPdesk target connector (docs/targets/topdesk.md).
  *
  * Environment contract (topdeskConfigFromEnv):
  *   TOPDESK_URL                     https://<customer>.topdesk.net (the API lives under /tas/api)

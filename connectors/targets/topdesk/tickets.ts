@@ -1,5 +1,5 @@
 /**
- * Onboarding/offboarding tickets as permissions (targets.md 5.6, 5.8, 1.12).
+ * Onboarding/offboarding tickets as permissions (docs/targets/topdesk.md and docs/connector-contract.md).
  *
  * A ticket is the permission `ticket:<kind>:<eventKey>`. Granting it creates the configured change
  * or incident once: the connector first searches for a ticket carrying the dedupe key in

@@ -1,11 +1,11 @@
 /**
- * Loads the rules file from disk. Kept apart from `rules.ts` because it uses node:fs, which
+ * Loads the rules file from disk. Lives in common/, not next to `domain/rules.ts`: it uses node:fs, which
  * Temporal workflow code (bundled by webpack) must never import: only activities, the worker and
  * the CLI use this module.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseRules, type Rules } from './rules.js';
+import { parseRules, type Rules } from '../domain/rules.js';
 
 /**
  * Reads and validates a rules file (YAML or JSON). Throws `RulesError` with

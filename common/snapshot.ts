@@ -1,12 +1,12 @@
 /**
- * Person snapshots for the poller (lifecycle.md section 5): a stable content hash per person and
+ * Person snapshots for the poller (docs/lifecycle.md section 5): a stable content hash per person and
  * the diff of an import against the last accepted snapshot.
  *
- * Uses node:crypto: import this from activities, pollers and tests only, never from workflow code
+ * Lives in common/, not domain/, because it uses node:crypto: import it from activities, connectors and tests, never from workflow code
  * (the workflow sandbox has no node:crypto, and a hash belongs in the activity that computed it).
  */
 import { createHash } from 'node:crypto';
-import { personKey, type Person } from './model.js';
+import { personKey, type Person } from '../domain/model.js';
 
 /**
  * JSON with object keys sorted at every level, `undefined` members left out (as JSON.stringify
@@ -61,7 +61,7 @@ export interface SnapshotDiff {
 export interface DiffOptions {
   /**
    * Person keys (`source:key`) whose record was rejected in this import. Such a person is absent
-   * from `current` but is not removed: it keeps its last good data (lifecycle.md section 5).
+   * from `current` but is not removed: it keeps its last good data (docs/lifecycle.md section 5).
    */
   keep?: Iterable<string>;
 }
