@@ -8,7 +8,7 @@ import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js'
 import { loadWorkflowBundle } from './workflow-bundle.js';
 import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
 
-const settings = tenureSettingsFromEnv();
+const settings = tenureSettingsFromEnv(process.env, { metricsPort: 9464 });
 const temporal = temporalSettingsFromEnv();
 await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
 const [connection, client, workflowBundle] = await Promise.all([
@@ -38,7 +38,8 @@ if (process.env.TENURE_SCHEDULES !== 'off') {
 }
 console.log(
   `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +
-    `targets ${[...runtime.targets.keys()].join(', ') || 'none'}, sources ${[...runtime.sources.keys()].join(', ') || 'none'}`,
+    `targets ${[...runtime.targets.keys()].join(', ') || 'none'}, sources ${[...runtime.sources.keys()].join(', ') || 'none'}` +
+    (runtime.metricsServer ? `, metrics ${runtime.metricsServer.url}` : ''),
 );
 try {
   await Promise.all(runtime.workers.map((w) => w.run()));
