@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 
 // ------------------------------------------------------------------ configuration
@@ -151,12 +151,15 @@ export interface OutgoingMail {
 }
 
 export class Mailer {
-  readonly #transport: nodemailer.Transporter<SMTPTransport.SentMessageInfo>;
+  readonly #transport: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
   readonly from: string;
 
   constructor(readonly config: SmtpConfig) {
     this.from = config.from;
+    // Pooled: a burst of mails (a big poll, admin alerts) reuses a few connections.
     this.#transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 3,
       host: config.host,
       port: config.port,
       secure: config.secure,
@@ -177,7 +180,7 @@ export class Mailer {
 
   /** Sends one mail; returns the Message-ID. Throws per `classifySmtpError`. */
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
-    let info: SMTPTransport.SentMessageInfo;
+    let info: SMTPPool.SentMessageInfo;
     try {
       info = await this.#transport.sendMail({
         from: this.from,

@@ -9,6 +9,9 @@ export interface ActivityEvent {
   activityType: string;
   taskQueue: string;
   workflowId: string;
+  runId: string;
+  /** Same for every retry of one scheduled activity. */
+  activityId: string;
   /** 1 on the first try. */
   attempt: number;
   args: unknown[];
@@ -31,6 +34,8 @@ export function observeActivities(observers: readonly ActivityObserver[]): Activ
           activityType: info.activityType,
           taskQueue: info.taskQueue,
           workflowId: info.workflowExecution?.workflowId ?? '',
+          runId: info.workflowExecution?.runId ?? '',
+          activityId: info.activityId,
           attempt: info.attempt,
           args: input.args,
           durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,

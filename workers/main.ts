@@ -7,6 +7,7 @@ import { connectClient, connectWorker, temporalSettingsFromEnv } from './tempora
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
+import { ensureAlertSweepSchedule } from './alert-schedule.js';
 
 const settings = tenureSettingsFromEnv(process.env, { metricsPort: 9464 });
 const temporal = temporalSettingsFromEnv();
@@ -27,6 +28,7 @@ const runtime = await createTenureWorkers({
 if (process.env.TENURE_SCHEDULES !== 'off') {
   const taskQueue = process.env.TENURE_TASK_QUEUE || undefined;
   if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
+  await ensureAlertSweepSchedule(client, runtime.alertSettings.sweepEvery, { taskQueue });
   const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
   const every = process.env.TENURE_EXPORT_EVERY ?? '1h';
   if (fileTargets.length > 0)

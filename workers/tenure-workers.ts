@@ -29,6 +29,11 @@ import { observeActivities, type ActivityObserver } from '../metrics/activity-ob
 import { metricsObserver } from '../metrics/activity-metrics.js';
 import { metricsListenFromEnv, serveMetrics, type MetricsListen, type MetricsServer } from '../metrics/http-server.js';
 import { TenureMetrics, visibilityCounter } from '../metrics/tenure-metrics.js';
+import { AdminAlerts } from '../alerts/admin-alerts.js';
+import { alertSettingsFromEnv, type AlertSettings } from '../alerts/config.js';
+import { MailTemplates, templateSettingsFromEnv } from '../alerts/mail-templates.js';
+import { alertObserver } from '../alerts/observer.js';
+import { createAlertSweepActivities } from '../alerts/sweep.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -79,6 +84,8 @@ export interface TenureRuntime {
   /** Poll schedules of every configured source. */
   schedules: { id: string; every: string }[];
   metrics: TenureMetrics;
+  alerts: AdminAlerts;
+  alertSettings: AlertSettings;
   /** Set when settings.metrics asked for the /metrics endpoint. */
   metricsServer?: MetricsServer;
   close(): Promise<void>;
@@ -120,8 +127,17 @@ export async function createTenureWorkers(opts: {
   const mailer = Mailer.fromEnv(settings.env);
   const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
   const metrics = new TenureMetrics({ rulesVersion: rules.version, persons: visibilityCounter(opts.client) });
+  const alertSettings = alertSettingsFromEnv(settings.env);
+  const templates = new MailTemplates(templateSettingsFromEnv(settings.env));
+  const alerts = new AdminAlerts({ pool, settings: alertSettings, templates, mailer });
   const interceptors = {
-    activity: [observeActivities([metricsObserver(metrics, pool), ...(opts.activityObservers ?? [])])],
+    activity: [
+      observeActivities([
+        metricsObserver(metrics, pool),
+        alertObserver(alerts, pool, alertSettings.writebackAttempts),
+        ...(opts.activityObservers ?? []),
+      ]),
+    ],
   };
   const lifecycleWorker = await Worker.create({
     connection: opts.connection,
@@ -143,6 +159,7 @@ export async function createTenureWorkers(opts: {
       ...createWriteBackActivities({ pool, sources }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+      ...createAlertSweepActivities({ alerts, client: opts.client }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.
@@ -168,6 +185,8 @@ export async function createTenureWorkers(opts: {
     rules,
     schedules,
     metrics,
+    alerts,
+    alertSettings,
     ...(metricsServer ? { metricsServer } : {}),
     async close() {
       await metricsServer?.close();
