@@ -154,7 +154,7 @@ export async function createTenureWorkers(opts: {
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
       }),
-      ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
+      ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
       ...createWriteBackActivities({ pool, sources }),
       ...createFileExportActivities({ pool, targets }),
