@@ -34,6 +34,7 @@ import { alertSettingsFromEnv, type AlertSettings } from '../alerts/config.js';
 import { MailTemplates, templateSettingsFromEnv } from '../alerts/mail-templates.js';
 import { alertObserver } from '../alerts/observer.js';
 import { createAlertSweepActivities } from '../alerts/sweep.js';
+import { createBulkReprovisionActivities } from '../activities/bulk-reprovision.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -160,6 +161,7 @@ export async function createTenureWorkers(opts: {
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
       ...createAlertSweepActivities({ alerts, client: opts.client }),
+      ...createBulkReprovisionActivities({ client: opts.client, namespace }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.

@@ -4,3 +4,4 @@ export * from './employee.js';
 export * from './poll.js';
 export * from './file-export.js';
 export * from './admin-alerts.js';
+export * from './bulk-reprovision.js';
