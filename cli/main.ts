@@ -136,9 +136,15 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: { ...HELP, ...ADMIN },
   },
   audit: {
-    summary: "the person's audit log (Postgres), oldest first",
-    usage: 'tenure audit <personKey> [--limit N] [--since T] [--until T] [--json]',
+    summary: 'the audit log (Postgres) of one person or across persons, filtered, oldest first; CSV',
+    usage:
+      'tenure audit [<personKey>] [--target T] [--action A] [--outcome O] [--rules-version V] [--limit N] [--since T] [--until T] [--json | --csv]',
     details: [
+      '--target T          only this target (ad, entra, topdesk, mail, source:raet, ...)',
+      '--action A          only this action (create, enable, grantPermission, ...)',
+      '--outcome O         only this outcome (success, failed, unchanged, ...)',
+      '--rules-version V   only changes made by a rule of this rules version',
+      '--csv               CSV with a header row (formula-safe), for a spreadsheet',
       `--limit N           the latest N entries (default ${DEFAULT_AUDIT_LIMIT}, at most ${MAX_AUDIT_LIMIT})`,
       '--since T           from this date or timestamp (inclusive), e.g. 2027-02-01 or 2027-02-01T07:00+01:00',
       '--until T           before this date or timestamp',
@@ -150,6 +156,11 @@ const COMMANDS: Record<string, CommandSpec> = {
       limit: { type: 'string', short: 'n' },
       since: { type: 'string' },
       until: { type: 'string' },
+      target: { type: 'string' },
+      action: { type: 'string' },
+      outcome: { type: 'string' },
+      'rules-version': { type: 'string' },
+      csv: { type: 'boolean' },
     },
   },
   held: {
@@ -257,7 +268,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     if (command === 'persons' || (command === 'reprovision' && isBulk(values)))
       return await runManyCommand(command, positionals, values, env, deps, out, (c) => (client = c));
     if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
-    const personKey = validatePersonKey(positionals[0]);
+    // audit also works across persons; every other command needs one.
+    const personKey = command === 'audit' && positionals.length === 0 ? undefined : validatePersonKey(positionals[0]);
     const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
     if (!isValidTimeZone(timeZone))
       throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
@@ -280,10 +292,16 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
         limit: limitText === undefined ? undefined : Number(limitText),
         since: str('since'),
         until: str('until'),
+        target: str('target'),
+        action: str('action'),
+        outcome: str('outcome'),
+        rulesVersion: str('rules-version'),
         json: asJson,
+        csv: values.csv === true,
       });
       return 0;
     }
+    if (personKey === undefined) throw new UsageError('a person key is needed');
 
     const connect = deps.connectTemporal ?? (() => connectClient());
     client = await connect();
