@@ -1,6 +1,7 @@
 /**
  * Manager notifications by e-mail (SMTP, nodemailer): "the account of X is ready" before a start,
- * "the accounts of X have been disabled" at a leaver's disable moment.
+ * "the accounts of X have been disabled" at a leaver's disable moment. The texts are templates
+ * (templates/mail/, docs/alerts.md).
  *
  * Configuration (environment, validated by `smtpConfigFromEnv()`):
  *   SMTP_HOST               required
@@ -24,8 +25,9 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
+import { MailTemplates } from '../alerts/mail-templates.js';
 
 // ------------------------------------------------------------------ configuration
 
@@ -151,12 +153,15 @@ export interface OutgoingMail {
 }
 
 export class Mailer {
-  readonly #transport: nodemailer.Transporter<SMTPTransport.SentMessageInfo>;
+  readonly #transport: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
   readonly from: string;
 
   constructor(readonly config: SmtpConfig) {
     this.from = config.from;
+    // Pooled: a burst of mails (a big poll, admin alerts) reuses a few connections.
     this.#transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 3,
       host: config.host,
       port: config.port,
       secure: config.secure,
@@ -177,7 +182,7 @@ export class Mailer {
 
   /** Sends one mail; returns the Message-ID. Throws per `classifySmtpError`. */
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
-    let info: SMTPTransport.SentMessageInfo;
+    let info: SMTPPool.SentMessageInfo;
     try {
       info = await this.#transport.sendMail({
         from: this.from,
@@ -234,126 +239,36 @@ export function notificationMessageId(idempotencyKey: string): string {
   return `<${createHash('sha256').update(idempotencyKey, 'utf8').digest('hex')}@tenure>`;
 }
 
-function formatDate(ymd: string | undefined, locale: 'nl-NL' | 'en-GB'): string | undefined {
+function formatDate(ymd: string | undefined, language: string): string | undefined {
   if (!ymd) return undefined;
   const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
   const date = new Date(Date.UTC(y, m - 1, d));
   if (Number.isNaN(date.getTime())) return ymd;
+  const locale = language === 'nl' ? 'nl-NL' : language === 'en' ? 'en-GB' : language;
   return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
     date,
   );
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+let shippedTemplates: MailTemplates | undefined;
 
-interface Section {
-  greeting: string;
-  paragraphs: string[];
-  facts: Array<[string, string | undefined]>;
-  closing: string;
-}
-
-/** Renders subject, plain text and HTML, Dutch first, then English. */
-export function renderManagerNotification(n: ManagerNotification): Omit<OutgoingMail, 'to' | 'messageId'> {
-  const who = n.employeeDisplayName;
-  const startNl = formatDate(n.startDate, 'nl-NL');
-  const startEn = formatDate(n.startDate, 'en-GB');
-  const endNl = formatDate(n.endDate, 'nl-NL');
-  const endEn = formatDate(n.endDate, 'en-GB');
-  let subject: string;
-  let nl: Section;
-  let en: Section;
-  if (n.kind === 'accountReady') {
-    subject = `Account gereed: ${who} / Account ready: ${who}`;
-    nl = {
-      greeting: n.managerName ? `Beste ${n.managerName},` : 'Beste leidinggevende,',
-      paragraphs: [
-        `Het account van ${who} is klaar${startNl ? ` voor de start op ${startNl}` : ''}.`,
-        'Het account wordt op de eerste werkdag automatisch geactiveerd. De inloggegevens ontvangt de medewerker via het gebruikelijke kanaal, niet per e-mail.',
-      ],
-      facts: [
-        ['Gebruikersnaam', n.username],
-        ['E-mailadres', n.email],
-        ['Startdatum', startNl],
-      ],
-      closing: 'Met vriendelijke groet,\nTenure',
-    };
-    en = {
-      greeting: n.managerName ? `Dear ${n.managerName},` : 'Dear manager,',
-      paragraphs: [
-        `The account of ${who} is ready${startEn ? ` for their start on ${startEn}` : ''}.`,
-        'The account is enabled automatically on the first working day. The employee receives the sign-in details through the usual channel, not by e-mail.',
-      ],
-      facts: [
-        ['Username', n.username],
-        ['E-mail address', n.email],
-        ['Start date', startEn],
-      ],
-      closing: 'Kind regards,\nTenure',
-    };
-  } else {
-    subject = `Accounts uitgeschakeld: ${who} / Accounts disabled: ${who}`;
-    nl = {
-      greeting: n.managerName ? `Beste ${n.managerName},` : 'Beste leidinggevende,',
-      paragraphs: [
-        `De accounts van ${who} zijn uitgeschakeld${endNl ? ` na de laatste werkdag, ${endNl}` : ''}.`,
-        'De rechten zijn ingetrokken. Bij een nieuw contract worden dezelfde accounts weer geactiveerd; anders worden ze na de bewaartermijn verwijderd.',
-      ],
-      facts: [
-        ['Gebruikersnaam', n.username],
-        ['E-mailadres', n.email],
-        ['Laatste werkdag', endNl],
-      ],
-      closing: 'Met vriendelijke groet,\nTenure',
-    };
-    en = {
-      greeting: n.managerName ? `Dear ${n.managerName},` : 'Dear manager,',
-      paragraphs: [
-        `The accounts of ${who} have been disabled${endEn ? ` after their last working day, ${endEn}` : ''}.`,
-        'Their permissions have been revoked. A new contract re-enables the same accounts; otherwise they are deleted after the retention period.',
-      ],
-      facts: [
-        ['Username', n.username],
-        ['E-mail address', n.email],
-        ['Last working day', endEn],
-      ],
-      closing: 'Kind regards,\nTenure',
-    };
-  }
-
-  const textOf = (s: Section): string => {
-    const facts = s.facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => `  ${k}: ${v}`);
-    return [
-      s.greeting,
-      '',
-      ...s.paragraphs.flatMap((p) => [p, '']),
-      ...(facts.length ? [...facts, ''] : []),
-      s.closing,
-    ].join('\n');
-  };
-  const htmlOf = (s: Section, lang: string): string => {
-    const facts = s.facts.filter((f): f is [string, string] => Boolean(f[1]));
-    const table = facts.length
-      ? `<table>${facts.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td><strong>${escapeHtml(v)}</strong></td></tr>`).join('')}</table>`
-      : '';
-    return (
-      `<div lang="${lang}"><p>${escapeHtml(s.greeting)}</p>` +
-      s.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
-      table +
-      `<p>${escapeHtml(s.closing).replace('\n', '<br>')}</p></div>`
-    );
-  };
-
-  const text = `${textOf(nl)}\n\n----------------------------------------\n\n${textOf(en)}\n`;
-  const html =
-    '<!doctype html><html><head><meta charset="utf-8"></head><body style="font-family: sans-serif">' +
-    htmlOf(nl, 'nl') +
-    '<hr>' +
-    htmlOf(en, 'en') +
-    '</body></html>';
-  return { subject, text, html };
+/**
+ * Renders subject, plain text and HTML from the mail templates (templates/mail/<language>/
+ * accountReady.txt and leaverDisabled.txt), in each configured language: Dutch, then English
+ * by default.
+ */
+export function renderManagerNotification(
+  n: ManagerNotification,
+  templates: MailTemplates = (shippedTemplates ??= new MailTemplates()),
+): Omit<OutgoingMail, 'to' | 'messageId'> {
+  return templates.render(n.kind, (language) => ({
+    employeeDisplayName: n.employeeDisplayName,
+    managerName: n.managerName,
+    username: n.username,
+    email: n.email,
+    startDate: formatDate(n.startDate, language),
+    endDate: formatDate(n.endDate, language),
+  }));
 }
 
 // ------------------------------------------------------------------ activities
@@ -361,7 +276,7 @@ export function renderManagerNotification(n: ManagerNotification): Omit<Outgoing
 /** Only what `Mailer.send` needs, so tests and other transports can stand in. */
 export type MailSender = Pick<Mailer, 'send'>;
 
-export function createNotifyActivities(mailer: MailSender) {
+export function createNotifyActivities(mailer: MailSender, templates?: MailTemplates) {
   return {
     async notifyManager(input: ManagerNotification): Promise<{ messageId: string }> {
       const parsed = ManagerNotification.safeParse(input);
@@ -371,7 +286,7 @@ export function createNotifyActivities(mailer: MailSender) {
         throw ApplicationFailure.nonRetryable(`invalid manager notification: ${what}`, 'InvalidNotification');
       }
       const n = parsed.data;
-      const rendered = renderManagerNotification(n);
+      const rendered = renderManagerNotification(n, templates);
       return mailer.send({
         to: { name: n.managerName, address: n.managerEmail },
         messageId: notificationMessageId(n.idempotencyKey),

@@ -9,11 +9,14 @@ import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
 import { connectClient } from '../workers/temporal-connection.js';
-import { excludeCommand, includeCommand, reprovisionCommand } from './commands/admin.js';
+import { excludeCommand, includeCommand, reprovisionCommand, requestIdFor } from './commands/admin.js';
 import { auditCommand, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './commands/audit.js';
 import { PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
 import { approveCommand, heldCommand, rejectCommand, validatePollTarget } from './commands/polls.js';
 import { statusCommand } from './commands/status.js';
+import { bulkReprovisionCommand, selectionFilter } from './commands/bulk.js';
+import { personsCommand, personsQuery } from './commands/persons.js';
+import { pollNowCommand, validateSourceId } from './commands/poll-now.js';
 import { upcomingCommand } from './commands/upcoming.js';
 
 export interface CliDeps {
@@ -26,6 +29,8 @@ export interface CliDeps {
   connectPostgres?: () => pg.Pool;
   /** Whether the CLI closes what `connectTemporal`/`connectPostgres` gave it (default true). */
   closeConnections?: boolean;
+  /** A terminal for progress bars (cli/tenure.ts passes stderr when it is one); absent: plain lines. */
+  tty?: NodeJS.WriteStream;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -67,10 +72,56 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: { ...HELP, ...JSON_OPT },
   },
   reprovision: {
-    summary: 're-evaluate and re-apply everything now; prints the actions taken',
-    usage: 'tenure reprovision <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
-    details: ADMIN_DETAILS,
-    options: { ...HELP, ...ADMIN },
+    summary: 're-evaluate and re-apply everything now, for one person or many; prints the actions taken',
+    usage:
+      'tenure reprovision <personKey> | --all | --department CODE | --query QUERY [--concurrency N] [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    details: [
+      '--all               everyone with a running employee workflow',
+      '--department CODE   everyone whose primary contract is in this department',
+      '--query QUERY       a Temporal visibility filter, e.g. "LifecycleState = \'active\'"',
+      '--concurrency N     persons at once in a bulk run (1-50, default 8)',
+      '                    A bulk run is a workflow: interrupting the command does not stop it, and the',
+      '                    same command re-attaches to it (the id comes from the selection or --request-id).',
+      ...ADMIN_DETAILS,
+    ],
+    options: {
+      ...HELP,
+      ...ADMIN,
+      all: { type: 'boolean' },
+      department: { type: 'string' },
+      query: { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+  },
+  poll: {
+    summary: 'poll a source now: progress, then added, changed, removed, errors, held',
+    usage: 'tenure poll <sourceId> [--json]',
+    details: [
+      'Runs the poll through the source schedule: a poll already running is followed, not doubled.',
+      'A poll held by thresholds is reported with the approve and reject commands (exit code 3).',
+      '--json              machine-readable output',
+    ],
+    options: { ...HELP, ...JSON_OPT },
+  },
+  persons: {
+    summary: 'persons with a running employee workflow, by state, health or department',
+    usage:
+      'tenure persons [--state STATE] [--health failing|ok|retrying|failed|excluded] [--department CODE] [--limit N] [--json]',
+    details: [
+      '--state STATE       pending, prehire, active, leaver, deleted or rescinded',
+      '--health HEALTH     failing (failed or retrying), ok, retrying, failed or excluded',
+      '--department CODE   department of the primary contract',
+      '--limit N           at most N persons (default 1000)',
+      '--json              machine-readable output',
+    ],
+    options: {
+      ...HELP,
+      ...JSON_OPT,
+      state: { type: 'string' },
+      health: { type: 'string' },
+      department: { type: 'string' },
+      limit: { type: 'string' },
+    },
   },
   exclude: {
     summary: 'freeze the person: no changes until included',
@@ -85,9 +136,15 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: { ...HELP, ...ADMIN },
   },
   audit: {
-    summary: "the person's audit log (Postgres), oldest first",
-    usage: 'tenure audit <personKey> [--limit N] [--since T] [--until T] [--json]',
+    summary: 'the audit log (Postgres) of one person or across persons, filtered, oldest first; CSV',
+    usage:
+      'tenure audit [<personKey>] [--target T] [--action A] [--outcome O] [--rules-version V] [--limit N] [--since T] [--until T] [--json | --csv]',
     details: [
+      '--target T          only this target (ad, entra, topdesk, mail, source:raet, ...)',
+      '--action A          only this action (create, enable, grantPermission, ...)',
+      '--outcome O         only this outcome (success, failed, unchanged, ...)',
+      '--rules-version V   only changes made by a rule of this rules version',
+      '--csv               CSV with a header row (formula-safe), for a spreadsheet',
       `--limit N           the latest N entries (default ${DEFAULT_AUDIT_LIMIT}, at most ${MAX_AUDIT_LIMIT})`,
       '--since T           from this date or timestamp (inclusive), e.g. 2027-02-01 or 2027-02-01T07:00+01:00',
       '--until T           before this date or timestamp',
@@ -99,6 +156,11 @@ const COMMANDS: Record<string, CommandSpec> = {
       limit: { type: 'string', short: 'n' },
       since: { type: 'string' },
       until: { type: 'string' },
+      target: { type: 'string' },
+      action: { type: 'string' },
+      outcome: { type: 'string' },
+      'rules-version': { type: 'string' },
+      csv: { type: 'boolean' },
     },
   },
   held: {
@@ -128,7 +190,7 @@ export function mainHelp(): string[] {
   return [
     'tenure: operate the Tenure identity lifecycle engine',
     '',
-    'Usage: tenure <command> <personKey> [options]     (person keys look like file:1001)',
+    'Usage: tenure <command> [<personKey>] [options]     (person keys look like file:1001)',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -141,7 +203,7 @@ export function mainHelp(): string[] {
     `  TENURE_TIME_ZONE    zone for times shown (default ${DEFAULT_TIME_ZONE})`,
     '  TENURE_OPERATOR     default for --by',
     '',
-    'Exit codes: 0 done, 1 failed (for example an unknown person), 2 usage error.',
+    'Exit codes: 0 done, 1 failed (for example an unknown person), 2 usage error, 3 poll held.',
   ];
 }
 
@@ -193,8 +255,21 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     }
     if (POLL_COMMANDS.has(command))
       return await runPollCommand(command, positionals, values, env, deps, out, (c) => (client = c));
+    if (command === 'poll') {
+      if (positionals.length !== 1) throw new UsageError(`one source id expected, got ${positionals.length}`);
+      const sourceId = validateSourceId(positionals[0]);
+      client = await (deps.connectTemporal ?? (() => connectClient()))();
+      const r = await pollNowCommand({ client, out }, sourceId, {
+        json: values.json === true,
+        ...(deps.tty ? { tty: deps.tty } : {}),
+      });
+      return r.state === 'held' ? 3 : r.summary.outcome === 'failed' ? 1 : 0;
+    }
+    if (command === 'persons' || (command === 'reprovision' && isBulk(values)))
+      return await runManyCommand(command, positionals, values, env, deps, out, (c) => (client = c));
     if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
-    const personKey = validatePersonKey(positionals[0]);
+    // audit also works across persons; every other command needs one.
+    const personKey = command === 'audit' && positionals.length === 0 ? undefined : validatePersonKey(positionals[0]);
     const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
     if (!isValidTimeZone(timeZone))
       throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
@@ -217,10 +292,16 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
         limit: limitText === undefined ? undefined : Number(limitText),
         since: str('since'),
         until: str('until'),
+        target: str('target'),
+        action: str('action'),
+        outcome: str('outcome'),
+        rulesVersion: str('rules-version'),
         json: asJson,
+        csv: values.csv === true,
       });
       return 0;
     }
+    if (personKey === undefined) throw new UsageError('a person key is needed');
 
     const connect = deps.connectTemporal ?? (() => connectClient());
     client = await connect();
@@ -305,6 +386,68 @@ async function runPollCommand(
   };
   await (command === 'approve' ? approveCommand : rejectCommand)(ctx, positionals[0] as string, opts);
   return 0;
+}
+
+function isBulk(values: Record<string, unknown>): boolean {
+  return values.all === true || values.department !== undefined || values.query !== undefined;
+}
+
+function wholeNumber(text: string | undefined, option: string, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max)
+    throw new UsageError(`${option}: a whole number from 1 to ${max}`);
+  return Number(text);
+}
+
+/** Commands over many persons: `persons` and the bulk `reprovision`. */
+async function runManyCommand(
+  command: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  deps: CliDeps,
+  out: Out,
+  keep: (client: Client) => void,
+): Promise<number> {
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  if (positionals.length > 0)
+    throw new UsageError(`no person key with ${command === 'persons' ? 'persons' : '--all, --department or --query'}`);
+  const asJson = values.json === true;
+  if (command === 'persons') {
+    const opts = {
+      state: str('state'),
+      health: str('health'),
+      department: str('department'),
+      limit: wholeNumber(str('limit'), '--limit', 100_000),
+      json: asJson,
+    };
+    personsQuery(opts); // usage errors before connecting
+    const client = await (deps.connectTemporal ?? (() => connectClient()))();
+    keep(client);
+    await personsCommand({ client, out }, opts);
+    return 0;
+  }
+  const selection = {
+    ...(values.all === true ? { all: true } : {}),
+    ...(str('department') !== undefined ? { department: str('department') } : {}),
+    ...(str('query') !== undefined ? { query: str('query') } : {}),
+  };
+  selectionFilter(selection); // usage errors before connecting
+  const client = await (deps.connectTemporal ?? (() => connectClient()))();
+  keep(client);
+  const reason = str('reason')?.trim();
+  const requestId = str('request-id');
+  if (requestId !== undefined) requestIdFor('reprovision', requestId); // validates it
+  const result = await bulkReprovisionCommand({ client, out }, selection, {
+    requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+    ...(reason ? { reason } : {}),
+    ...(requestId !== undefined ? { requestId } : {}),
+    concurrency: wholeNumber(str('concurrency'), '--concurrency', 50),
+    json: asJson,
+    ...(env.TENURE_TASK_QUEUE ? { taskQueue: env.TENURE_TASK_QUEUE } : {}),
+    ...(deps.tty ? { tty: deps.tty } : {}),
+  });
+  return result.failed > 0 ? 1 : 0;
 }
 
 function operatorName(): string {

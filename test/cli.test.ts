@@ -79,7 +79,7 @@ describe('cli: arguments and help', () => {
     ]) {
       const r = await cli(argv, noConnections);
       assert.equal(r.code, 0, argv.join(' '));
-      assert.match(r.stdout, /Usage: tenure audit <personKey>/);
+      assert.match(r.stdout, /Usage: tenure audit \[<personKey>\]/);
       assert.match(r.stdout, /--limit N/);
     }
     const r = await cli(['reprovision', '--help'], noConnections);
@@ -108,6 +108,8 @@ describe('cli: arguments and help', () => {
     [['audit', 'file:1', '--limit', 'ten'], /--limit/],
     [['audit', 'file:1', '--limit', '10001'], /--limit/],
     [['audit', 'file:1', '--since', 'yesterday'], /--since/],
+    [['audit', '--json', '--csv'], /choose one/],
+    [['audit', '--target', 'a\nb'], /--target/],
   ];
   for (const [argv, message] of usageCases) {
     test(`usage error: tenure ${argv.join(' ')}`, async () => {
@@ -235,6 +237,60 @@ describe('cli: audit against Postgres', () => {
     const none = await cli(['audit', testKey('nobody')]);
     assert.equal(none.code, 0);
     assert.match(none.stdout, /^No audit entries for clitest:nobody-/);
+  });
+
+  test('across persons: filters by target, action, outcome, rules version and time', async () => {
+    // Other runs and tests write audit rows too: narrow to this run's rows by the window and keys.
+    const mine = <T extends { personKey: string }>(entries: T[]) =>
+      entries.filter((e) => e.personKey === person || e.personKey === other);
+    const window = { since: '2027-01-18', until: '2027-02-02', limit: 10_000 };
+    const created = await auditCommand({ pool, out: () => undefined }, undefined, {
+      ...window,
+      target: 'ad',
+      action: 'createAccount',
+    });
+    assert.deepEqual(
+      mine(created).map((e) => e.personKey),
+      [person, other],
+    );
+    const failed = await auditCommand({ pool, out: () => undefined }, undefined, { ...window, outcome: 'failed' });
+    assert.deepEqual(
+      mine(failed).map((e) => `${e.target}/${e.action}`),
+      ['topdesk/createAccount'],
+    );
+    const byRules = await auditCommand({ pool, out: () => undefined }, undefined, {
+      ...window,
+      rulesVersion: 'v3',
+    });
+    assert.equal(mine(byRules).length, 0, 'the version is matched as written in a cause: rule "NAME" (VERSION)');
+  });
+
+  test('across persons as CSV: a header, quoted cells, formula-safe, one line per entry', async () => {
+    const evil = testKey('csv');
+    await pool.query(
+      `insert into audit_log (at, person_key, target, action, outcome, cause, workflow_id, run_id, message)
+       values ('2027-03-01T06:00:00Z', $1, 'ad', 'grantPermission', 'success', 'poll file#3; rule "all staff" (csv-7)', $2, 'run-1', $3)`,
+      [evil, employeeWorkflowId(evil), '=HYPERLINK("http://x")\nnext'],
+    );
+    const r = await cli([
+      'audit',
+      '--rules-version',
+      'csv-7',
+      '--since',
+      '2027-03-01',
+      '--until',
+      '2027-03-02',
+      '--csv',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], '"at","personKey","target","action","outcome","cause","message","workflowId"');
+    const row = lines.find((l) => l.includes(evil));
+    assert.ok(row, r.stdout);
+    assert.ok(row.includes(`"'=HYPERLINK(""http://x"") next"`), row);
+    assert.ok(row.includes('"poll file#3; rule ""all staff"" (csv-7)"'), row);
+    const table = await cli(['audit', '--rules-version', 'csv-7', '--since', '2027-03-01', '--until', '2027-03-02']);
+    assert.match(table.stdout, /^Time \(local\)\s+Person\s+Target/);
   });
 
   test('without DATABASE_URL: a clear error, exit 1', async () => {

@@ -89,6 +89,8 @@ describe('spendcloud: cells, names, config', () => {
   test('config: defaults, env fallback to SFTP_*, errors never echo secrets', () => {
     const c = parseSpendCloudConfig({});
     assert.equal(c.id, 'spendcloud');
+    assert.equal(c.files.employeeNumberColumn, 'personeelsnummer', 'the employee number column is on by default');
+    assert.equal(parseSpendCloudConfig({ files: {} }).files.employeeNumberColumn, 'personeelsnummer');
     assert.equal(c.files.persons, 'ProActive.csv');
     assert.equal(c.files.roles, 'ProActiveRoles.csv');
     assert.equal(c.files.bom, true);
@@ -106,6 +108,15 @@ describe('spendcloud: cells, names, config', () => {
     assert.equal(e.sftp?.port, 2222);
     assert.equal(e.sftp?.dir, 'in');
     assert.equal(e.files.employeeNumberColumn, 'personeelsnummer');
+    assert.equal(
+      spendCloudConfigFromEnv({ SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN: 'off' }).files.employeeNumberColumn,
+      null,
+    );
+    assert.equal(
+      spendCloudConfigFromEnv({ SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN: 'Werknemer' }).files.employeeNumberColumn,
+      'Werknemer',
+    );
+    assert.equal(spendCloudConfigFromEnv({}).files.employeeNumberColumn, 'personeelsnummer');
     assert.throws(
       () =>
         parseSpendCloudConfig({
@@ -153,6 +164,8 @@ function scenario(name: string, extra: Partial<SpendCloudConfigInput> = {}) {
       attemptTimeoutMs: 15_000,
     },
     upload: { attempts: 3, retryDelayMs: 100 },
+    // Byte-for-byte the shipped export's six columns unless a test asks for the employee number.
+    files: { employeeNumberColumn: null },
     ...extra,
   };
   return { id, local, config, connector: new SpendCloudTargetConnector(env.pool, config) };

@@ -7,8 +7,10 @@ import { connectClient, connectWorker, temporalSettingsFromEnv } from './tempora
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
+import { ensureAlertSweepSchedule } from './alert-schedule.js';
+import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 
-const settings = tenureSettingsFromEnv();
+const settings = tenureSettingsFromEnv(process.env, { metricsPort: 9464 });
 const temporal = temporalSettingsFromEnv();
 await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
 const [connection, client, workflowBundle] = await Promise.all([
@@ -27,18 +29,23 @@ const runtime = await createTenureWorkers({
 if (process.env.TENURE_SCHEDULES !== 'off') {
   const taskQueue = process.env.TENURE_TASK_QUEUE || undefined;
   if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
+  await ensureAlertSweepSchedule(client, runtime.alertSettings.sweepEvery, { taskQueue });
   const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
-  const every = process.env.TENURE_EXPORT_EVERY ?? '1h';
+  // Once a day at a local time (default 06:00), as the Spend Cloud importer expects; an interval only when asked.
+  const every = process.env.TENURE_EXPORT_EVERY?.trim();
+  const at = process.env.TENURE_EXPORT_AT?.trim() || '06:00';
+  const timeZone = process.env.TENURE_EXPORT_TIME_ZONE?.trim() || DEFAULT_TIME_ZONE;
   if (fileTargets.length > 0)
     await ensureExportSchedules(
       client,
-      fileTargets.map((t) => ({ id: t.id, every })),
+      fileTargets.map((t) => (every ? { id: t.id, every } : { id: t.id, at, timeZone })),
       { taskQueue },
     );
 }
 console.log(
   `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +
-    `targets ${[...runtime.targets.keys()].join(', ') || 'none'}, sources ${[...runtime.sources.keys()].join(', ') || 'none'}`,
+    `targets ${[...runtime.targets.keys()].join(', ') || 'none'}, sources ${[...runtime.sources.keys()].join(', ') || 'none'}` +
+    (runtime.metricsServer ? `, metrics ${runtime.metricsServer.url}` : ''),
 );
 try {
   await Promise.all(runtime.workers.map((w) => w.run()));

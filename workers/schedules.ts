@@ -158,19 +158,41 @@ export async function deleteSourceSchedule(client: Client, sourceId: string): Pr
   }
 }
 
+/** A file-based target exported at an interval (`1h`). */
+export interface IntervalExport {
+  id: string;
+  every: string;
+}
+/** A file-based target exported once a day at a local time (`06:00` in `Europe/Amsterdam`). */
+export interface DailyExport {
+  id: string;
+  at: string;
+  timeZone: string;
+}
+export type ExportSchedule = IntervalExport | DailyExport;
+
+function dailyAt(at: string): { hour: number; minute: number } {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at);
+  if (!m) throw new Error(`export time ${JSON.stringify(at)}: expected HH:MM`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
 /**
  * The scheduled full export of each file-based target (Spend Cloud): one schedule per target,
  * `export-<target>`, created or brought in line; idempotent like the source schedules.
  */
 export async function ensureExportSchedules(
   client: Client,
-  targets: readonly { id: string; every: string }[],
+  targets: readonly ExportSchedule[],
   options: ScheduleOptionsForSources = {},
 ): Promise<void> {
   const taskQueue = options.taskQueue ?? LIFECYCLE_TASK_QUEUE;
   for (const t of targets) {
+    const daily = 'at' in t ? dailyAt(t.at) : undefined;
     const parts = {
-      spec: { intervals: [{ every: t.every }] },
+      spec: daily
+        ? { calendars: [{ hour: daily.hour, minute: daily.minute }], timezone: (t as DailyExport).timeZone }
+        : { intervals: [{ every: (t as IntervalExport).every }] },
       action: {
         type: 'startWorkflow' as const,
         workflowType: 'exportTargetFilesWorkflow',
@@ -180,7 +202,11 @@ export async function ensureExportSchedules(
         staticSummary: `Full export of target ${t.id}`,
         workflowExecutionTimeout: '2 hours',
       },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: t.every },
+      // A daily export missed by an outage runs when the worker is back the same day.
+      policies: {
+        overlap: ScheduleOverlapPolicy.SKIP,
+        catchupWindow: daily ? '12 hours' : (t as IntervalExport).every,
+      },
     };
     const handle = client.schedule.getHandle(`export-${t.id}`);
     try {
@@ -199,7 +225,11 @@ export async function ensureExportSchedules(
       .create({
         scheduleId: `export-${t.id}`,
         ...parts,
-        state: { note: `Exports ${t.id} every ${t.every} (managed by Tenure)` },
+        state: {
+          note: daily
+            ? `Exports ${t.id} daily at ${(t as DailyExport).at} ${(t as DailyExport).timeZone} (managed by Tenure)`
+            : `Exports ${t.id} every ${(t as IntervalExport).every} (managed by Tenure)`,
+        },
       })
       .catch((err: unknown) => {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;

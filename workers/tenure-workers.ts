@@ -26,6 +26,16 @@ import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../common/rules-file.js';
 import { dataConverterFromEnv } from './temporal-connection.js';
+import { observeActivities, type ActivityObserver } from '../metrics/activity-observer.js';
+import { metricsObserver } from '../metrics/activity-metrics.js';
+import { metricsListenFromEnv, serveMetrics, type MetricsListen, type MetricsServer } from '../metrics/http-server.js';
+import { TenureMetrics, visibilityCounter } from '../metrics/tenure-metrics.js';
+import { AdminAlerts } from '../alerts/admin-alerts.js';
+import { alertSettingsFromEnv, type AlertSettings } from '../alerts/config.js';
+import { MailTemplates, templateSettingsFromEnv } from '../alerts/mail-templates.js';
+import { alertObserver } from '../alerts/observer.js';
+import { createAlertSweepActivities } from '../alerts/sweep.js';
+import { createBulkReprovisionActivities } from '../activities/bulk-reprovision.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -37,10 +47,15 @@ export interface TenureSettings {
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
+  /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
+  metrics?: MetricsListen;
   env: NodeJS.ProcessEnv;
 }
 
-export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TenureSettings {
+export function tenureSettingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: { metricsPort?: number } = {},
+): TenureSettings {
   const need = (k: string) => {
     const v = env[k];
     if (!v) throw new Error(`${k} is not set`);
@@ -67,6 +82,7 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    metrics: metricsListenFromEnv(env, defaults.metricsPort),
     env,
   };
 }
@@ -79,6 +95,11 @@ export interface TenureRuntime {
   rules: Rules;
   /** Poll schedules of every configured source. */
   schedules: { id: string; every: string }[];
+  metrics: TenureMetrics;
+  alerts: AdminAlerts;
+  alertSettings: AlertSettings;
+  /** Set when settings.metrics asked for the /metrics endpoint. */
+  metricsServer?: MetricsServer;
   close(): Promise<void>;
 }
 
@@ -92,6 +113,8 @@ export async function createTenureWorkers(opts: {
   dataConverter?: DataConverter;
   /** Lifecycle task queue (default LIFECYCLE_TASK_QUEUE); target queues are derived from it. */
   taskQueue?: string;
+  /** More activity observers (admin alerts), next to the metrics one. */
+  activityObservers?: ActivityObserver[];
 }): Promise<TenureRuntime> {
   const { settings } = opts;
   const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
@@ -119,11 +142,25 @@ export async function createTenureWorkers(opts: {
 
   const mailer = Mailer.fromEnv(settings.env);
   const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
+  const metrics = new TenureMetrics({ rulesVersion: rules.version, persons: visibilityCounter(opts.client) });
+  const alertSettings = alertSettingsFromEnv(settings.env);
+  const templates = new MailTemplates(templateSettingsFromEnv(settings.env));
+  const alerts = new AdminAlerts({ pool, settings: alertSettings, templates, mailer });
+  const interceptors = {
+    activity: [
+      observeActivities([
+        metricsObserver(metrics, pool),
+        alertObserver(alerts, pool, alertSettings.writebackAttempts),
+        ...(opts.activityObservers ?? []),
+      ]),
+    ],
+  };
   const lifecycleWorker = await Worker.create({
     connection: opts.connection,
     namespace,
     taskQueue,
     dataConverter,
+    interceptors,
     workflowBundle: opts.workflowBundle,
     activities: {
       ...createLifecycleActivities({
@@ -133,11 +170,13 @@ export async function createTenureWorkers(opts: {
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
       }),
-      ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
+      ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
       ...createWriteBackActivities({ pool, sources }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+      ...createAlertSweepActivities({ alerts, client: opts.client }),
+      ...createBulkReprovisionActivities({ client: opts.client, namespace }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.
@@ -148,11 +187,13 @@ export async function createTenureWorkers(opts: {
         namespace,
         taskQueue: targetTaskQueue(taskQueue, id),
         dataConverter,
+        interceptors,
         activities: createTargetActivities({ pool, targets }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),
     ),
   );
+  const metricsServer = settings.metrics ? await serveMetrics(metrics, settings.metrics) : undefined;
   return {
     workers: [lifecycleWorker, ...targetWorkers],
     pool,
@@ -160,7 +201,12 @@ export async function createTenureWorkers(opts: {
     sources,
     rules,
     schedules,
+    metrics,
+    alerts,
+    alertSettings,
+    ...(metricsServer ? { metricsServer } : {}),
     async close() {
+      await metricsServer?.close();
       for (const t of targets.values()) await t.close().catch(() => undefined);
       mailer.close();
       await pool.end();

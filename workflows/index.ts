@@ -3,3 +3,5 @@ export * from './connectivity.js';
 export * from './employee.js';
 export * from './poll.js';
 export * from './file-export.js';
+export * from './admin-alerts.js';
+export * from './bulk-reprovision.js';

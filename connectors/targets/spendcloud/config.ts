@@ -10,7 +10,7 @@
  *   SPENDCLOUD_SFTP_HOST_KEY_FILE      the server's public host key (`ssh-ed25519 AAAA...` line): pinned
  *   SPENDCLOUD_SFTP_DIR                remote folder the importer reads (default `.`)
  *   SPENDCLOUD_PERSONS_FILE, SPENDCLOUD_ROLES_FILE   default ProActive.csv / ProActiveRoles.csv
- *   SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN  optional: add the employee number to the persons file under this header
+ *   SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN  header of the employee number column (default personeelsnummer; `off`: none)
  *   SPENDCLOUD_EMAIL_FROM              email (default) | userPrincipalName
  *   SPENDCLOUD_INACTIVE_PERSONS        omit (default) | withoutRoles
  *   SPENDCLOUD_TIME_ZONE               default Europe/Amsterdam (which contracts are active on the export day)
@@ -82,10 +82,11 @@ export const SpendCloudConfigSchema = z.object({
       /** Prefix cells starting with = + - @ TAB CR with a single quote (CSV formula injection). */
       formulaGuard: z.boolean().default(true),
       /**
-       * The import's match key is unverified (INFO_NL says employee number; the shipped file has no
-       * such column). When set, the persons file gets the employee number as a 7th column under this header.
+       * The persons file's 7th column: the employee number under this header, on by default because
+       * the importer matches persons by employee number (INFO_NL). null: the six columns of the
+       * shipped export.
        */
-      employeeNumberColumn: z.string().min(1).max(100).optional(),
+      employeeNumberColumn: z.string().min(1).max(100).nullable().default('personeelsnummer'),
       /** Two contracts with the same department and function give two identical rows (shipped); true writes one. */
       dedupeRoles: z.boolean().default(false),
     })
@@ -96,6 +97,7 @@ export const SpendCloudConfigSchema = z.object({
       bom: true,
       lineEnding: 'crlf',
       formulaGuard: true,
+      employeeNumberColumn: 'personeelsnummer',
       dedupeRoles: false,
     }),
   export: z
@@ -170,7 +172,7 @@ export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
     files: {
       persons: opt('SPENDCLOUD_PERSONS_FILE'),
       roles: opt('SPENDCLOUD_ROLES_FILE'),
-      employeeNumberColumn: opt('SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN'),
+      employeeNumberColumn: employeeNumberColumnFromEnv(opt('SPENDCLOUD_EMPLOYEE_NUMBER_COLUMN')),
     },
     export: {
       timeZone: opt('SPENDCLOUD_TIME_ZONE'),
@@ -178,4 +180,10 @@ export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
       allowEmpty: truthy(env.SPENDCLOUD_ALLOW_EMPTY),
     },
   });
+}
+
+/** `off` (or `none`) drops the employee number column; unset keeps the default header. */
+function employeeNumberColumnFromEnv(value: string | undefined): string | null | undefined {
+  if (value === undefined) return undefined;
+  return /^(off|none)$/i.test(value.trim()) ? null : value;
 }
