@@ -22,6 +22,8 @@ export interface Identity {
   email: string;
   /** Earlier addresses, kept as aliases. */
   aliases: string[];
+  /** The login names of an adopted account: kept as they are (docs/ownership.md). */
+  adopted?: boolean;
 }
 
 export interface TargetPlan {
@@ -34,6 +36,8 @@ export interface TargetPlan {
   enableAt?: number;
   disableAt?: number;
   deleteAt?: number;
+  /** Retention from the moment Tenure disables the account until it may be deleted. */
+  retentionMs?: number;
   permissions: DesiredPermission[];
   /** One-off grants when the employment starts (account enabled) and when it ends (disabled). */
   onStart: string[];
@@ -120,6 +124,7 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
       enableAt: schedule?.enableAt,
       disableAt: schedule?.disableAt,
       deleteAt: schedule?.deleteAt,
+      retentionMs: retentionMs(timingsFor(rules, t.id)),
       onStart: [],
       onLeave: [],
       permissions: (desired?.permissions ?? []).map((p) => ({
@@ -182,6 +187,10 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
   };
 }
 
+function retentionMs(t: { deleteAfterSeconds?: number; deleteAfterDays: number }): number {
+  return t.deleteAfterSeconds !== undefined ? t.deleteAfterSeconds * 1000 : t.deleteAfterDays * 86_400_000;
+}
+
 /** The event grants of every rule that matches the person and at least one of their contracts. */
 function lifecycleEvents(rules: Rules, person: Person, targetId: string): { onStart: string[]; onLeave: string[] } {
   const onStart = new Set<string>();
@@ -208,6 +217,7 @@ async function reserveIdentity(
   person: Person,
   current?: Identity,
 ): Promise<Identity> {
+  if (current?.adopted) return current; // an adopted account's names stay as they are
   const reserved = await reservationsOf(deps.pool, personKey);
   const employeeId = person.key;
   const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };

@@ -13,6 +13,7 @@ import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
+import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
 import type { ThresholdSettings } from '../activities/poll.js';
@@ -88,8 +89,10 @@ export async function createTenureWorkers(opts: {
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
   const targets = new Map<string, TargetConnector>();
+  const ownership = new Map<string, OwnershipSettings & { kind: string }>();
   for (const t of rules.targets) {
     if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
+    ownership.set(t.id, { ...ownershipSettingsOf(t), kind: t.kind });
   }
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
@@ -133,7 +136,7 @@ export async function createTenureWorkers(opts: {
         namespace,
         taskQueue: targetTaskQueue(taskQueue, id),
         dataConverter,
-        activities: createTargetActivities({ pool, targets }),
+        activities: createTargetActivities({ pool, targets, ownership }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),
     ),

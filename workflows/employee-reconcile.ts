@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
   workflowInfo,
   type ActivityOptions,
@@ -18,10 +19,18 @@ import type { AccountOutcome, TargetActivities } from '../activities/targets.js'
 import type { TakenAction } from '../common/messages.js';
 import { targetTaskQueue } from '../common/task-queues.js';
 import { addDays } from '../domain/dates.js';
-import { phaseAt, todayOf, type EmployeeState, type TargetPhase } from './employee-state.js';
+import { phaseAt, todayOf, type AccountState, type EmployeeState, type TargetPhase } from './employee-state.js';
 
 /** A start or end longer ago than this is not news for the manager (initial loads). */
 const NOTIFY_WITHIN_DAYS = 7;
+
+/**
+ * Patch ids (old histories replay without them). An account is deleted no earlier than Tenure's
+ * own disable moment plus the retention, after reading it again; a withdrawn hire deletes only
+ * accounts Tenure created and disables adopted ones.
+ */
+export const GUARDED_DELETION = 'delete-after-own-disable-plus-retention';
+const WITHDRAWN_KEEPS_ADOPTED = 'withdrawn-hire-disables-adopted-accounts';
 
 /** Target kinds that hold the primary account; every other target depends on them. */
 const DIRECTORY_KINDS = ['ad'];
@@ -92,17 +101,32 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
     for (const l of out.lines) taken.push({ target, action: l.action, outcome: l.outcome, detail: l.message });
   };
 
-  // Withdrawn before start: delete what was pre-created, then the run is over.
+  // Withdrawn before start: delete what Tenure pre-created, then the run is over. An adopted
+  // account is not Tenure's to delete on a withdrawal: it is disabled and follows the retention.
   if (!plan.employed) {
     const wasEnabled = Object.values(s.accounts).some((a) => a.everEnabled);
     if (!wasEnabled) {
       for (const [target, acct] of Object.entries(s.accounts)) {
+        const t = plan.targets.find((x) => x.targetId === target);
+        if (acct.origin === 'adopted' && patched(WITHDRAWN_KEEPS_ADOPTED)) {
+          await retireAdopted(s, target, acct, t, cause, now, note);
+          continue;
+        }
         await guarded(s, target, 'deleteAccount', async () => {
           note(
             target,
             await targetActivities(target).deleteAccount.executeWithOptions(
               { ...targetOptions(target), summary: `${target}: delete pre-created account (hire withdrawn)` },
-              [{ target, personKey: s.personKey, cause, account: acct.ref }],
+              [
+                {
+                  target,
+                  personKey: s.personKey,
+                  cause,
+                  account: acct.ref,
+                  reason: 'withdrawn',
+                  employeeId: plan.account.employeeId,
+                },
+              ],
             ),
           );
           delete s.accounts[target];
@@ -132,8 +156,11 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
   await Promise.all(dependents.map((t) => reconcileTarget(t)));
 
   async function reconcileTarget(t: TargetPlan): Promise<void> {
-    const phase = phaseAt(t, now);
     const acct = s.accounts[t.targetId];
+    let phase = phaseAt(t, now);
+    // The HR dates say delete; the account is deleted only once Tenure's own disable moment plus
+    // the retention has passed (an end date typed long in the past disables now, deletes later).
+    if (phase === 'deleted' && acct && !deletionDue(acct, t, now) && patched(GUARDED_DELETION)) phase = 'leaver';
     const call = { target: t.targetId, personKey: s.personKey, cause };
     if (
       !acct &&
@@ -158,7 +185,15 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
             t.targetId,
             await targetActivities(t.targetId).deleteAccount.executeWithOptions(
               { ...targetOptions(t.targetId), summary: `${t.targetId}: delete account (retention ended)` },
-              [{ ...call, account: acct.ref }],
+              [
+                {
+                  ...call,
+                  account: acct.ref,
+                  reason: 'retention',
+                  employeeId: plan.account.employeeId,
+                  retentionMs: acct.disabledAt !== undefined ? retentionOf(t) : undefined,
+                },
+              ],
             ),
           );
         delete s.accounts[t.targetId];
@@ -173,11 +208,17 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         note(t.targetId, out);
         current = s.accounts[t.targetId] = {
           ref: out.account!,
-          enabled: false,
+          enabled: out.enabled ?? false,
           everEnabled: false,
           permissions: [],
           attributesHash: s.contentHash,
+          origin: out.origin,
         };
+        if (out.adoptedNames) {
+          // An adopted account keeps its login names; they are the person's identity from now on.
+          s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
+          s.identityFor = s.contentHash;
+        }
       } else if (current.attributesHash !== s.contentHash || current.identityEmail !== s.identity!.email || fullCheck) {
         const out = await targetActivities(t.targetId).updateAccount.executeWithOptions(
           { ...targetOptions(t.targetId), summary: `${t.targetId}: update changed attributes` },
@@ -237,6 +278,8 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = true;
         current.everEnabled = true;
+        current.disabledAt = undefined;
+        current.deleteNotBefore = undefined;
         await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
       } else if (!wantEnabled && (current.enabled || (fullCheck && phase === 'leaver'))) {
         const changed = await targetActivities(t.targetId).disableAccount.executeWithOptions(
@@ -246,9 +289,14 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         note(t.targetId, changed);
         if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = false;
+        markDisabled(current, t, Date.now());
         if (phase === 'leaver')
           await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
       }
+
+      // An account disabled before Tenure noted its own disable moment: the retention counts from now.
+      if (phase === 'leaver' && !current.enabled && current.disabledAt === undefined)
+        markDisabled(current, t, Date.now());
 
       // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event.
       const event =
@@ -315,6 +363,66 @@ async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAc
     };
     taken.push({ target: 'source', action: 'writeBack', outcome: 'failed', detail: failureMessage(err) });
   }
+}
+
+/** The retention of a target: from the rules' timings, or the plan's disable-to-delete span. */
+function retentionOf(t: TargetPlan): number {
+  return t.retentionMs ?? (t.deleteAt !== undefined && t.disableAt !== undefined ? t.deleteAt - t.disableAt : 0);
+}
+
+/** Notes Tenure's own disable moment (the first one) and when the retention from it ends. */
+function markDisabled(acct: AccountState, t: TargetPlan | undefined, at: number): void {
+  acct.disabledAt ??= at;
+  if (t) acct.deleteNotBefore = acct.disabledAt + retentionOf(t);
+}
+
+/** Deletion is due: Tenure disabled the account itself and the retention from that moment has passed. */
+export function deletionDue(acct: AccountState, t: TargetPlan, now: number): boolean {
+  return !acct.enabled && acct.disabledAt !== undefined && now >= acct.disabledAt + retentionOf(t);
+}
+
+/** A withdrawn hire's adopted account: disabled now, deleted after the retention from that moment. */
+async function retireAdopted(
+  s: EmployeeState,
+  target: string,
+  acct: AccountState,
+  t: TargetPlan | undefined,
+  cause: string,
+  now: number,
+  note: (target: string, out: AccountOutcome) => void,
+): Promise<void> {
+  const call = { target, personKey: s.personKey, cause };
+  await guarded(s, target, 'disableAccount', async () => {
+    if (acct.enabled || acct.disabledAt === undefined) {
+      const out = await targetActivities(target).disableAccount.executeWithOptions(
+        { ...targetOptions(target), summary: `${target}: disable adopted account (hire withdrawn)` },
+        [{ ...call, account: acct.ref }],
+      );
+      note(target, out);
+      if (out.account) acct.ref = out.account;
+      acct.enabled = false;
+      markDisabled(acct, t, Date.now());
+      return;
+    }
+    if (t && deletionDue(acct, t, now)) {
+      note(
+        target,
+        await targetActivities(target).deleteAccount.executeWithOptions(
+          { ...targetOptions(target), summary: `${target}: delete adopted account (retention ended)` },
+          [
+            {
+              ...call,
+              account: acct.ref,
+              reason: 'retention',
+              employeeId: s.plan?.account.employeeId,
+              retentionMs: retentionOf(t),
+            },
+          ],
+        ),
+      );
+      delete s.accounts[target];
+    }
+  });
 }
 
 function reasonText(r: { rule: string; ruleSetVersion: string; contractId?: string } | undefined): string {

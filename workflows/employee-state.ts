@@ -12,6 +12,12 @@ export interface AccountState {
   everEnabled: boolean;
   /** Managed permissions the account holds, as far as this workflow knows. */
   permissions: string[];
+  /** How Tenure came to hold the account (absent for accounts from before the ownership record: created). */
+  origin?: 'created' | 'adopted';
+  /** Workflow time at which Tenure disabled the account (the first time since it was last enabled). */
+  disabledAt?: number;
+  /** Tenure's disable moment plus the retention: the account is not deleted before this. */
+  deleteNotBefore?: number;
   /** The person snapshot and e-mail the attributes were last written for. */
   attributesHash?: string;
   identityEmail?: string;

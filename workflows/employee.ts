@@ -154,6 +154,12 @@ function nextWake(s: EmployeeState, now: number): { at: number; what: string } |
     ];
     for (const [at, what] of named) if (at !== undefined && at > now) candidates.push({ at, what });
   }
+  for (const [target, a] of Object.entries(s.accounts)) {
+    // A deletion the HR dates made due but that waits for Tenure's own disable moment plus retention.
+    const deleteAt = plan.targets.find((t) => t.targetId === target)?.deleteAt;
+    if (a.deleteNotBefore !== undefined && a.deleteNotBefore > now && (deleteAt === undefined || deleteAt <= now))
+      candidates.push({ at: a.deleteNotBefore, what: `delete ${target} account (retention from the disable moment)` });
+  }
   if (plan.reevaluateAt !== undefined && plan.reevaluateAt > now)
     candidates.push({ at: plan.reevaluateAt, what: 're-evaluate entitlements at a contract boundary' });
   if (s.lastError && s.lastError.target !== 'mail') {
