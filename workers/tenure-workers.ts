@@ -8,10 +8,11 @@ import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import pg from 'pg';
 import { createConnectivityActivities, connectivityDepsFromEnv } from '../activities/connectivity.js';
-import { createLifecycleActivities } from '../activities/lifecycle.js';
+import { correlationFor, createLifecycleActivities } from '../activities/lifecycle.js';
 import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
+import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
@@ -120,10 +121,12 @@ export async function createTenureWorkers(opts: {
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
+        correlationValue: correlationFor(settings.env.TENURE_CORRELATION, sources.size),
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
       ...createWriteBackActivities({ pool, sources }),
+      ...createReferenceActivities({ pool, client: opts.client }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
     },

@@ -15,6 +15,7 @@ import {
 import type { LifecycleActivities, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { ManagerMailActivities } from '../activities/manager-mail.js';
 import type { WriteBackActivities } from '../activities/writeback.js';
+import type { ReferenceActivities } from '../activities/references.js';
 import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
 import type { TakenAction } from '../common/messages.js';
 import { targetTaskQueue } from '../common/task-queues.js';
@@ -82,6 +83,12 @@ const WRITE_BACK: ActivityOptions = {
   retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 5 },
 };
 const writeBack = proxyActivities<WriteBackActivities>(WRITE_BACK);
+const references = proxyActivities<ReferenceActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+/** Patch id: after creating accounts, the reports' workflows are told (references converge). */
+const ANNOUNCE_ACCOUNTS = 'announce-new-accounts-to-reports';
 
 /** Brings every target in line with the plan for `now`. Returns what it did. */
 export async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): Promise<TakenAction[]> {
@@ -148,6 +155,10 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
   }
 
   const phases: TargetPhase[] = [];
+  const created: string[] = [];
+  // Taken now: a manager's account announced while this pass runs makes the next pass write it.
+  const refresh = s.refreshReferences === true;
+  s.refreshReferences = false;
   // The directory first (it fixes username and e-mail), then the targets that depend on it side
   // by side, so one that keeps failing does not hold up the others.
   const directory = plan.targets.filter((t) => DIRECTORY_KINDS.includes(t.kind));
@@ -209,17 +220,23 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         current = s.accounts[t.targetId] = {
           ref: out.account!,
           enabled: out.enabled ?? false,
-          everEnabled: false,
+          everEnabled: out.enabled ?? false, // an adopted account in use is not a withdrawn hire's
           permissions: [],
           attributesHash: s.contentHash,
           origin: out.origin,
         };
+        created.push(t.targetId);
         if (out.adoptedNames) {
           // An adopted account keeps its login names; they are the person's identity from now on.
           s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
           s.identityFor = s.contentHash;
         }
-      } else if (current.attributesHash !== s.contentHash || current.identityEmail !== s.identity!.email || fullCheck) {
+      } else if (
+        current.attributesHash !== s.contentHash ||
+        current.identityEmail !== s.identity!.email ||
+        fullCheck ||
+        refresh
+      ) {
         const out = await targetActivities(t.targetId).updateAccount.executeWithOptions(
           { ...targetOptions(t.targetId), summary: `${t.targetId}: update changed attributes` },
           [{ ...call, account: current.ref, desired }],
@@ -329,8 +346,22 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
   }
 
   s.lifecycle = overallState(phases, s);
+  if (created.length && patched(ANNOUNCE_ACCOUNTS)) await announce(s, created, taken);
   await writeBackIdentity(s, cause, taken);
   return taken;
+}
+
+/** Tells the reports' workflows that this person's new accounts exist; never holds up the pass. */
+async function announce(s: EmployeeState, targets: string[], taken: TakenAction[]): Promise<void> {
+  try {
+    const told = await references.announceAccount.executeWithOptions(
+      { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 }, summary: 'tell the reports: account exists' },
+      [{ personKey: s.personKey, targets }],
+    );
+    if (told) taken.push({ target: 'references', action: 'announce', outcome: 'success', detail: `${told} reports` });
+  } catch (err) {
+    log.warn('announcing the new account to the reports failed', { error: failureMessage(err) });
+  }
 }
 
 /** Last in the order: the generated username, UPN and e-mail go back to the HR source. */

@@ -54,6 +54,8 @@ export interface EmployeeState {
   /** Results of admin requests by update id, until the update handler has returned them. */
   adminResults: Record<string, ReprovisionResult>;
   wakeCause?: string;
+  /** A manager's account appeared since the last pass: write references into every account again. */
+  refreshReferences?: boolean;
 }
 
 /** An admin request waiting for the main loop: the update id its answer is kept under, and the cause. */

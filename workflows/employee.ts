@@ -20,12 +20,14 @@ import {
   includeUpdate,
   personChangedSignal,
   personRemovedSignal,
+  referencesChangedSignal,
   reprovisionUpdate,
   statusQuery,
   upcomingQuery,
   type AdminRequest,
   type EmployeeWorkflowInput,
   type PersonChanged,
+  type ReferencesChanged,
   type ReprovisionResult,
 } from '../common/messages.js';
 import {
@@ -61,6 +63,12 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     );
     s.contentHash = undefined;
     s.pendingCauses.push(removal.cause);
+  });
+  setHandler(referencesChangedSignal, (r: ReferencesChanged) => {
+    // The manager's account exists now: the next pass writes the reference into ours.
+    if (!s.person) return;
+    s.refreshReferences = true;
+    s.pendingCauses.push(r.cause);
   });
   setHandler(statusQuery, () => statusView(s));
   setHandler(upcomingQuery, () => (s.excluded ? [] : (s.plan?.upcoming ?? [])));
