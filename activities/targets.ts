@@ -356,17 +356,17 @@ export function createTargetActivities(deps: TargetDeps) {
     },
 
     /**
-     * The permissions the account holds now that a full check may revoke: the connector's own scope
-     * (AD: groups in the groups OU), narrowed to the target's configured managed set, or, when that
-     * is empty and the connector has no scope of its own, to what Tenure granted.
+     * The permissions the account holds now that a full check may revoke: what Tenure granted, and
+     * the target's configured managed set; for AD without a configured set, every group in the
+     * groups OU (the connector's own scope). Anything else (break-glass, approvers, products
+     * requested by hand) is never listed, so never revoked.
      */
     async listPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
       const held = await connector(call.target).listPermissions(call.account);
       const settings = settingsOf(call.target);
-      if (settings.managedPermissions.length) return held.filter((p) => settings.managedPermissions.includes(p));
-      if (deps.ownership?.get(call.target)?.kind === 'ad') return held;
+      if (deps.ownership?.get(call.target)?.kind === 'ad' && settings.managedPermissions.length === 0) return held;
       const granted = new Set(await grantsOf(deps.pool, call.target, call.personKey));
-      return held.filter((p) => granted.has(p));
+      return held.filter((p) => granted.has(p) || settings.managedPermissions.includes(p));
     },
 
     async findAccount(call: TargetCall & { employeeId: string }): Promise<AccountReference | null> {
