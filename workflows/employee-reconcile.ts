@@ -298,7 +298,14 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         current.disabledAt = undefined;
         current.deleteNotBefore = undefined;
         await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
-      } else if (!wantEnabled && (current.enabled || (fullCheck && phase === 'leaver'))) {
+      } else if (
+        !wantEnabled &&
+        (current.enabled ||
+          (fullCheck && phase === 'leaver') ||
+          // Disabled before Tenure kept its own disable moment: disable again (unchanged in the
+          // target) so the moment is recorded and the retention counts from now.
+          (phase === 'leaver' && current.disabledAt === undefined && patched(GUARDED_DELETION)))
+      ) {
         const changed = await targetActivities(t.targetId).disableAccount.executeWithOptions(
           { ...targetOptions(t.targetId), summary: `${t.targetId}: disable account` },
           [{ ...call, account: current.ref }],
@@ -310,10 +317,6 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         if (phase === 'leaver')
           await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
       }
-
-      // An account disabled before Tenure noted its own disable moment: the retention counts from now.
-      if (phase === 'leaver' && !current.enabled && current.disabledAt === undefined)
-        markDisabled(current, t, Date.now());
 
       // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event.
       const event =
