@@ -226,8 +226,9 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
           origin: out.origin,
         };
         created.push(t.targetId);
-        if (out.adoptedNames) {
-          // An adopted account keeps its login names; they are the person's identity from now on.
+        if (out.adoptedNames && DIRECTORY_KINDS.includes(t.kind)) {
+          // An adopted directory account keeps its login names; they are the person's identity from
+          // now on (an adopted account elsewhere keeps its own names but does not set the identity).
           s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
           s.identityFor = s.contentHash;
         }
