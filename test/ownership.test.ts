@@ -409,8 +409,47 @@ describe('ownership, scope and guarded deletion against Samba AD', () => {
         60_000,
       );
       assert.equal(String(u?.manager), bossDn, `report ${r} has the manager set`);
-      const trail = await h.audit(pk(r));
+      // The audit row is written right after the directory change: wait for it too.
+      const trail = await eventually(
+        () => h.audit(pk(r)),
+        (t) => t.some((a) => a.action === 'update' && /account of manager/.test(a.cause)),
+        20_000,
+      );
       assert.ok(trail.some((a) => a.action === 'update' && /account of manager/.test(a.cause)));
     }
+  });
+
+  test('a withdrawn hire with an adopted account: disabled, then deleted only after the retention, never as a withdrawal', async () => {
+    const key = h.key();
+    const sam = `wd${key.slice(-8)}`;
+    await addUser(h.ldap, `CN=Withdrawn ${key},${EMPLOYEES_OU()}`, {
+      cn: `Withdrawn ${key}`,
+      sAMAccountName: sam,
+      userPrincipalName: `${sam}@tenure.test`,
+      employeeID: key,
+    });
+    rows.set(key, { key, nick: 'Wim', family: 'Weg', contract: `${key}c1`, start: addDays(today, 3), dept: 'FIN' });
+    publish();
+    await h.poll();
+    await eventually(
+      () => h.status(pk(key)),
+      (s) => s.state === 'prehire' && s.accounts.length === 1 && !s.accounts[0]!.enabled,
+      60_000,
+    );
+    rows.delete(key);
+    publish();
+    await h.poll();
+    const result = (await h.client.workflow.getHandle(employeeWorkflowId(pk(key))).result()) as { state: string };
+    assert.equal(result.state, 'rescinded');
+    const trail = await h.audit(pk(key));
+    assert.ok(trail.some((a) => /adopted an existing account/.test(a.message)));
+    const disabledAt = trail.find((a) => a.action === 'disable' && a.outcome === 'success')!.at;
+    const deleted = trail.filter((a) => a.action === 'delete' && a.outcome === 'success');
+    assert.equal(deleted.length, 1);
+    assert.ok(
+      new Date(deleted[0]!.at).getTime() - new Date(disabledAt).getTime() >= RETENTION_S * 1000,
+      'deleted after the retention from the disable moment',
+    );
+    assert.ok(!trail.some((a) => a.outcome === 'failed'), 'no refused withdrawal delete was attempted');
   });
 });

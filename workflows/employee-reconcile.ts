@@ -220,7 +220,7 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         current = s.accounts[t.targetId] = {
           ref: out.account!,
           enabled: out.enabled ?? false,
-          everEnabled: out.enabled ?? false, // an adopted account in use is not a withdrawn hire's
+          everEnabled: false,
           permissions: [],
           attributesHash: s.contentHash,
           origin: out.origin,
@@ -318,6 +318,9 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
         if (phase === 'leaver')
           await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
       }
+
+      // An adopted account found enabled and wanted enabled: the person has started.
+      if (wantEnabled && current.enabled) current.everEnabled = true;
 
       // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event.
       const event =
