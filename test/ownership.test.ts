@@ -295,6 +295,11 @@ describe('ownership, scope and guarded deletion against Samba AD', () => {
       60_000,
     );
     assert.match(String(refused.lastError?.message), /delete refused: the account is enabled again/);
+    assert.equal(
+      (refused.lastError as { refused?: boolean }).refused,
+      true,
+      'looked at again a day later, not in minutes',
+    );
     assert.equal(refused.accounts.length, 1, 'the account is still held');
     const still = await entry(h.ldap, dn);
     assert.ok(still, 'not deleted');

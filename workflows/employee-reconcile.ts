@@ -55,6 +55,8 @@ const TARGET: ActivityOptions = {
 };
 /** After a target step failed for good, the pass is tried again this much later. */
 export const RETRY_FAILED_AFTER_MS = 5 * 60_000;
+/** After a step was refused on ownership grounds (e.g. a delete of an account enabled again by hand). */
+export const RETRY_REFUSED_AFTER_MS = 24 * 60 * 60_000;
 const NOTIFY: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: {
@@ -549,6 +551,10 @@ export async function guarded(
   } catch (err) {
     if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
     s.lastError = { at: new Date().toISOString(), target, action, message: failureMessage(err) };
+    // A step refused because the account is not (or no longer) Tenure's to change is not a
+    // passing fault: it is looked at again a day later (or on a change or reprovision), not every few minutes.
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type === 'NotTenuresAccount') s.lastError.refused = true;
     log.warn('target step failed', { target, action, error: s.lastError.message });
   }
 }

@@ -42,7 +42,8 @@ export interface EmployeeState {
   notified: string[];
   /** One-off employment events already granted (`event:<target>:<name>:<date>`), never twice. */
   events: string[];
-  lastError?: { at: string; target: string; action: string; message: string };
+  /** `refused`: Tenure declined the step because the account is not (or no longer) its to change. */
+  lastError?: { at: string; target: string; action: string; message: string; refused?: boolean };
   /** Identity last written back to the source (`username|upn|email`), and a write-back that keeps failing. */
   writtenBack?: string;
   writeBackError?: { at: string; target: string; action: string; message: string };

@@ -38,7 +38,7 @@ import {
   ProvisioningHealth,
   StartDate,
 } from '../common/search-attributes.js';
-import { RETRY_FAILED_AFTER_MS, reconcile } from './employee-reconcile.js';
+import { RETRY_FAILED_AFTER_MS, RETRY_REFUSED_AFTER_MS, reconcile } from './employee-reconcile.js';
 import { applyRemoval, stateFromCarried, statusView, todayOf, type EmployeeState } from './employee-state.js';
 
 export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
@@ -172,7 +172,7 @@ function nextWake(s: EmployeeState, now: number): { at: number; what: string } |
     candidates.push({ at: plan.reevaluateAt, what: 're-evaluate entitlements at a contract boundary' });
   if (s.lastError && s.lastError.target !== 'mail') {
     candidates.push({
-      at: Date.parse(s.lastError.at) + RETRY_FAILED_AFTER_MS,
+      at: Date.parse(s.lastError.at) + (s.lastError.refused ? RETRY_REFUSED_AFTER_MS : RETRY_FAILED_AFTER_MS),
       what: `retry after the ${s.lastError.target} failure`,
     });
   }
