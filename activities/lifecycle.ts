@@ -22,6 +22,8 @@ export interface Identity {
   email: string;
   /** Earlier addresses, kept as aliases. */
   aliases: string[];
+  /** The login names of an adopted account: kept as they are (docs/ownership.md). */
+  adopted?: boolean;
 }
 
 export interface TargetPlan {
@@ -34,6 +36,8 @@ export interface TargetPlan {
   enableAt?: number;
   disableAt?: number;
   deleteAt?: number;
+  /** Retention from the moment Tenure disables the account until it may be deleted. */
+  retentionMs?: number;
   permissions: DesiredPermission[];
   /** One-off grants when the employment starts (account enabled) and when it ends (disabled). */
   onStart: string[];
@@ -69,15 +73,39 @@ export interface LifecycleDeps {
   targets: Map<string, TargetConnector>;
   mailDomain: string;
   upnSuffix: string;
+  /**
+   * The correlation value a person's accounts carry (AD employeeID, ...): see correlationByKey and
+   * docs/ownership.md. Default: the bare source key.
+   */
+  correlationValue?: CorrelationValue;
   /** Change username/UPN on a name change (off by default: docs/lifecycle.md section 3). */
   renameUsernameOnNameChange?: boolean;
+}
+
+/** Maps a person's source and source key to the correlation value in the targets. */
+export type CorrelationValue = (source: string, key: string) => string;
+
+export const bareKey: CorrelationValue = (_source, key) => key;
+export const sourceQualified: CorrelationValue = (source, key) => `${source}:${key}`;
+
+/**
+ * The correlation rule for a worker's set of sources: `bare` (the source key as is), `qualified`
+ * (`<source>:<key>`), or `auto` (the default): bare with one source, qualified with several, so two
+ * sources with the same key never share an account.
+ */
+export function correlationFor(setting: string | undefined, sourceCount: number): CorrelationValue {
+  const mode = (setting ?? 'auto').trim().toLowerCase();
+  if (mode === 'bare') return bareKey;
+  if (mode === 'qualified') return sourceQualified;
+  if (mode !== 'auto') throw new Error(`TENURE_CORRELATION must be auto, bare or qualified (got '${setting}')`);
+  return sourceCount > 1 ? sourceQualified : bareKey;
 }
 
 export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
     /** Evaluates rules, the primary contract and the lifecycle moments for one person, now. */
     async planPerson(input: { person: Person; now?: number }): Promise<PersonPlan> {
-      return planPerson(deps.rules(), input.person, input.now ?? Date.now());
+      return planPerson(deps.rules(), input.person, input.now ?? Date.now(), deps.correlationValue);
     },
 
     /**
@@ -93,7 +121,12 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
 
 export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
 
-export function planPerson(rules: Rules, person: Person, now: number): PersonPlan {
+export function planPerson(
+  rules: Rules,
+  person: Person,
+  now: number,
+  correlationValue: CorrelationValue = bareKey,
+): PersonPlan {
   const tz = rules.timeZone;
   const today = localDate(now, tz);
   const evaluation = evaluate(person, rules, today);
@@ -120,6 +153,7 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
       enableAt: schedule?.enableAt,
       disableAt: schedule?.disableAt,
       deleteAt: schedule?.deleteAt,
+      retentionMs: retentionMs(timingsFor(rules, t.id)),
       onStart: [],
       onLeave: [],
       permissions: (desired?.permissions ?? []).map((p) => ({
@@ -176,10 +210,19 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
     targets,
     reevaluateAt,
     managerKey: primary?.managerKey ? `${person.source}:${primary.managerKey}` : undefined,
-    managerEmployeeId: primary?.managerKey,
-    account: accountAttributes(person, primary?.id, primary?.managerKey),
+    managerEmployeeId: primary?.managerKey ? correlationValue(person.source, primary.managerKey) : undefined,
+    account: accountAttributes(
+      person,
+      primary?.id,
+      correlationValue(person.source, person.key),
+      primary?.managerKey ? correlationValue(person.source, primary.managerKey) : undefined,
+    ),
     upcoming,
   };
+}
+
+function retentionMs(t: { deleteAfterSeconds?: number; deleteAfterDays: number }): number {
+  return t.deleteAfterSeconds !== undefined ? t.deleteAfterSeconds * 1000 : t.deleteAfterDays * 86_400_000;
 }
 
 /** The event grants of every rule that matches the person and at least one of their contracts. */
@@ -208,8 +251,9 @@ async function reserveIdentity(
   person: Person,
   current?: Identity,
 ): Promise<Identity> {
+  if (current?.adopted) return current; // an adopted account's names stay as they are
   const reserved = await reservationsOf(deps.pool, personKey);
-  const employeeId = person.key;
+  const employeeId = (deps.correlationValue ?? bareKey)(person.source, person.key);
   const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
@@ -234,7 +278,14 @@ async function reserveIdentity(
   const upn = current?.userPrincipalName ?? reserved.upn;
   if (username && upn && !deps.renameUsernameOnNameChange) {
     // Keep the username and UPN for good; only the e-mail follows a name change.
-    const email = await nextFreeEmail(deps, personKey, person, username, current?.email ?? reserved.emails.at(-1));
+    const email = await nextFreeEmail(
+      deps,
+      personKey,
+      person,
+      employeeId,
+      username,
+      current?.email ?? reserved.emails.at(-1),
+    );
     const previous = current?.email ?? reserved.emails.at(-1);
     const aliases = new Set([...(current?.aliases ?? []), ...reserved.emails.filter((e) => e !== email)]);
     if (previous && previous !== email) aliases.add(previous);
@@ -272,6 +323,7 @@ async function nextFreeEmail(
   deps: LifecycleDeps,
   personKey: string,
   person: Person,
+  employeeId: string,
   username: string,
   previous?: string,
 ): Promise<string> {
@@ -282,7 +334,7 @@ async function nextFreeEmail(
     for (const [id, t] of deps.targets) {
       const candidate = { username, userPrincipalName: `${username}@${deps.upnSuffix}`, email: c.email };
       try {
-        if (await t.isTaken(candidate, person.key)) taken = true;
+        if (await t.isTaken(candidate, employeeId)) taken = true;
       } catch (err) {
         if (isDirectory(deps, id)) throw err;
       }
@@ -296,12 +348,13 @@ async function nextFreeEmail(
 function accountAttributes(
   person: Person,
   primaryId: string | undefined,
+  employeeId: string,
   managerEmployeeId: string | undefined,
 ): AccountAttributes {
   const primary = person.contracts.find((c) => c.id === primaryId);
   return {
     personKey: `${person.source}:${person.key}`,
-    employeeId: person.key,
+    employeeId,
     displayName: displayName(person.name),
     givenName: person.name.nickName,
     familyName: familyDisplayName(person.name),

@@ -2,6 +2,11 @@
  * Target activities: one per connector action, the same for every target. Each correlates
  * first (so a retry after a timeout never makes a second account), calls the connector, and
  * writes what it did to the audit log with its cause, workflow id and run id.
+ *
+ * Ownership (docs/ownership.md): every modify, disable and delete is checked against Tenure's own
+ * record (vault/accounts.ts) of the account it created or adopted for this person; a correlated
+ * account Tenure did not create is adopted only when the target's settings allow it; a delete reads
+ * the account again and goes ahead only when it is still disabled and still this person's.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
@@ -14,7 +19,21 @@ import type {
   TargetAction,
   TargetConnector,
 } from '../connectors/types.js';
+import { DEFAULT_OWNERSHIP, type OwnershipSettings } from '../connectors/ownership.js';
 import { appendAudit } from '../vault/audit.js';
+import {
+  grantsOf,
+  ownedAccount,
+  ownerOf,
+  recordCreating,
+  recordDeleted,
+  recordDisabled,
+  recordEnabled,
+  recordGrant,
+  recordOwned,
+  recordRevoke,
+} from '../vault/accounts.js';
+import { reserve } from '../vault/identities.js';
 
 export interface TargetCall {
   target: string;
@@ -37,15 +56,27 @@ export type ManagedAccount = DesiredAccount & {
 export interface TargetDeps {
   pool: pg.Pool;
   targets: Map<string, TargetConnector>;
+  /** Per target id: adoption and revoke scope (default: no adoption, revoke only what Tenure granted). */
+  ownership?: Map<string, OwnershipSettings & { kind?: string }>;
 }
 
 export interface AccountOutcome {
   account: AccountReference | null;
   /** One line per audit entry, for the reprovision result. */
   lines: { action: string; outcome: string; message: string }[];
+  /** An adopted account's enabled state as found (createAccount only; a created account is disabled). */
+  enabled?: boolean;
+  /** How Tenure came to hold the account (createAccount only). */
+  origin?: 'created' | 'adopted';
+  /** An adopted account's own login names, now reserved for the person (createAccount only). */
+  adoptedNames?: { username: string; userPrincipalName: string; email: string };
 }
 
+/** Why a delete goes ahead: the retention ended after Tenure disabled it, or a hire was withdrawn. */
+export type DeleteReason = 'retention' | 'withdrawn';
+
 export function createTargetActivities(deps: TargetDeps) {
+  const settingsOf = (id: string) => deps.ownership?.get(id) ?? DEFAULT_OWNERSHIP;
   const connector = (id: string): TargetConnector => {
     const c = deps.targets.get(id);
     if (!c)
@@ -97,6 +128,36 @@ export function createTargetActivities(deps: TargetDeps) {
     };
   }
 
+  /** Audits a refusal and fails the step for good: nothing was changed in the target. */
+  async function refuse(call: TargetCall, action: TargetAction, message: string): Promise<never> {
+    await record(call, [{ target: call.target, action, outcome: 'failed', message }]);
+    throw ApplicationFailure.nonRetryable(message, 'NotTenuresAccount');
+  }
+
+  /**
+   * The account is the one Tenure's record holds for this person. Accounts from before the record
+   * existed are taken into it from the workflow's own state (which only ever held accounts Tenure
+   * created or correlated); an account recorded for someone else, or another account than the
+   * one recorded, is refused.
+   */
+  async function assertOwned(call: TargetCall & { account: AccountReference }, action: TargetAction) {
+    const owner = await ownerOf(deps.pool, call.target, call.account.id);
+    if (owner && owner.personKey !== call.personKey)
+      return refuse(call, action, `${action}: account ${call.account.id} is recorded for another person`);
+    const own = await ownedAccount(deps.pool, call.target, call.personKey);
+    if (!own || own.deletedAt || (own.origin === 'creating' && !own.accountId)) {
+      await recordOwned(deps.pool, call.target, call.personKey, 'created', call.account);
+      return (await ownedAccount(deps.pool, call.target, call.personKey))!;
+    }
+    if (own.accountId !== call.account.id)
+      return refuse(
+        call,
+        action,
+        `${action}: account ${call.account.id} is not the account Tenure recorded for this person (${own.accountId})`,
+      );
+    return own;
+  }
+
   async function resolveManager(target: TargetConnector, desired: ManagedAccount): Promise<DesiredAccount> {
     const { managerEmployeeId, ...rest } = desired;
     if (!managerEmployeeId || managerEmployeeId === desired.employeeId) return rest;
@@ -109,19 +170,89 @@ export function createTargetActivities(deps: TargetDeps) {
     return connector(call.target).correlate(call.employeeId);
   }
 
+  /** Takes over an existing in-scope account for the person, when the target's settings allow it. */
+  async function adopt(
+    call: TargetCall,
+    c: TargetConnector,
+    found: AccountReference,
+    desired: DesiredAccount,
+  ): Promise<AccountOutcome> {
+    if (settingsOf(call.target).adopt !== 'inScope')
+      return refuse(
+        call,
+        'create',
+        'create account: an existing account correlates on the employee number and adoption is off for this target (ownership.adopt)',
+      );
+    const seen = c.inspect ? await c.inspect(found) : null;
+    if (c.inspect && (!seen || !seen.inScope))
+      return refuse(call, 'create', 'create account: the correlated account is outside the target scope');
+    const names = {
+      username: seen?.names.username ?? desired.username,
+      userPrincipalName: seen?.names.userPrincipalName ?? desired.userPrincipalName,
+      email: seen?.names.email ?? desired.email,
+    };
+    const reserved = await reserve(deps.pool, call.personKey, [
+      { kind: 'username', value: names.username },
+      { kind: 'upn', value: names.userPrincipalName },
+      { kind: 'email', value: names.email },
+    ]);
+    if (!reserved)
+      return refuse(
+        call,
+        'create',
+        "create account: the existing account's login names are reserved for another person",
+      );
+    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found);
+    const out = await run(call, 'update', async () => {
+      const updated = await c.update(found, { ...desired, ...names });
+      return {
+        account: updated.account ?? found,
+        audit: [
+          {
+            target: call.target,
+            action: 'correlate',
+            outcome: 'success',
+            message: 'adopted an existing account in scope; its login names are kept',
+            details: { adopted: true },
+          },
+          ...updated.audit,
+        ],
+      };
+    });
+    return { ...out, origin: 'adopted', adoptedNames: names, enabled: seen?.enabled ?? false };
+  }
+
   return {
-    /** Creates the account disabled, or finds the one a timed-out earlier attempt created. */
+    /**
+     * Creates the account disabled, or finds the one a timed-out earlier attempt created. An
+     * existing account that correlates (inside the target's scope) and that Tenure did not create is
+     * adopted when the target allows it, keeping its login names; otherwise the create is refused.
+     */
     async createAccount(call: TargetCall & { desired: ManagedAccount }): Promise<AccountOutcome> {
       const c = connector(call.target);
       const desired = await resolveManager(c, call.desired);
+      const own = await ownedAccount(deps.pool, call.target, call.personKey);
+      const found = await c.correlate(desired.employeeId);
+      if (found) {
+        const owner = await ownerOf(deps.pool, call.target, found.id);
+        if (owner && owner.personKey !== call.personKey)
+          return refuse(call, 'create', `create account: the correlated account is recorded for another person`);
+        const ours =
+          owner?.personKey === call.personKey || (own?.origin === 'creating' && !own.accountId && !own.deletedAt);
+        if (!ours) return adopt(call, c, found, desired);
+      } else {
+        await recordCreating(deps.pool, call.target, call.personKey);
+      }
       // The connector correlates first and finishes a create that got partly through (a worker
       // killed between the add and the password); a correlated account is then brought in line.
-      return run(call, 'create', async () => {
+      const out = await run(call, 'create', async () => {
         const created = await c.create(desired);
         if (!created.account || !created.audit.some((a) => a.action === 'correlate')) return created;
         const updated = await c.update(created.account, desired);
         return { account: updated.account ?? created.account, audit: [...created.audit, ...updated.audit] };
       });
+      if (out.account) await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account);
+      return { ...out, origin: 'created' };
     },
 
     /** Writes only the attributes that differ; renames and moves when the name or location changed. */
@@ -129,44 +260,113 @@ export function createTargetActivities(deps: TargetDeps) {
       call: TargetCall & { account: AccountReference; desired: ManagedAccount },
     ): Promise<AccountOutcome> {
       const c = connector(call.target);
+      await assertOwned(call, 'update');
       const desired = await resolveManager(c, call.desired);
       return run(call, 'update', () => c.update(call.account, desired));
     },
 
     async enableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
-      return run(call, 'enable', () => connector(call.target).enable(call.account));
+      await assertOwned(call, 'enable');
+      const out = await run(call, 'enable', () => connector(call.target).enable(call.account));
+      await recordEnabled(deps.pool, call.target, call.personKey);
+      return out;
     },
 
     async disableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
-      return run(call, 'disable', () => connector(call.target).disable(call.account));
+      await assertOwned(call, 'disable');
+      const out = await run(call, 'disable', () => connector(call.target).disable(call.account));
+      await recordDisabled(deps.pool, call.target, call.personKey);
+      return out;
     },
 
-    async deleteAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
-      return run(call, 'delete', () => connector(call.target).delete(call.account));
+    /**
+     * Deletes only an account Tenure holds for this person, and only when, read again now, it is
+     * still disabled, still in scope and still carries the person's correlation value; for the
+     * retention, no earlier than Tenure's own disable moment plus `retentionMs`; for a withdrawn
+     * hire, only an account Tenure created and never enabled. Otherwise nothing is deleted.
+     */
+    async deleteAccount(
+      call: TargetCall & {
+        account: AccountReference;
+        /** Absent in calls from workflows older than the guarded deletion: treated as retention. */
+        reason?: DeleteReason;
+        employeeId?: string;
+        retentionMs?: number;
+      },
+    ): Promise<AccountOutcome> {
+      const c = connector(call.target);
+      const own = await assertOwned(call, 'delete');
+      const reason = call.reason ?? 'retention';
+      if (reason === 'withdrawn' && (own.origin !== 'created' || own.everEnabled))
+        return refuse(
+          call,
+          'delete',
+          'delete refused: a withdrawn hire deletes only accounts Tenure created and never enabled',
+        );
+      if (reason === 'retention' && call.retentionMs !== undefined) {
+        if (!own.disabledAt)
+          return refuse(call, 'delete', 'delete refused: Tenure has no record of disabling this account');
+        const due = own.disabledAt.getTime() + call.retentionMs;
+        if (Date.now() < due)
+          return refuse(
+            call,
+            'delete',
+            `delete refused: the retention runs until ${new Date(due).toISOString()} (from Tenure's disable moment)`,
+          );
+      }
+      if (c.inspect) {
+        const now = await c.inspect(call.account);
+        if (now) {
+          const problems: string[] = [];
+          if (now.enabled) problems.push('the account is enabled again');
+          if (!now.inScope) problems.push('the account is outside the target scope');
+          if (call.employeeId !== undefined && now.correlationValue !== call.employeeId)
+            problems.push("the account no longer carries this person's correlation value");
+          if (problems.length) return refuse(call, 'delete', `delete refused: ${problems.join('; ')}`);
+        }
+      }
+      const out = await run(call, 'delete', () => c.delete(call.account));
+      await recordDeleted(deps.pool, call.target, call.personKey);
+      return out;
     },
 
     async grantPermission(
       call: TargetCall & { account: AccountReference; permission: string; createIfMissing: boolean },
     ): Promise<AccountOutcome> {
-      return run(call, 'grantPermission', () =>
+      await assertOwned(call, 'grantPermission');
+      const out = await run(call, 'grantPermission', () =>
         connector(call.target).grantPermission(call.account, {
           name: call.permission,
           createIfMissing: call.createIfMissing,
         }),
       );
+      await recordGrant(deps.pool, call.target, call.personKey, call.permission);
+      return out;
     },
 
     async revokePermission(
       call: TargetCall & { account: AccountReference; permission: string },
     ): Promise<AccountOutcome> {
-      return run(call, 'revokePermission', () =>
+      await assertOwned(call, 'revokePermission');
+      const out = await run(call, 'revokePermission', () =>
         connector(call.target).revokePermission(call.account, { name: call.permission }),
       );
+      await recordRevoke(deps.pool, call.target, call.personKey, call.permission);
+      return out;
     },
 
-    /** The managed permissions the account holds in the target now (for reprovision). */
+    /**
+     * The permissions the account holds now that a full check may revoke: what Tenure granted, and
+     * the target's configured managed set; for AD without a configured set, every group in the
+     * groups OU (the connector's own scope). Anything else (break-glass, approvers, products
+     * requested by hand) is never listed, so never revoked.
+     */
     async listPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
-      return connector(call.target).listPermissions(call.account);
+      const held = await connector(call.target).listPermissions(call.account);
+      const settings = settingsOf(call.target);
+      if (deps.ownership?.get(call.target)?.kind === 'ad' && settings.managedPermissions.length === 0) return held;
+      const granted = new Set(await grantsOf(deps.pool, call.target, call.personKey));
+      return held.filter((p) => granted.has(p) || settings.managedPermissions.includes(p));
     },
 
     async findAccount(call: TargetCall & { employeeId: string }): Promise<AccountReference | null> {

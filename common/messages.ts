@@ -33,7 +33,15 @@ export interface AdminRequest {
   reason?: string;
 }
 
+/** An account another person's attributes point at (their manager's) now exists: re-resolve. */
+export interface ReferencesChanged {
+  personKey: string;
+  targets: string[];
+  cause: string;
+}
+
 export const personChangedSignal = defineSignal<[PersonChanged]>('personChanged');
+export const referencesChangedSignal = defineSignal<[ReferencesChanged]>('referencesChanged');
 export const personRemovedSignal = defineSignal<[PersonRemoved]>('personRemoved');
 
 // ------------------------------------------------------------------ employee: outputs

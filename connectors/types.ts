@@ -75,6 +75,17 @@ export interface AccountReference {
   locator: string;
 }
 
+/** What a target says about an account right now: read again just before a delete or an adoption. */
+export interface AccountInspection {
+  enabled: boolean;
+  /** The correlation value the account carries now (AD employeeID), if any. */
+  correlationValue?: string;
+  /** Inside the scopes the connector may correlate in and change (AD: the search and managed OUs). */
+  inScope: boolean;
+  /** The account's own login names, kept when the account is adopted. */
+  names: { username?: string; userPrincipalName?: string; email?: string };
+}
+
 export interface ActionResult {
   account: AccountReference | null;
   audit: AuditEntry[];
@@ -112,8 +123,13 @@ export interface PermissionRef {
 
 export interface TargetConnector {
   readonly id: string;
-  /** Find the person's account by the correlation value. Always called first. */
+  /**
+   * Find the person's account by the correlation value, only inside the connector's configured
+   * scopes (an account outside them is never a match). Always called first.
+   */
   correlate(employeeId: string): Promise<AccountReference | null>;
+  /** The account as it is now, for the checks before a delete or an adoption; null when gone. */
+  inspect?(ref: AccountReference): Promise<AccountInspection | null>;
   /** Create disabled; if the account exists already (retry), correlate and return it. */
   create(desired: DesiredAccount): Promise<ActionResult>;
   /** Write only attributes that differ; rename and move when needed. */

@@ -265,10 +265,24 @@ describe('lifecycle against the simulator', () => {
     assert.deepEqual(await c.listPermissions(ref), ['product:Laptop standaard']);
   });
 
-  test('an existing user: same userName without employee number is adopted, with another one is a conflict', async () => {
+  test('an existing user with the same userName and no employee number is not adopted by default', async () => {
     const sim = await start();
     const pre = sim.addUser({ userName: 'j.jansen@example.org' });
     const c = connector(sim);
+    assert.equal(
+      await c.isTaken({ username: 'x', userPrincipalName: 'j.jansen@example.org', email: '' }, 'E1001'),
+      true,
+      'the name is taken: naming picks another one',
+    );
+    await assert.rejects(c.create(jan), /adoption is off/);
+    assert.equal(pre.userAttributes?.employeeId, undefined, 'the existing user is untouched');
+    assert.equal(sim.users.size, 1);
+  });
+
+  test('adoptByUserName: same userName without employee number is adopted, with another one is a conflict', async () => {
+    const sim = await start();
+    const pre = sim.addUser({ userName: 'j.jansen@example.org' });
+    const c = connector(sim, { adoptByUserName: true });
     assert.equal(
       await c.isTaken({ username: 'x', userPrincipalName: 'j.jansen@example.org', email: '' }, 'E1001'),
       false,

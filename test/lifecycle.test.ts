@@ -169,9 +169,10 @@ describe('employee lifecycle against Samba AD', () => {
     );
 
     // Disable moment: the leaver is disabled, moved to the disabled OU, groups revoked, manager mailed.
+    // Disable flips the flag, then moves the account: wait for both (one activity, two LDAP writes).
     const disabled = await eventually(
       () => h.adUser(leaver),
-      (u) => (uac(u) & UAC_DISABLED) === UAC_DISABLED,
+      (u) => (uac(u) & UAC_DISABLED) === UAC_DISABLED && /OU=Disabled,OU=Tenure,/.test(String(u?.dn)),
       40_000,
     );
     assert.ok(Date.now() >= disable.at, 'not disabled early');

@@ -68,7 +68,8 @@ rules:
   - name: all staff
     entitlements: { ad: { accountAccess: true, permissions: [all-staff] } }
 `,
-      { TENURE_CONFIG_FILE: config, RAET_TEST_CLIENT_SECRET: SECRET },
+      // One real source besides the harness's idle file source: keep the bare key as employeeID.
+      { TENURE_CONFIG_FILE: config, RAET_TEST_CLIENT_SECRET: SECRET, TENURE_CORRELATION: 'bare' },
     );
   });
   after(async () => {
@@ -171,7 +172,8 @@ rules:
   - name: all staff
     entitlements: { ad: { accountAccess: true } }
 `,
-    { TENURE_CONFIG_FILE: config, ...opts.env },
+    // One real source besides the harness's idle file source: keep the bare key as employeeID.
+    { TENURE_CONFIG_FILE: config, TENURE_CORRELATION: 'bare', ...opts.env },
   );
   try {
     const first = await h.poll(sourceId);

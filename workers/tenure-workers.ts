@@ -8,11 +8,13 @@ import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import pg from 'pg';
 import { createConnectivityActivities, connectivityDepsFromEnv } from '../activities/connectivity.js';
-import { createLifecycleActivities } from '../activities/lifecycle.js';
+import { correlationFor, createLifecycleActivities } from '../activities/lifecycle.js';
 import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
+import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
+import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
 import type { ThresholdSettings } from '../domain/thresholds.js';
@@ -125,8 +127,10 @@ export async function createTenureWorkers(opts: {
   // worker: the pool discards it and opens a new one; an activity caught mid-query is retried.
   pool.on('error', (err) => console.warn(`[vault] connection lost: ${err.message}`));
   const targets = new Map<string, TargetConnector>();
+  const ownership = new Map<string, OwnershipSettings & { kind: string }>();
   for (const t of rules.targets) {
     if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
+    ownership.set(t.id, { ...ownershipSettingsOf(t), kind: t.kind });
   }
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
@@ -169,10 +173,12 @@ export async function createTenureWorkers(opts: {
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
+        correlationValue: correlationFor(settings.env.TENURE_CORRELATION, sources.size),
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
       ...createWriteBackActivities({ pool, sources }),
+      ...createReferenceActivities({ pool, client: opts.client }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
       ...createAlertSweepActivities({ alerts, client: opts.client }),
@@ -188,7 +194,7 @@ export async function createTenureWorkers(opts: {
         taskQueue: targetTaskQueue(taskQueue, id),
         dataConverter,
         interceptors,
-        activities: createTargetActivities({ pool, targets }),
+        activities: createTargetActivities({ pool, targets, ownership }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),
     ),

@@ -2,6 +2,7 @@
 import type { Identity, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { AccountReference } from '../connectors/types.js';
 import type { LifecycleState, ProvisioningHealth, ReprovisionResult, StatusView } from '../common/messages.js';
+import { localDate } from '../domain/dates.js';
 import type { Person } from '../domain/model.js';
 
 export interface AccountState {
@@ -11,6 +12,12 @@ export interface AccountState {
   everEnabled: boolean;
   /** Managed permissions the account holds, as far as this workflow knows. */
   permissions: string[];
+  /** How Tenure came to hold the account (absent for accounts from before the ownership record: created). */
+  origin?: 'created' | 'adopted';
+  /** Workflow time at which Tenure disabled the account (the first time since it was last enabled). */
+  disabledAt?: number;
+  /** Tenure's disable moment plus the retention: the account is not deleted before this. */
+  deleteNotBefore?: number;
   /** The person snapshot and e-mail the attributes were last written for. */
   attributesHash?: string;
   identityEmail?: string;
@@ -22,7 +29,8 @@ export interface EmployeeState {
   person?: Person;
   contentHash?: string;
   removed: boolean;
-  state: LifecycleState;
+  /** Where the person's lifecycle stands (runs before the rename carried this as `state`). */
+  lifecycle: LifecycleState;
   excluded: boolean;
   identity?: Identity;
   identityFor?: string;
@@ -32,7 +40,10 @@ export interface EmployeeState {
   plannedAt?: number;
   /** Notifications already sent (by key), so a replay or retry never mails twice. */
   notified: string[];
-  lastError?: { at: string; target: string; action: string; message: string };
+  /** One-off employment events already granted (`event:<target>:<name>:<date>`), never twice. */
+  events: string[];
+  /** `refused`: Tenure declined the step because the account is not (or no longer) its to change. */
+  lastError?: { at: string; target: string; action: string; message: string; refused?: boolean };
   /** Identity last written back to the source (`username|upn|email`), and a write-back that keeps failing. */
   writtenBack?: string;
   writeBackError?: { at: string; target: string; action: string; message: string };
@@ -40,9 +51,18 @@ export interface EmployeeState {
   memoName?: string;
   // Work handed from handlers to the main loop.
   pendingCauses: string[];
-  adminRequests: string[];
+  adminRequests: AdminWork[];
+  /** Results of admin requests by update id, until the update handler has returned them. */
   adminResults: Record<string, ReprovisionResult>;
   wakeCause?: string;
+  /** A manager's account appeared since the last pass: write references into every account again. */
+  refreshReferences?: boolean;
+}
+
+/** An admin request waiting for the main loop: the update id its answer is kept under, and the cause. */
+export interface AdminWork {
+  id: string;
+  cause: string;
 }
 
 export function initialState(personKey: string): EmployeeState {
@@ -50,12 +70,41 @@ export function initialState(personKey: string): EmployeeState {
     personKey,
     runId: '',
     removed: false,
-    state: 'pending',
+    lifecycle: 'pending',
     excluded: false,
     accounts: {},
     notified: [],
+    events: [],
     pendingCauses: [],
     adminRequests: [],
+    adminResults: {},
+  };
+}
+
+/** The state as an earlier run carried it over continue-as-new (older field names included). */
+type CarriedState = Partial<EmployeeState> & {
+  personKey: string;
+  state?: LifecycleState;
+  adminRequests?: (string | AdminWork)[];
+};
+
+/**
+ * The state to start a run with: fresh, or carried from the previous run. Runs from before the
+ * rename carried the lifecycle as `state`, event markers inside `notified` and admin requests as
+ * plain text; all three are read here so a continued run never repeats a ticket or a mail.
+ */
+export function stateFromCarried(personKey: string, carried: unknown): EmployeeState {
+  if (!carried) return initialState(personKey);
+  const { state: oldLifecycle, ...c } = carried as CarriedState;
+  const notified = c.notified ?? [];
+  const events = [...(c.events ?? []), ...notified.filter((m) => m.startsWith('event:'))];
+  return {
+    ...initialState(personKey),
+    ...c,
+    lifecycle: c.lifecycle ?? oldLifecycle ?? 'pending',
+    notified: notified.filter((m) => !m.startsWith('event:')),
+    events: [...new Set(events)],
+    adminRequests: (c.adminRequests ?? []).map((r) => (typeof r === 'string' ? { id: r, cause: r } : r)),
     adminResults: {},
   };
 }
@@ -85,6 +134,11 @@ export function applyRemoval(person: Person, today: string, everStarted: boolean
   return { ...person, contracts };
 }
 
+/** The organisation's calendar date at `now`; the plan carries the zone, UTC before the first plan. */
+export function todayOf(s: EmployeeState, now: number): string {
+  return localDate(now, s.plan?.timeZone ?? 'UTC');
+}
+
 export function health(s: EmployeeState): ProvisioningHealth {
   if (s.excluded) return 'excluded';
   return s.lastError || s.writeBackError ? 'failed' : 'ok';
@@ -93,7 +147,7 @@ export function health(s: EmployeeState): ProvisioningHealth {
 export function statusView(s: EmployeeState): StatusView {
   return {
     personKey: s.personKey,
-    state: s.state,
+    state: s.lifecycle,
     excluded: s.excluded,
     health: health(s),
     displayName: s.plan?.displayName,

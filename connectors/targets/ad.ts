@@ -10,11 +10,14 @@
  * - The account reference is { id: objectGUID, locator: DN }; every operation re-resolves the
  *   account by `<GUID=...>`, so a stale DN after a move or rename does not matter.
  * - Groups in groupsOU are the permissions; membership changes are idempotent.
+ * - Scope (docs/ownership.md): correlation looks only inside the search OUs (default the managed
+ *   OUs); an account outside the search and managed OUs is never changed, disabled or deleted.
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
 import type {
+  AccountInspection,
   AccountReference,
   ActionResult,
   AuditEntry,
@@ -25,7 +28,14 @@ import type {
   TargetConnector,
 } from '../types.js';
 import { escapeDNValue, escapeFilterValue, normalizeDN, rdn, rdnValue, sameDN, splitDN } from '../ldap-escape.js';
-import { AdConfigSchema, adConfigFromEnv, type AdConfig, type AdConfigInput } from './ad/config.js';
+import {
+  AdConfigSchema,
+  adConfigFromEnv,
+  managedOUsOf,
+  searchOUsOf,
+  type AdConfig,
+  type AdConfigInput,
+} from './ad/config.js';
 import { TargetRejectedError, TargetUnavailableError, ldapCode, mapLdapError } from './ad/errors.js';
 import { generatePassword, unicodePwd } from './ad/password.js';
 import { guidDN, guidFromBytes, isGuid } from './ad/guid.js';
@@ -243,14 +253,56 @@ export class AdTargetConnector implements TargetConnector {
     return r.searchEntries;
   }
 
-  async #findByEmployeeId(employeeId: string): Promise<AdAccount[]> {
+  /** Accounts with this employeeID inside the search OUs (or, with `everywhere`, the whole base DN). */
+  async #findByEmployeeId(employeeId: string, everywhere = false): Promise<AdAccount[]> {
     if (blank(employeeId)) return [];
     const filter = `(&(objectClass=user)(objectCategory=person)(employeeID=${escapeFilterValue(employeeId.trim())}))`;
-    try {
-      return (await this.#search(this.config.baseDN, filter, 'sub', ACCOUNT_ATTRIBUTES)).map(toAccount);
-    } catch (err) {
-      throw mapLdapError(err, 'correlate on employeeID');
+    const bases = everywhere ? [this.config.baseDN] : searchOUsOf(this.config);
+    const found = new Map<string, AdAccount>();
+    for (const base of bases) {
+      try {
+        for (const a of (await this.#search(base, filter, 'sub', ACCOUNT_ATTRIBUTES)).map(toAccount))
+          found.set(a.guid, a);
+      } catch (err) {
+        if (ldapCode(err) === 32) continue; // a search OU that does not exist (yet) holds nobody
+        throw mapLdapError(err, 'correlate on employeeID');
+      }
     }
+    return [...found.values()];
+  }
+
+  /** Inside a search OU or a managed OU (employees, disabled, location OUs): Tenure may change it. */
+  #inScope(dn: string): boolean {
+    const within = (ou: string) => {
+      const want = normalizeDN(ou);
+      for (let p: string | undefined = splitDN(dn).parent; p; p = splitDN(p).parent) {
+        if (normalizeDN(p) === want) return true;
+      }
+      return false;
+    };
+    return [...searchOUsOf(this.config), ...managedOUsOf(this.config)].some(within);
+  }
+
+  #assertInScope(a: AdAccount, action: string): void {
+    if (!this.#inScope(a.dn))
+      throw new TargetRejectedError(
+        `${action}: account ${a.guid} is outside the search and managed OUs; Tenure does not change it`,
+      );
+  }
+
+  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+    const a = await this.#read(ref);
+    if (!a) return null;
+    return {
+      enabled: !(a.uac & UAC.ACCOUNTDISABLE),
+      correlationValue: a.attrs.employeeID?.[0],
+      inScope: this.#inScope(a.dn),
+      names: {
+        username: a.attrs.sAMAccountName?.[0],
+        userPrincipalName: a.attrs.userPrincipalName?.[0],
+        email: a.attrs.mail?.[0],
+      },
+    };
   }
 
   /** Re-resolve an account by objectGUID (fallback: the DN locator). null when gone. */
@@ -470,6 +522,11 @@ export class AdTargetConnector implements TargetConnector {
       };
     }
 
+    if (this.config.outOfScopeMatch === 'report' && (await this.#findByEmployeeId(desired.employeeId, true)).length) {
+      throw new TargetRejectedError(
+        "create account: the only account with this employeeID is outside the search OUs; it is not Tenure's to use (AD_OUT_OF_SCOPE_MATCH=report)",
+      );
+    }
     const ou = this.#locationOU(desired.location);
     await this.#ensureOU(ou);
     const simple = this.#desiredSimple(desired);
@@ -556,6 +613,7 @@ export class AdTargetConnector implements TargetConnector {
   async update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult> {
     this.#validate(desired);
     const a = await this.#readOrFail(ref, 'update');
+    this.#assertInScope(a, 'update');
     const changes: Change[] = [];
     const changed: string[] = [];
     const simple = this.#desiredSimple(desired);
@@ -633,6 +691,7 @@ export class AdTargetConnector implements TargetConnector {
 
   async enable(ref: AccountReference): Promise<ActionResult> {
     const a = await this.#readOrFail(ref, 'enable');
+    this.#assertInScope(a, 'enable');
     const audit: AuditEntry[] = [];
     let dn = a.dn;
     if (this.#inDisabledOU(a)) {
@@ -670,6 +729,7 @@ export class AdTargetConnector implements TargetConnector {
         account: null,
         audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted; nothing to disable')],
       };
+    this.#assertInScope(a, 'disable');
     const audit: AuditEntry[] = [];
     if (!(a.uac & UAC.ACCOUNTDISABLE)) {
       await this.#setUac(a, a.uac | UAC.ACCOUNTDISABLE);
@@ -703,6 +763,7 @@ export class AdTargetConnector implements TargetConnector {
         account: null,
         audit: [this.#audit('delete', 'notFound', 'account not found, possibly deleted already')],
       };
+    this.#assertInScope(a, 'delete');
     try {
       await this.#op('delete account', (c) => c.del(guidDN(a.guid)));
     } catch (err) {
@@ -766,6 +827,7 @@ export class AdTargetConnector implements TargetConnector {
 
   async grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
     const a = await this.#readOrFail(ref, 'grant permission');
+    this.#assertInScope(a, 'grant permission');
     const g = await this.#group(permission, permission.createIfMissing === true);
     if (!g) throw new TargetRejectedError(`grant permission: group ${permission.name} does not exist`, { code: 32 });
     const audit: AuditEntry[] = [];
@@ -808,6 +870,7 @@ export class AdTargetConnector implements TargetConnector {
           }),
         ],
       };
+    this.#assertInScope(a, 'revoke permission');
     const g = await this.#group(permission, false);
     if (!g)
       return {

@@ -18,6 +18,7 @@
  *   addresses the user by object id, so a UPN change does not matter.
  */
 import type {
+  AccountInspection,
   AccountReference,
   ActionResult,
   AuditEntry,
@@ -168,6 +169,19 @@ export class EntraTargetConnector implements TargetConnector {
     const key = !blank(ref.id) ? ref.id : ref.locator;
     if (blank(key)) throw new TargetRejectedError(`${context}: account reference has neither an id nor a UPN`);
     return this.#get(key, context);
+  }
+
+  /** The user as it is now, for the checks before a delete or an adoption (docs/ownership.md). */
+  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+    const u = await this.#read(ref, 'inspect account');
+    if (!u) return null;
+    const mail = typeof u.mail === 'string' ? u.mail : undefined;
+    return {
+      enabled: u.accountEnabled === true,
+      correlationValue: u.employeeId ?? undefined,
+      inScope: true, // the whole tenant: the ownership record is the guard here
+      names: { userPrincipalName: u.userPrincipalName, email: mail },
+    };
   }
 
   async #readOrFail(ref: AccountReference, context: string): Promise<GraphUser> {

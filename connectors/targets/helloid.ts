@@ -17,6 +17,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type {
+  AccountInspection,
   AccountReference,
   ActionResult,
   AuditEntry,
@@ -154,6 +155,18 @@ export class HelloIdTargetConnector implements TargetConnector {
     const id = blank(ref.id) ? ref.locator : ref.id;
     if (blank(id)) throw new TargetRejectedError(`${context}: account reference has neither a userGUID nor a userName`);
     return this.#get(id, context);
+  }
+
+  /** The user as it is now, for the checks before a delete or an adoption (docs/ownership.md). */
+  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+    const u = await this.#read(ref, 'inspect account');
+    if (!u) return null;
+    return {
+      enabled: u.isEnabled === true,
+      correlationValue: this.#employeeIdOf(u),
+      inScope: true, // the whole tenant: the ownership record is the guard here
+      names: { userPrincipalName: u.userName },
+    };
   }
 
   async #readOrFail(ref: AccountReference, context: string): Promise<HelloIdUser> {

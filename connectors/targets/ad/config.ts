@@ -12,6 +12,11 @@
  *   AD_GROUPS_OU         default OU=Groups,OU=Tenure,<base>
  *   AD_DISABLED_OU       default OU=Disabled,OU=Tenure,<base>
  *   AD_LOCATION_OUS      optional JSON object {"<location name>": "<OU DN>"}
+ *   AD_SEARCH_OUS        optional JSON array of OU DNs to correlate in (default: the managed OUs:
+ *                        employees, disabled and mapped location OUs); accounts elsewhere are never
+ *                        matched, changed or deleted
+ *   AD_OUT_OF_SCOPE_MATCH  create (default) | report: a person whose only employeeID match is outside
+ *                        the search OUs gets a new account, or the create is refused and reported
  *   AD_UPN_SUFFIX        default tenure.test (appended when a userPrincipalName has no '@')
  *   AD_MAIL_DOMAIN       optional (appended when an e-mail address has no '@')
  *   AD_CONNECT_TIMEOUT_MS, AD_TIMEOUT_MS   default 5000 / 15000
@@ -36,6 +41,10 @@ export const AdConfigSchema = z
     locationOUs: z.record(z.string(), Dn).default({}),
     groupsOU: Dn.optional(),
     disabledOU: Dn.optional(),
+    /** OUs to correlate in (subtree). Default: the managed OUs. */
+    searchOUs: z.array(Dn).optional(),
+    /** A match only outside the search OUs: create a new account beside it, or refuse and report. */
+    outOfScopeMatch: z.enum(['create', 'report']).default('create'),
     upnSuffix: z.string().trim().min(1).default('tenure.test'),
     mailDomain: z.string().trim().min(1).optional(),
     tls: z
@@ -59,6 +68,16 @@ export const AdConfigSchema = z
     groupsOU: c.groupsOU ?? `OU=Groups,OU=Tenure,${c.baseDN}`,
     disabledOU: c.disabledOU ?? `OU=Disabled,OU=Tenure,${c.baseDN}`,
   }));
+
+/** The OUs Tenure puts accounts in: employees, disabled and the mapped location OUs. */
+export function managedOUsOf(c: Omit<AdConfig, 'bindPassword'>): string[] {
+  return [c.employeesOU, c.disabledOU, ...Object.values(c.locationOUs)];
+}
+
+/** The OUs correlation looks in: the configured search OUs, else the managed OUs. */
+export function searchOUsOf(c: Omit<AdConfig, 'bindPassword'>): string[] {
+  return c.searchOUs ?? managedOUsOf(c);
+}
 
 export type AdConfigInput = z.input<typeof AdConfigSchema>;
 export type AdConfig = z.output<typeof AdConfigSchema>;
@@ -89,6 +108,15 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
       throw new Error('AD_LOCATION_OUS must be a JSON object {"location": "OU=...,DC=..."}');
     }
   }
+  let searchOUs: string[] | undefined;
+  const rawSearch = opt('AD_SEARCH_OUS');
+  if (rawSearch) {
+    try {
+      searchOUs = JSON.parse(rawSearch) as string[];
+    } catch {
+      throw new Error('AD_SEARCH_OUS must be a JSON array ["OU=...,DC=...", ...]');
+    }
+  }
   const input = {
     url: env.AD_URL,
     bindDN: env.AD_BIND_DN,
@@ -98,6 +126,8 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
     groupsOU: opt('AD_GROUPS_OU'),
     disabledOU: opt('AD_DISABLED_OU'),
     locationOUs,
+    searchOUs,
+    outOfScopeMatch: opt('AD_OUT_OF_SCOPE_MATCH'),
     upnSuffix: opt('AD_UPN_SUFFIX'),
     mailDomain: opt('AD_MAIL_DOMAIN'),
     tls: { caFile: opt('AD_TLS_CA_FILE'), insecure: truthy(env.AD_TLS_INSECURE) },

@@ -13,7 +13,7 @@
  *   HELLOID_MUST_CHANGE_PASSWORD default true
  *   HELLOID_UPDATE_USERNAME      default true: a changed userName is sent as IdentifierObject.userName
  *   HELLOID_SET_MANAGER          default true: managedByUserGUID from the manager's account
- *   HELLOID_ADOPT_BY_USERNAME    default true: a user with the same userName and no correlation value
+ *   HELLOID_ADOPT_BY_USERNAME    default false: when true, a user with the same userName and no correlation value
  *                                is taken over on create (a user with another value is a conflict)
  *   HELLOID_GROUP_PATTERN        optional regular expression: the groups listPermissions reports
  *   HELLOID_PAGE_SIZE            default 1000 (take)
@@ -47,7 +47,7 @@ export const HelloIdConfigSchema = z
     mustChangePassword: z.boolean().default(true),
     updateUserName: z.boolean().default(true),
     setManager: z.boolean().default(true),
-    adoptByUserName: z.boolean().default(true),
+    adoptByUserName: z.boolean().default(false),
     /** Regular expression: groups listPermissions looks at (default all). */
     groupPattern: z
       .string()

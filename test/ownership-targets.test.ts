@@ -1,0 +1,95 @@
+// A full check (reprovision) in Entra ID and HelloID revokes only what is in the target's managed
+// scope: the configured managed set, or when that is empty only what Tenure granted. Groups given
+// by hand (break-glass, approvers) survive. Real Temporal, PostgreSQL and Samba; SaaS simulators.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { reprovisionUpdate } from '../common/messages.js';
+import { employeeWorkflowId } from '../domain/model.js';
+import { GraphSimulator } from './simulators/graph.js';
+import { HelloIdSimulator } from './simulators/helloid.js';
+import { eventually, startHarness, type Harness } from './support/tenure-harness.js';
+
+const SECRET = 'ownership-secret-never-logged';
+const RULES = `
+version: "ownership-targets-1"
+timeZone: Europe/Amsterdam
+targets:
+  - { id: ad, kind: ad }
+  - { id: helloid, kind: helloid }
+  - id: entra
+    kind: entra
+    options:
+      ownership: { managedPermissions: [legacy-app, dept-FIN] }
+rules:
+  - name: all staff
+    entitlements:
+      ad: { accountAccess: true, permissions: [all-staff] }
+      helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
+      entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
+`;
+
+describe('reprovision revokes only managed permissions in Entra ID and HelloID', () => {
+  let h: Harness;
+  let helloid: HelloIdSimulator;
+  let graph: GraphSimulator;
+
+  before(async () => {
+    helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
+    await helloid.start();
+    graph = new GraphSimulator({ tenantId: 'tenant-own', clientId: 'client-own', clientSecret: SECRET });
+    await graph.start();
+    h = await startHarness(RULES, {
+      HELLOID_URL: helloid.url,
+      HELLOID_API_KEY: 'sim-key',
+      HELLOID_API_SECRET: SECRET,
+      ENTRA_TENANT_ID: 'tenant-own',
+      ENTRA_CLIENT_ID: 'client-own',
+      ENTRA_CLIENT_SECRET: SECRET,
+      GRAPH_URL: graph.graphUrl,
+      LOGIN_URL: graph.url,
+    });
+  });
+  after(async () => {
+    await h?.stop();
+    await Promise.allSettled([helloid?.stop(), graph?.stop()]);
+  });
+
+  test('hand-given groups survive; a group in the configured managed set that no rule grants is revoked', async () => {
+    const key = h.key();
+    const personKey = `${h.sourceId}:${key}`;
+    h.writeExport([
+      { key, nick: 'Pim', family: `Scope${key}`, contract: `${key}c1`, start: '2020-01-01', dept: 'ZORG' },
+    ]);
+    await h.poll();
+    const st = await eventually(
+      () => h.status(personKey),
+      (s) => ['ad', 'helloid', 'entra'].every((t) => s.accounts.some((a) => a.target === t && a.enabled)),
+      90_000,
+    );
+    const id = (t: string) => st.accounts.find((a) => a.target === t)!.accountId;
+
+    // By hand: a break-glass group and a managed-set group in Entra ID, an approvers group in HelloID.
+    const breakGlass = graph.addGroup('Break-glass admins', { members: [id('entra')] });
+    const legacy = graph.addGroup('legacy-app', { members: [id('entra')] });
+    const approvers = { groupGuid: randomUUID(), name: 'Approvers', isEnabled: true, users: [id('helloid')] };
+    helloid.groups.set(approvers.groupGuid, approvers);
+
+    const result = await h.client.workflow
+      .getHandle(employeeWorkflowId(personKey))
+      .executeUpdate(reprovisionUpdate, { args: [{ requestedBy: 'ops', reason: 'full check' }] });
+    const revoked = result.actions.filter((a) => a.action === 'revokePermission').map((a) => `${a.target}:${a.detail}`);
+    assert.ok(
+      revoked.some((r) => r.startsWith('entra:') && r.includes('legacy-app')),
+      JSON.stringify(result.actions),
+    );
+    assert.ok(!revoked.some((r) => /Break-glass|Approvers/.test(r)), JSON.stringify(revoked));
+
+    assert.ok(breakGlass.members.has(id('entra')), 'the break-glass group in Entra ID survives');
+    assert.ok(!legacy.members.has(id('entra')), 'a group in the managed set that no rule grants is revoked');
+    assert.ok(approvers.users.includes(id('helloid')), 'the hand-given HelloID group survives');
+    const after = await h.status(personKey);
+    assert.deepEqual(after.accounts.find((a) => a.target === 'entra')?.permissions, ['dept-ZORG']);
+    assert.deepEqual(after.accounts.find((a) => a.target === 'helloid')?.permissions, ['department_ZORG']);
+  });
+});

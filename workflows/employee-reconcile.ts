@@ -1,0 +1,565 @@
+/**
+ * The reconcile pass of the employee workflow: plan the person, then bring every target in line
+ * with the plan for now (create, update, grant, revoke, enable, disable, delete), mail the manager
+ * once per event and write the identity back to the source. Called only from the main loop.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { LifecycleActivities, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
+import type { ManagerMailActivities } from '../activities/manager-mail.js';
+import type { WriteBackActivities } from '../activities/writeback.js';
+import type { ReferenceActivities } from '../activities/references.js';
+import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
+import type { TakenAction } from '../common/messages.js';
+import { targetTaskQueue } from '../common/task-queues.js';
+import { addDays } from '../domain/dates.js';
+import { phaseAt, todayOf, type AccountState, type EmployeeState, type TargetPhase } from './employee-state.js';
+
+/** A start or end longer ago than this is not news for the manager (initial loads). */
+const NOTIFY_WITHIN_DAYS = 7;
+
+/**
+ * Patch ids (old histories replay without them). An account is deleted no earlier than Tenure's
+ * own disable moment plus the retention, after reading it again; a withdrawn hire deletes only
+ * accounts Tenure created and disables adopted ones.
+ */
+export const GUARDED_DELETION = 'delete-after-own-disable-plus-retention';
+const WITHDRAWN_KEEPS_ADOPTED = 'withdrawn-hire-disables-adopted-accounts';
+
+/** Target kinds that hold the primary account; every other target depends on them. */
+const DIRECTORY_KINDS = ['ad'];
+
+const PLAN: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+};
+// The task queue is filled in per run: next to the workflow's own queue (see targetTaskQueue).
+const TARGET: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    // About three minutes of retries, then the problem shows in status and ProvisioningHealth
+    // and the workflow tries the whole pass again later (RETRY_FAILED_AFTER_MS).
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['TargetRejected', 'TargetNotConfigured'],
+  },
+};
+/** After a target step failed for good, the pass is tried again this much later. */
+export const RETRY_FAILED_AFTER_MS = 5 * 60_000;
+/** After a step was refused on ownership grounds (e.g. a delete of an account enabled again by hand). */
+export const RETRY_REFUSED_AFTER_MS = 24 * 60 * 60_000;
+const NOTIFY: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '5 seconds',
+    maximumInterval: '5 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: ['NotificationRejected'],
+  },
+};
+
+const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
+/** Each target's activities run on that target's queue, next to this workflow's own queue. */
+function targetOptions(target: string): ActivityOptions {
+  return { ...TARGET, taskQueue: targetTaskQueue(workflowInfo().taskQueue, target) };
+}
+const targetProxies = new Map<string, ReturnType<typeof proxyActivities<TargetActivities>>>();
+function targetActivities(target: string) {
+  let p = targetProxies.get(target);
+  if (!p) targetProxies.set(target, (p = proxyActivities<TargetActivities>(targetOptions(target))));
+  return p;
+}
+const notify = proxyActivities<ManagerMailActivities>(NOTIFY);
+// A write-back that keeps failing must not hold up the accounts: bounded, then reported.
+const WRITE_BACK: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 5 },
+};
+const writeBack = proxyActivities<WriteBackActivities>(WRITE_BACK);
+const references = proxyActivities<ReferenceActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+/** Patch id: after creating accounts, the reports' workflows are told (references converge). */
+const ANNOUNCE_ACCOUNTS = 'announce-new-accounts-to-reports';
+
+/** Brings every target in line with the plan for `now`. Returns what it did. */
+export async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): Promise<TakenAction[]> {
+  s.lastCause = cause;
+  const taken: TakenAction[] = [];
+  if (!s.person) return taken;
+  const person = s.person;
+  const plan: PersonPlan = await lifecycle.planPerson.executeWithOptions(
+    { ...PLAN, summary: 'evaluate rules and lifecycle moments' },
+    [{ person }],
+  );
+  s.plan = plan;
+  const now = Date.now();
+  s.plannedAt = now;
+
+  const note = (target: string, out: AccountOutcome) => {
+    for (const l of out.lines) taken.push({ target, action: l.action, outcome: l.outcome, detail: l.message });
+  };
+
+  // Withdrawn before start: delete what Tenure pre-created, then the run is over. An adopted
+  // account is not Tenure's to delete on a withdrawal: it is disabled and follows the retention.
+  if (!plan.employed) {
+    const wasEnabled = Object.values(s.accounts).some((a) => a.everEnabled);
+    if (!wasEnabled) {
+      for (const [target, acct] of Object.entries(s.accounts)) {
+        const t = plan.targets.find((x) => x.targetId === target);
+        if (acct.origin === 'adopted' && patched(WITHDRAWN_KEEPS_ADOPTED)) {
+          await retireAdopted(s, target, acct, t, cause, now, note);
+          continue;
+        }
+        await guarded(s, target, 'deleteAccount', async () => {
+          note(
+            target,
+            await targetActivities(target).deleteAccount.executeWithOptions(
+              { ...targetOptions(target), summary: `${target}: delete pre-created account (hire withdrawn)` },
+              [
+                {
+                  target,
+                  personKey: s.personKey,
+                  cause,
+                  account: acct.ref,
+                  reason: 'withdrawn',
+                  employeeId: plan.account.employeeId,
+                },
+              ],
+            ),
+          );
+          delete s.accounts[target];
+        });
+      }
+      if (Object.keys(s.accounts).length === 0) s.lifecycle = 'rescinded';
+      return taken;
+    }
+  }
+
+  const identityNeeded = plan.targets.some((t) => t.wantsAccount || s.accounts[t.targetId]);
+  if (identityNeeded && (!s.identity || s.identityFor !== s.contentHash)) {
+    const identity = await lifecycle.reserveIdentity.executeWithOptions(
+      { ...PLAN, summary: 'reserve username and e-mail' },
+      [{ personKey: s.personKey, person, current: s.identity }],
+    );
+    s.identity = identity;
+    s.identityFor = s.contentHash;
+  }
+
+  const phases: TargetPhase[] = [];
+  const created: string[] = [];
+  // Taken now: a manager's account announced while this pass runs makes the next pass write it.
+  const refresh = s.refreshReferences === true;
+  s.refreshReferences = false;
+  // The directory first (it fixes username and e-mail), then the targets that depend on it side
+  // by side, so one that keeps failing does not hold up the others.
+  const directory = plan.targets.filter((t) => DIRECTORY_KINDS.includes(t.kind));
+  const dependents = plan.targets.filter((t) => !DIRECTORY_KINDS.includes(t.kind));
+  for (const t of directory) await reconcileTarget(t);
+  await Promise.all(dependents.map((t) => reconcileTarget(t)));
+
+  async function reconcileTarget(t: TargetPlan): Promise<void> {
+    const acct = s.accounts[t.targetId];
+    let phase = phaseAt(t, now);
+    // The HR dates say delete; the account is deleted only once Tenure's own disable moment plus
+    // the retention has passed (an end date typed long in the past disables now, deletes later).
+    if (phase === 'deleted' && acct && !deletionDue(acct, t, now) && patched(GUARDED_DELETION)) phase = 'leaver';
+    const call = { target: t.targetId, personKey: s.personKey, cause };
+    if (
+      !acct &&
+      (!t.wantsAccount || phase === 'pending' || phase === 'leaver' || phase === 'deleted' || phase === 'none')
+    ) {
+      phases.push(phase);
+      return;
+    }
+    phases.push(phase);
+    await guarded(s, t.targetId, phase, async () => {
+      const id = s.identity!;
+      const desired = {
+        ...plan.account,
+        username: id.username,
+        userPrincipalName: id.userPrincipalName,
+        email: id.email,
+        emailAliases: id.aliases,
+      };
+      if (phase === 'deleted') {
+        if (acct)
+          note(
+            t.targetId,
+            await targetActivities(t.targetId).deleteAccount.executeWithOptions(
+              { ...targetOptions(t.targetId), summary: `${t.targetId}: delete account (retention ended)` },
+              [
+                {
+                  ...call,
+                  account: acct.ref,
+                  reason: 'retention',
+                  employeeId: plan.account.employeeId,
+                  retentionMs: acct.disabledAt !== undefined ? retentionOf(t) : undefined,
+                },
+              ],
+            ),
+          );
+        delete s.accounts[t.targetId];
+        return;
+      }
+      let current = acct;
+      if (!current) {
+        const out = await targetActivities(t.targetId).createAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: create account (disabled)` },
+          [{ ...call, desired }],
+        );
+        note(t.targetId, out);
+        current = s.accounts[t.targetId] = {
+          ref: out.account!,
+          enabled: out.enabled ?? false,
+          everEnabled: false,
+          permissions: [],
+          attributesHash: s.contentHash,
+          origin: out.origin,
+        };
+        created.push(t.targetId);
+        if (out.adoptedNames && DIRECTORY_KINDS.includes(t.kind)) {
+          // An adopted directory account keeps its login names; they are the person's identity from
+          // now on (an adopted account elsewhere keeps its own names but does not set the identity).
+          s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
+          s.identityFor = s.contentHash;
+        }
+      } else if (
+        current.attributesHash !== s.contentHash ||
+        current.identityEmail !== s.identity!.email ||
+        fullCheck ||
+        refresh
+      ) {
+        const out = await targetActivities(t.targetId).updateAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: update changed attributes` },
+          [{ ...call, account: current.ref, desired }],
+        );
+        note(t.targetId, out);
+        if (out.account) current.ref = out.account;
+      }
+      current.attributesHash = s.contentHash;
+      current.identityEmail = s.identity!.email;
+
+      const wantEnabled = phase === 'active' && t.wantsAccess;
+      const wantedPermissions = phase === 'active' || phase === 'prehire' ? t.permissions.map((p) => p.name) : [];
+      if (fullCheck) {
+        current.permissions = await targetActivities(t.targetId).listPermissions.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: read current permissions` },
+          [{ ...call, account: current.ref }],
+        );
+      }
+      // Mover: grant the new permissions before revoking the old ones.
+      for (const name of wantedPermissions.filter((p) => !current!.permissions.includes(p))) {
+        const dynamic = t.permissions.find((p) => p.name === name)?.dynamic ?? false;
+        note(
+          t.targetId,
+          await targetActivities(t.targetId).grantPermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: grant ${name}` },
+            [
+              {
+                ...call,
+                cause: `${cause}; ${reasonText(t.permissions.find((p) => p.name === name)?.reasons[0])}`,
+                account: current.ref,
+                permission: name,
+                createIfMissing: dynamic,
+              },
+            ],
+          ),
+        );
+        current.permissions.push(name);
+      }
+      for (const name of current.permissions.filter((p) => !wantedPermissions.includes(p))) {
+        note(
+          t.targetId,
+          await targetActivities(t.targetId).revokePermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: revoke ${name}` },
+            [{ ...call, cause: `${cause}; no rule grants ${name} any more`, account: current.ref, permission: name }],
+          ),
+        );
+        current.permissions = current.permissions.filter((p) => p !== name);
+      }
+
+      if (wantEnabled && (!current.enabled || fullCheck)) {
+        const changed = await targetActivities(t.targetId).enableAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: enable account` },
+          [{ ...call, account: current.ref }],
+        );
+        note(t.targetId, changed);
+        if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
+        current.enabled = true;
+        current.everEnabled = true;
+        current.disabledAt = undefined;
+        current.deleteNotBefore = undefined;
+        await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
+      } else if (
+        !wantEnabled &&
+        (current.enabled ||
+          (fullCheck && phase === 'leaver') ||
+          // Disabled before Tenure kept its own disable moment: disable again (unchanged in the
+          // target) so the moment is recorded and the retention counts from now.
+          (phase === 'leaver' && current.disabledAt === undefined && patched(GUARDED_DELETION)))
+      ) {
+        const changed = await targetActivities(t.targetId).disableAccount.executeWithOptions(
+          { ...targetOptions(t.targetId), summary: `${t.targetId}: disable account` },
+          [{ ...call, account: current.ref }],
+        );
+        note(t.targetId, changed);
+        if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
+        current.enabled = false;
+        markDisabled(current, t, Date.now());
+        if (phase === 'leaver')
+          await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
+      }
+
+      // An adopted account found enabled and wanted enabled: the person has started.
+      if (wantEnabled && current.enabled) current.everEnabled = true;
+
+      // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event.
+      const event =
+        phase === 'active' && current.enabled && plan.startDate
+          ? { names: t.onStart, key: plan.startDate, what: 'start' }
+          : phase === 'leaver' && !current.enabled && plan.endDate
+            ? { names: t.onLeave, key: plan.endDate, what: 'leave' }
+            : undefined;
+      for (const name of event?.names ?? []) {
+        const marker = `event:${t.targetId}:${name}:${event!.key}`;
+        if (s.events.includes(marker)) continue;
+        note(
+          t.targetId,
+          await targetActivities(t.targetId).grantPermission.executeWithOptions(
+            { ...targetOptions(t.targetId), summary: `${t.targetId}: ${name} (employment ${event!.what})` },
+            [
+              {
+                ...call,
+                cause: `${cause}; employment ${event!.what} ${event!.key}`,
+                account: current.ref,
+                permission: `${name}:${event!.key}`,
+                createIfMissing: false,
+              },
+            ],
+          ),
+        );
+        s.events.push(marker);
+      }
+    });
+  }
+
+  s.lifecycle = overallState(phases, s);
+  if (created.length && patched(ANNOUNCE_ACCOUNTS)) await announce(s, created, taken);
+  await writeBackIdentity(s, cause, taken);
+  return taken;
+}
+
+/** Tells the reports' workflows that this person's new accounts exist; never holds up the pass. */
+async function announce(s: EmployeeState, targets: string[], taken: TakenAction[]): Promise<void> {
+  try {
+    const told = await references.announceAccount.executeWithOptions(
+      { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 }, summary: 'tell the reports: account exists' },
+      [{ personKey: s.personKey, targets }],
+    );
+    if (told) taken.push({ target: 'references', action: 'announce', outcome: 'success', detail: `${told} reports` });
+  } catch (err) {
+    log.warn('announcing the new account to the reports failed', { error: failureMessage(err) });
+  }
+}
+
+/** Last in the order: the generated username, UPN and e-mail go back to the HR source. */
+async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAction[]): Promise<void> {
+  const id = s.identity;
+  if (!id || Object.keys(s.accounts).length === 0 || s.lifecycle === 'leaver') return;
+  const key = `${id.username}|${id.userPrincipalName}|${id.email}`;
+  if (s.writtenBack === key) return;
+  try {
+    const result = await writeBack.writeBackToSource.executeWithOptions(
+      { ...WRITE_BACK, summary: 'write username and e-mail back to the HR source' },
+      [
+        {
+          personKey: s.personKey,
+          values: { username: id.username, userPrincipalName: id.userPrincipalName, businessEmail: id.email },
+          cause,
+        },
+      ],
+    );
+    s.writtenBack = key;
+    s.writeBackError = undefined;
+    if (result !== 'skipped')
+      taken.push({ target: 'source', action: 'writeBack', outcome: result, detail: 'username and e-mail' });
+  } catch (err) {
+    s.writeBackError = {
+      at: new Date().toISOString(),
+      target: 'source',
+      action: 'writeBack',
+      message: failureMessage(err),
+    };
+    taken.push({ target: 'source', action: 'writeBack', outcome: 'failed', detail: failureMessage(err) });
+  }
+}
+
+/** The retention of a target: from the rules' timings, or the plan's disable-to-delete span. */
+function retentionOf(t: TargetPlan): number {
+  return t.retentionMs ?? (t.deleteAt !== undefined && t.disableAt !== undefined ? t.deleteAt - t.disableAt : 0);
+}
+
+/** Notes Tenure's own disable moment (the first one) and when the retention from it ends. */
+function markDisabled(acct: AccountState, t: TargetPlan | undefined, at: number): void {
+  acct.disabledAt ??= at;
+  if (t) acct.deleteNotBefore = acct.disabledAt + retentionOf(t);
+}
+
+/** Deletion is due: Tenure disabled the account itself and the retention from that moment has passed. */
+export function deletionDue(acct: AccountState, t: TargetPlan, now: number): boolean {
+  return !acct.enabled && acct.disabledAt !== undefined && now >= acct.disabledAt + retentionOf(t);
+}
+
+/** A withdrawn hire's adopted account: disabled now, deleted after the retention from that moment. */
+async function retireAdopted(
+  s: EmployeeState,
+  target: string,
+  acct: AccountState,
+  t: TargetPlan | undefined,
+  cause: string,
+  now: number,
+  note: (target: string, out: AccountOutcome) => void,
+): Promise<void> {
+  const call = { target, personKey: s.personKey, cause };
+  await guarded(s, target, 'disableAccount', async () => {
+    if (acct.enabled || acct.disabledAt === undefined) {
+      const out = await targetActivities(target).disableAccount.executeWithOptions(
+        { ...targetOptions(target), summary: `${target}: disable adopted account (hire withdrawn)` },
+        [{ ...call, account: acct.ref }],
+      );
+      note(target, out);
+      if (out.account) acct.ref = out.account;
+      acct.enabled = false;
+      markDisabled(acct, t, Date.now());
+      return;
+    }
+    if (t && deletionDue(acct, t, now)) {
+      note(
+        target,
+        await targetActivities(target).deleteAccount.executeWithOptions(
+          { ...targetOptions(target), summary: `${target}: delete adopted account (retention ended)` },
+          [
+            {
+              ...call,
+              account: acct.ref,
+              reason: 'retention',
+              employeeId: s.plan?.account.employeeId,
+              retentionMs: retentionOf(t),
+            },
+          ],
+        ),
+      );
+      delete s.accounts[target];
+    }
+  });
+}
+
+function reasonText(r: { rule: string; ruleSetVersion: string; contractId?: string } | undefined): string {
+  return r ? `rule "${r.rule}" (${r.ruleSetVersion})${r.contractId ? ` for contract ${r.contractId}` : ''}` : 'rule';
+}
+
+function overallState(phases: TargetPhase[], s: EmployeeState): EmployeeState['lifecycle'] {
+  if (phases.length === 0 || phases.every((p) => p === 'none'))
+    return Object.keys(s.accounts).length ? s.lifecycle : 'pending';
+  if (phases.every((p) => p === 'deleted' || p === 'none') && Object.keys(s.accounts).length === 0) return 'deleted';
+  const order: TargetPhase[] = ['active', 'prehire', 'leaver', 'pending', 'deleted', 'none'];
+  for (const p of order) if (phases.includes(p)) return p === 'none' ? 'pending' : p;
+  return 'pending';
+}
+
+async function notifyOnce(
+  s: EmployeeState,
+  key: string,
+  kind: 'accountReady' | 'leaverDisabled',
+  plan: PersonPlan,
+  taken: TakenAction[],
+): Promise<void> {
+  if (s.notified.includes(key)) return;
+  s.notified.push(key);
+  // Only news is mailed: at go-live, staff who started (or left) long ago are not announced.
+  const day = kind === 'accountReady' ? plan.startDate : plan.endDate;
+  if (day && day < addDays(todayOf(s, Date.now()), -NOTIFY_WITHIN_DAYS)) {
+    taken.push({
+      target: 'mail',
+      action: 'notifyManager',
+      outcome: 'unchanged',
+      detail: `${kind}: ${day} is not recent`,
+    });
+    return;
+  }
+  if (!plan.managerKey || !s.identity) {
+    taken.push({
+      target: 'mail',
+      action: 'notifyManager',
+      outcome: 'unchanged',
+      detail: 'no manager on the primary contract',
+    });
+    return;
+  }
+  try {
+    await notify.notifyManagerOf.executeWithOptions(
+      { ...NOTIFY, summary: `mail the manager: ${kind === 'accountReady' ? 'account ready' : 'leaver disabled'}` },
+      [
+        {
+          kind,
+          personKey: s.personKey,
+          managerKey: plan.managerKey,
+          employeeDisplayName: plan.displayName,
+          username: s.identity.username,
+          email: s.identity.email,
+          startDate: plan.startDate,
+          endDate: plan.endDate,
+          idempotencyKey: `${s.personKey}:${key}`,
+          cause: s.lastCause ?? '',
+        },
+      ],
+    );
+    taken.push({ target: 'mail', action: 'notifyManager', outcome: 'success', detail: kind });
+  } catch (err) {
+    // A mail that cannot be sent never blocks the accounts; it shows in the status.
+    s.lastError = {
+      at: new Date().toISOString(),
+      target: 'mail',
+      action: 'notifyManager',
+      message: failureMessage(err),
+    };
+    taken.push({ target: 'mail', action: 'notifyManager', outcome: 'failed', detail: failureMessage(err) });
+  }
+}
+
+/** Runs one target's step; a permanent failure is recorded and the other targets go on. */
+export async function guarded(
+  s: EmployeeState,
+  target: string,
+  action: string,
+  step: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+    if (s.lastError?.target === target) s.lastError = undefined;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
+    s.lastError = { at: new Date().toISOString(), target, action, message: failureMessage(err) };
+    // A step refused because the account is not (or no longer) Tenure's to change is not a
+    // passing fault: it is looked at again a day later (or on a change or reprovision), not every few minutes.
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type === 'NotTenuresAccount') s.lastError.refused = true;
+    log.warn('target step failed', { target, action, error: s.lastError.message });
+  }
+}
+
+export function failureMessage(err: unknown): string {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e.cause?.message ?? e.message ?? String(err);
+}
