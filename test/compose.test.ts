@@ -16,7 +16,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const SETUP_SCRIPT = join(ROOT, 'deploy/temporal/setup.sh');
 
-const SERVICES = ['postgres', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'tenure-worker'];
+const SERVICES = [
+  'postgres',
+  'temporal-schema',
+  'temporal',
+  'temporal-setup',
+  'temporal-ui',
+  'tenure-worker',
+  'tenure-codec',
+];
 const SEARCH_ATTRIBUTES = [
   'EmployeeId=Keyword',
   'LifecycleState=Keyword',
@@ -239,4 +247,41 @@ test('docker-compose.yml contains no literal secret values', () => {
   }
   // Default passwords of the upstream samples, in case someone pastes them back in.
   assert.doesNotMatch(raw, /POSTGRES_(PASSWORD|PWD):\s*['"]?temporal['"]?\s*$/m);
+});
+
+test('docker-compose.yml: encryption and the codec server are wired, the UI is read-only by default', () => {
+  // Runs without docker: it reads the file itself.
+  const doc = parseYaml(readFileSync(COMPOSE_FILE, 'utf8')) as {
+    services: Record<string, { environment?: Record<string, string>; command?: string[]; ports?: string[] }>;
+  };
+  const worker = doc.services['tenure-worker']!.environment ?? {};
+  for (const v of [
+    'TENURE_ENCRYPTION_KEYS',
+    'TENURE_ENCRYPTION_KEYS_FILE',
+    'TENURE_ENCRYPTION_KEY_ID',
+    'TENURE_PAYLOADS_PLAINTEXT',
+    'TENURE_RULES_FILE',
+    'TENURE_CONFIG_FILE',
+  ])
+    assert.ok(v in worker, `worker receives ${v}`);
+  assert.equal(worker.TENURE_PAYLOADS_PLAINTEXT, '${TENURE_PAYLOADS_PLAINTEXT:-}', 'plaintext is never the default');
+  // Every connector secret .env.example lists reaches the worker.
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+  const secrets = [
+    ...example.matchAll(/^([A-Z][A-Z0-9_]*(?:SECRET|TOKEN|API_KEY|APP_PASSWORD|CLIENT_ID|TENANT_ID))=/gm),
+  ].map((m) => m[1]!);
+  assert.ok(secrets.length >= 8, secrets.join(', '));
+  for (const v of secrets) assert.ok(v in worker, `worker receives ${v} (listed in .env.example)`);
+
+  const codec = doc.services['tenure-codec'];
+  assert.ok(codec, 'a codec-server service');
+  assert.ok(codec.command?.join(' ').includes('workers/codec-server.ts'));
+  assert.ok('TENURE_ENCRYPTION_KEYS' in (codec.environment ?? {}));
+  assert.ok(
+    codec.ports?.every((p) => p.startsWith('127.0.0.1:')),
+    'codec server published on loopback only',
+  );
+  const ui = doc.services['temporal-ui']!.environment ?? {};
+  assert.match(ui.TEMPORAL_DISABLE_WRITE_ACTIONS ?? '', /:-true\}$/, 'write actions off unless configured');
+  assert.match(ui.TEMPORAL_CODEC_ENDPOINT ?? '', /:8888\b/);
 });

@@ -24,7 +24,7 @@ import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../domain/rules-file.js';
-import { dataConverterFromEnv } from './temporal-connection.js';
+import { workerDataConverterFromEnv } from './temporal-connection.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -77,14 +77,17 @@ export async function createTenureWorkers(opts: {
   client: Client;
   workflowBundle: WorkflowBundle;
   namespace?: string;
-  /** Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env. */
+  /**
+   * Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env;
+   * without keys the workers refuse to start unless TENURE_PAYLOADS_PLAINTEXT=1.
+   */
   dataConverter?: DataConverter;
   /** Lifecycle task queue (default LIFECYCLE_TASK_QUEUE); target queues are derived from it. */
   taskQueue?: string;
 }): Promise<TenureRuntime> {
   const { settings } = opts;
   const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
-  const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
+  const dataConverter = opts.dataConverter ?? workerDataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
   const targets = new Map<string, TargetConnector>();

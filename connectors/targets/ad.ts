@@ -501,7 +501,6 @@ export class AdTargetConnector implements TargetConnector {
       if (ldapCode(lastErr) === 68) {
         throw new TargetRejectedError(`could not create account: the name or username is already used in ${ou}`, {
           code: 68,
-          cause: lastErr,
         });
       }
       throw mapLdapError(lastErr, 'create account');
