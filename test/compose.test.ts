@@ -24,6 +24,7 @@ const SERVICES = [
   'temporal-ui',
   'tenure-worker',
   'tenure-codec',
+  'tenure-migrate',
 ];
 const SEARCH_ATTRIBUTES = [
   'EmployeeId=Keyword',
@@ -103,7 +104,7 @@ function pick(...names: string[]): Record<string, string> {
 const skipReason = composeUnavailable();
 
 test('docker-compose.yml renders and has the expected shape', { skip: skipReason }, async (t) => {
-  const r = composeConfig({ POSTGRES_PASSWORD: TEST_PASSWORD });
+  const r = composeConfig({ POSTGRES_PASSWORD: TEST_PASSWORD, TENURE_WORKER_DB_PASSWORD: 'compose-test-worker' });
   assert.equal(r.status, 0, `docker compose config failed:\n${r.stderr}`);
   const config = JSON.parse(r.stdout) as ComposeConfig;
   const services = config.services;
@@ -140,9 +141,10 @@ test('docker-compose.yml renders and has the expected shape', { skip: skipReason
       );
     completed('temporal', 'temporal-schema');
     completed('tenure-worker', 'temporal-setup');
+    completed('tenure-worker', 'tenure-migrate');
     assert.equal(services['temporal-schema']!.depends_on?.postgres?.condition, 'service_healthy');
     assert.equal(services['temporal-setup']!.depends_on?.temporal?.condition, 'service_healthy');
-    assert.equal(services['tenure-worker']!.depends_on?.postgres?.condition, 'service_healthy');
+    assert.equal(services['tenure-migrate']!.depends_on?.postgres?.condition, 'service_healthy');
     assert.ok(
       services.postgres!.healthcheck?.test?.join(' ').includes('pg_isready'),
       'postgres healthcheck uses pg_isready',
@@ -164,7 +166,9 @@ test('docker-compose.yml renders and has the expected shape', { skip: skipReason
     assert.ok(env('temporal-ui').TEMPORAL_CORS_ORIGINS, 'TEMPORAL_CORS_ORIGINS set');
     assert.equal(env('tenure-worker').TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(env('tenure-worker').TEMPORAL_NAMESPACE, 'tenure');
-    assert.match(env('tenure-worker').DATABASE_URL ?? '', /^postgres:\/\/[^@]+@postgres:5432\/tenure$/);
+    assert.match(env('tenure-worker').DATABASE_URL ?? '', /^postgres:\/\/tenure_worker:[^@]+@postgres:5432\/tenure$/);
+    assert.equal(env('tenure-worker').TENURE_MIGRATE, 'off');
+    assert.match(env('tenure-migrate').DATABASE_URL ?? '', /^postgres:\/\/tenure:[^@]+@postgres:5432\/tenure$/);
     for (const v of ['AD_URL', 'AD_BIND_DN', 'AD_BIND_PASSWORD', 'AD_BASE_DN', 'SMTP_HOST', 'SMTP_PASSWORD']) {
       assert.ok(v in env('tenure-worker'), `worker receives ${v}`);
     }
@@ -284,4 +288,17 @@ test('docker-compose.yml: encryption and the codec server are wired, the UI is r
   const ui = doc.services['temporal-ui']!.environment ?? {};
   assert.match(ui.TEMPORAL_DISABLE_WRITE_ACTIONS ?? '', /:-true\}$/, 'write actions off unless configured');
   assert.match(ui.TEMPORAL_CODEC_ENDPOINT ?? '', /:8888\b/);
+});
+
+test('docker-compose.yml: the worker connects as the restricted role and does not migrate', () => {
+  const doc = parseYaml(readFileSync(COMPOSE_FILE, 'utf8')) as {
+    services: Record<string, { environment?: Record<string, string>; command?: string[] }>;
+  };
+  const worker = doc.services['tenure-worker']!.environment ?? {};
+  assert.match(worker.DATABASE_URL ?? '', /^postgres:\/\/\$\{TENURE_WORKER_DB_USER:-tenure_worker\}:/);
+  assert.doesNotMatch(worker.DATABASE_URL ?? '', /POSTGRES_PASSWORD/, 'never the superuser password');
+  assert.equal(worker.TENURE_MIGRATE, 'off');
+  const migrate = doc.services['tenure-migrate']!;
+  assert.ok(migrate.command?.join(' ').includes('vault/migrate.ts'));
+  assert.ok('TENURE_WORKER_DB_PASSWORD' in (migrate.environment ?? {}));
 });

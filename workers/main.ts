@@ -10,7 +10,8 @@ import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
 
 const settings = tenureSettingsFromEnv();
 const temporal = temporalSettingsFromEnv();
-await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
+// Off when the worker connects as the restricted role (compose: the tenure-migrate job migrates).
+if (process.env.TENURE_MIGRATE !== 'off') await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
 const [connection, client, workflowBundle] = await Promise.all([
   connectWorker(temporal),
   connectClient(temporal),
