@@ -254,6 +254,30 @@ describe(
       assert.equal(await countByEmployeeId(d.employeeId), 1);
     });
 
+    test("locations named 'constructor' and '__proto__' are plain OUs, with or without a location map", async () => {
+      const mapped = new AdTargetConnector({
+        ...adConfigFromEnv(),
+        employeesOU,
+        groupsOU,
+        disabledOU,
+        locationOUs: { Baarn: `OU=Baarn,${employeesOU}` },
+      });
+      try {
+        for (const [connector, location] of [
+          [ad, 'constructor'],
+          [mapped, '__proto__'],
+          [mapped, 'toString'],
+        ] as const) {
+          const d = desired({ location });
+          const r = await connector.create(d);
+          const e = await read(r.account!, ['cn']);
+          assert.equal(parentOf(e.dn), normalizeDN(`OU=${location},${employeesOU}`), location);
+        }
+      } finally {
+        await mapped.close();
+      }
+    });
+
     test('a half-finished create (no password yet) is completed by the retry', async () => {
       const d = desired();
       await admin.add(`CN=${escapeDNValue(d.displayName)},${employeesOU}`, {

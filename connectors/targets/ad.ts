@@ -300,9 +300,10 @@ export class AdTargetConnector implements TargetConnector {
   #locationOU(location: string | undefined): string {
     if (blank(location)) return this.config.employeesOU;
     const loc = location.trim();
+    // Own entries only: a location named `constructor` or `__proto__` must not hit Object.prototype.
+    const entries = Object.entries(this.config.locationOUs);
     const mapped =
-      this.config.locationOUs[loc] ??
-      Object.entries(this.config.locationOUs).find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
+      entries.find(([k]) => k === loc)?.[1] ?? entries.find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
     return mapped ?? `${rdn('OU', Array.from(loc).slice(0, 64).join('').trim())},${this.config.employeesOU}`;
   }
 
