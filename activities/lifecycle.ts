@@ -71,6 +71,8 @@ export interface LifecycleDeps {
   upnSuffix: string;
   /** Change username/UPN on a name change (off by default: lifecycle.md section 3). */
   renameUsernameOnNameChange?: boolean;
+  /** Local parts never issued, besides the built-in role mailboxes (TENURE_RESERVED_LOCAL_PARTS). */
+  reservedLocalParts?: readonly string[];
 }
 
 export function createLifecycleActivities(deps: LifecycleDeps) {
@@ -210,7 +212,7 @@ async function reserveIdentity(
 ): Promise<Identity> {
   const reserved = await reservationsOf(deps.pool, personKey);
   const employeeId = person.key;
-  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };
+  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix, reservedLocalParts: deps.reservedLocalParts };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
     for (const [id, t] of deps.targets) {
@@ -275,7 +277,11 @@ async function nextFreeEmail(
   username: string,
   previous?: string,
 ): Promise<string> {
-  for (const c of identityCandidates(person.name, { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix })) {
+  for (const c of identityCandidates(person.name, {
+    mailDomain: deps.mailDomain,
+    upnSuffix: deps.upnSuffix,
+    reservedLocalParts: deps.reservedLocalParts,
+  })) {
     if (previous && c.email === previous) return previous;
     if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;
     let taken = false;

@@ -36,6 +36,8 @@ export interface TenureSettings {
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
+  /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
+  reservedLocalParts: string[];
   env: NodeJS.ProcessEnv;
 }
 
@@ -56,6 +58,10 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
     env,
   };
 }
@@ -120,6 +126,7 @@ export async function createTenureWorkers(opts: {
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
+        reservedLocalParts: settings.reservedLocalParts,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
