@@ -3,7 +3,7 @@
  * `runCli` connects lazily (help and usage errors never touch Temporal or Postgres) and returns
  * the exit code: 0 done, 1 failed (unknown person included), 2 usage error.
  */
-import { userInfo } from 'node:os';
+import { requester } from './requester.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
@@ -47,7 +47,7 @@ const ADMIN: Options = {
 };
 const ADMIN_DETAILS = [
   '--reason TEXT       why, for the audit log',
-  '--by USER           who asks (default $TENURE_OPERATOR, else your login name)',
+  '--by USER           who asks (default $TENURE_OPERATOR); your OS login is recorded with it',
   '--request-id ID     the update ID; repeating a command with the same ID carries it out once',
   '                    (default: generated, and printed so you can repeat it safely)',
   '--json              machine-readable output',
@@ -237,7 +237,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       case 'include': {
         const reason = str('reason')?.trim();
         const opts = {
-          requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+          requestedBy: requester(str('by'), env),
           reason: reason || undefined,
           requestId: str('request-id'),
           json: asJson,
@@ -298,21 +298,13 @@ async function runPollCommand(
   }
   const reason = str('reason')?.trim();
   const opts = {
-    requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+    requestedBy: requester(str('by'), env),
     reason: reason || undefined,
     requestId: str('request-id'),
     json: asJson,
   };
   await (command === 'approve' ? approveCommand : rejectCommand)(ctx, positionals[0] as string, opts);
   return 0;
-}
-
-function operatorName(): string {
-  try {
-    return userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function describeError(e: unknown): string {
