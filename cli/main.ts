@@ -4,6 +4,8 @@
  * the exit code: 0 done, 1 failed (unknown person included), 2 usage error.
  */
 import { requester } from './requester.js';
+import { forgetCommand } from './commands/forget.js';
+import { ErasureRefusedError } from '../vault/retention.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
@@ -83,6 +85,16 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: 'tenure include <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
     details: ADMIN_DETAILS,
     options: { ...HELP, ...ADMIN },
+  },
+  forget: {
+    summary: "erasure request: forget the person's data once no account exists (refused before)",
+    usage: 'tenure forget <personKey> [--reason TEXT] [--by USER] [--json]',
+    details: [
+      '--reason TEXT       why (e.g. the request reference), for the audit log',
+      '--by USER           who asks (default $TENURE_OPERATOR); your OS login is recorded with it',
+      '--json              machine-readable output',
+    ],
+    options: { ...HELP, ...JSON_OPT, reason: { type: 'string' }, by: { type: 'string' } },
   },
   audit: {
     summary: "the person's audit log (Postgres), oldest first",
@@ -222,6 +234,21 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       return 0;
     }
 
+    if (command === 'forget') {
+      if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault)');
+      pool = deps.connectPostgres
+        ? deps.connectPostgres()
+        : new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+      client = await (deps.connectTemporal ?? (() => connectClient()))();
+      const reason = str('reason')?.trim();
+      await forgetCommand({ client, pool: pool as pg.Pool, out }, personKey, {
+        requestedBy: requester(str('by'), env),
+        reason: reason || undefined,
+        json: asJson,
+      });
+      return 0;
+    }
+
     const connect = deps.connectTemporal ?? (() => connectClient());
     client = await connect();
     const ctx = { client, out, timeZone };
@@ -253,6 +280,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       err(`tenure ${command}: ${e.message}`);
       err(`Usage: ${spec.usage}   (tenure ${command} --help)`);
       return 2;
+    }
+    if (e instanceof ErasureRefusedError) {
+      err(`tenure ${command}: refused: ${e.message}`);
+      return 1;
     }
     if (e instanceof PersonNotFound) {
       err(`tenure ${command}: ${e.message}`);

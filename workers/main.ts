@@ -6,7 +6,7 @@ import { migrate } from '../vault/migrate.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from './temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
+import { ensureExportSchedules, ensureRetentionSchedule, ensureSourceSchedules } from './schedules.js';
 
 const settings = tenureSettingsFromEnv();
 const temporal = temporalSettingsFromEnv();
@@ -28,6 +28,7 @@ const runtime = await createTenureWorkers({
 if (process.env.TENURE_SCHEDULES !== 'off') {
   const taskQueue = process.env.TENURE_TASK_QUEUE || undefined;
   if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
+  if (settings.retentionDays !== null) await ensureRetentionSchedule(client, '1d', { taskQueue });
   const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
   const every = process.env.TENURE_EXPORT_EVERY ?? '1h';
   if (fileTargets.length > 0)

@@ -14,6 +14,7 @@ import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
+import { createRetentionActivities } from '../activities/retention.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
 import type { ThresholdSettings } from '../activities/poll.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
@@ -38,6 +39,8 @@ export interface TenureSettings {
   adMaxConcurrent: number;
   /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
   reservedLocalParts: string[];
+  /** Days after the last account deletion before a person's data is erased; null = never (TENURE_RETENTION_DAYS=off). */
+  retentionDays: number | null;
   env: NodeJS.ProcessEnv;
 }
 
@@ -58,12 +61,23 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
     reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
     env,
   };
+}
+
+export const DEFAULT_RETENTION_DAYS = 90;
+
+/** `TENURE_RETENTION_DAYS`: a whole number of days (default 90), or `off`. */
+export function retentionDaysFromEnv(v: string | undefined): number | null {
+  if (v === undefined || v.trim() === '') return DEFAULT_RETENTION_DAYS;
+  if (v.trim() === 'off') return null;
+  if (!/^\d+$/.test(v.trim())) throw new Error('TENURE_RETENTION_DAYS must be a whole number of days or off');
+  return Number(v.trim());
 }
 
 export interface TenureRuntime {
@@ -133,6 +147,7 @@ export async function createTenureWorkers(opts: {
       ...createWriteBackActivities({ pool, sources }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+      ...createRetentionActivities({ pool, retentionDays: settings.retentionDays ?? DEFAULT_RETENTION_DAYS }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.
