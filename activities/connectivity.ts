@@ -7,6 +7,7 @@ import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import SftpClient from 'ssh2-sftp-client';
 import { pinnedHostKey } from '../connectors/ssh-host-key.js';
+import { insecureTransportAllowed } from '../connectors/transport.js';
 
 export interface ComponentCheck {
   component: string;
@@ -27,7 +28,7 @@ async function timed(component: string, fn: () => Promise<string>): Promise<Comp
 
 export interface ConnectivityDeps {
   databaseUrl?: string;
-  ad?: { url: string; bindDN: string; bindPassword: string; baseDN: string; insecure: boolean };
+  ad?: { url: string; bindDN: string; bindPassword: string; baseDN: string; insecure: boolean; caFile?: string };
   sftp?: { host: string; port: number; username: string; privateKeyFile: string; hostKeyFile: string; dir: string };
 }
 
@@ -40,7 +41,9 @@ export function connectivityDepsFromEnv(env = process.env): ConnectivityDeps {
           bindDN: env.AD_BIND_DN ?? '',
           bindPassword: env.AD_BIND_PASSWORD ?? '',
           baseDN: env.AD_BASE_DN ?? '',
-          insecure: env.AD_TLS_INSECURE === '1',
+          // The connector's rules: verification off only with the test-only switch.
+          insecure: env.AD_TLS_INSECURE === '1' && insecureTransportAllowed(env),
+          caFile: env.AD_TLS_CA_FILE || undefined,
         }
       : undefined,
     sftp: env.SFTP_HOST
@@ -76,7 +79,9 @@ export function createConnectivityActivities(deps: ConnectivityDeps) {
       return timed('directory (LDAPS)', async () => {
         const ad = deps.ad;
         if (!ad) throw new Error('AD_URL is not set');
-        const tlsOptions = ad.url.startsWith('ldaps://') ? { rejectUnauthorized: !ad.insecure } : undefined;
+        const tlsOptions = ad.url.startsWith('ldaps://')
+          ? { rejectUnauthorized: !ad.insecure, ...(ad.caFile ? { ca: readFileSync(ad.caFile) } : {}) }
+          : undefined;
         const client = new LdapClient({ url: ad.url, tlsOptions, timeout: 10_000, connectTimeout: 5_000 });
         try {
           await client.bind(ad.bindDN, ad.bindPassword);

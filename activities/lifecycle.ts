@@ -80,6 +80,8 @@ export interface LifecycleDeps {
   correlationValue?: CorrelationValue;
   /** Change username/UPN on a name change (off by default: docs/lifecycle.md section 3). */
   renameUsernameOnNameChange?: boolean;
+  /** Local parts never issued, besides the built-in role mailboxes (TENURE_RESERVED_LOCAL_PARTS). */
+  reservedLocalParts?: readonly string[];
 }
 
 /** Maps a person's source and source key to the correlation value in the targets. */
@@ -254,7 +256,7 @@ async function reserveIdentity(
   if (current?.adopted) return current; // an adopted account's names stay as they are
   const reserved = await reservationsOf(deps.pool, personKey);
   const employeeId = (deps.correlationValue ?? bareKey)(person.source, person.key);
-  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix };
+  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix, reservedLocalParts: deps.reservedLocalParts };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
     for (const [id, t] of deps.targets) {
@@ -327,7 +329,11 @@ async function nextFreeEmail(
   username: string,
   previous?: string,
 ): Promise<string> {
-  for (const c of identityCandidates(person.name, { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix })) {
+  for (const c of identityCandidates(person.name, {
+    mailDomain: deps.mailDomain,
+    upnSuffix: deps.upnSuffix,
+    reservedLocalParts: deps.reservedLocalParts,
+  })) {
     if (previous && c.email === previous) return previous;
     if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;
     let taken = false;

@@ -3,7 +3,9 @@
  * `runCli` connects lazily (help and usage errors never touch Temporal or Postgres) and returns
  * the exit code: 0 done, 1 failed (unknown person included), 2 usage error.
  */
-import { userInfo } from 'node:os';
+import { requester } from './requester.js';
+import { forgetCommand } from './commands/forget.js';
+import { ErasureRefusedError } from '../vault/retention.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
@@ -52,7 +54,7 @@ const ADMIN: Options = {
 };
 const ADMIN_DETAILS = [
   '--reason TEXT       why, for the audit log',
-  '--by USER           who asks (default $TENURE_OPERATOR, else your login name)',
+  '--by USER           who asks (default $TENURE_OPERATOR); your OS login is recorded with it',
   '--request-id ID     the update ID; repeating a command with the same ID carries it out once',
   '                    (default: generated, and printed so you can repeat it safely)',
   '--json              machine-readable output',
@@ -134,6 +136,16 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: 'tenure include <personKey> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
     details: ADMIN_DETAILS,
     options: { ...HELP, ...ADMIN },
+  },
+  forget: {
+    summary: "erasure request: forget the person's data once no account exists (refused before)",
+    usage: 'tenure forget <personKey> [--reason TEXT] [--by USER] [--json]',
+    details: [
+      '--reason TEXT       why (e.g. the request reference), for the audit log',
+      '--by USER           who asks (default $TENURE_OPERATOR); your OS login is recorded with it',
+      '--json              machine-readable output',
+    ],
+    options: { ...HELP, ...JSON_OPT, reason: { type: 'string' }, by: { type: 'string' } },
   },
   audit: {
     summary: 'the audit log (Postgres) of one person or across persons, filtered, oldest first; CSV',
@@ -303,6 +315,21 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     }
     if (personKey === undefined) throw new UsageError('a person key is needed');
 
+    if (command === 'forget') {
+      if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault)');
+      pool = deps.connectPostgres
+        ? deps.connectPostgres()
+        : new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+      client = await (deps.connectTemporal ?? (() => connectClient()))();
+      const reason = str('reason')?.trim();
+      await forgetCommand({ client, pool: pool as pg.Pool, out }, personKey, {
+        requestedBy: requester(str('by'), env),
+        reason: reason || undefined,
+        json: asJson,
+      });
+      return 0;
+    }
+
     const connect = deps.connectTemporal ?? (() => connectClient());
     client = await connect();
     const ctx = { client, out, timeZone };
@@ -318,7 +345,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       case 'include': {
         const reason = str('reason')?.trim();
         const opts = {
-          requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+          requestedBy: requester(str('by'), env),
           reason: reason || undefined,
           requestId: str('request-id'),
           json: asJson,
@@ -334,6 +361,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       err(`tenure ${command}: ${e.message}`);
       err(`Usage: ${spec.usage}   (tenure ${command} --help)`);
       return 2;
+    }
+    if (e instanceof ErasureRefusedError) {
+      err(`tenure ${command}: refused: ${e.message}`);
+      return 1;
     }
     if (e instanceof PersonNotFound) {
       err(`tenure ${command}: ${e.message}`);
@@ -379,7 +410,7 @@ async function runPollCommand(
   }
   const reason = str('reason')?.trim();
   const opts = {
-    requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+    requestedBy: requester(str('by'), env),
     reason: reason || undefined,
     requestId: str('request-id'),
     json: asJson,
@@ -439,7 +470,7 @@ async function runManyCommand(
   const requestId = str('request-id');
   if (requestId !== undefined) requestIdFor('reprovision', requestId); // validates it
   const result = await bulkReprovisionCommand({ client, out }, selection, {
-    requestedBy: str('by') ?? (env.TENURE_OPERATOR || operatorName()),
+    requestedBy: requester(str('by'), env),
     ...(reason ? { reason } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
     concurrency: wholeNumber(str('concurrency'), '--concurrency', 50),
@@ -448,14 +479,6 @@ async function runManyCommand(
     ...(deps.tty ? { tty: deps.tty } : {}),
   });
   return result.failed > 0 ? 1 : 0;
-}
-
-function operatorName(): string {
-  try {
-    return userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function describeError(e: unknown): string {

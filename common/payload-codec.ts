@@ -8,8 +8,10 @@
  *   (metadata = 1, data = 2), encrypted with AES-256-GCM under a 12-byte random IV, and stored as
  *   data = IV ‖ ciphertext ‖ 16-byte tag, with metadata
  *   `encoding: binary/encrypted` and `encryption-key-id: <key id>`.
- * Decoding looks the key up by its id, so old keys stay usable after rotation, and passes through
- * payloads of any other encoding (histories written before encryption was switched on).
+ * Decoding looks the key up by its id, so old keys stay usable after rotation. A payload that is
+ * not encrypted is refused (someone wrote to the namespace without the key, e.g. a signal sent
+ * from a tool without the codec), unless `acceptPlaintext` is set for reading histories written
+ * before encryption was switched on.
  *
  * Keys come from the environment (see `payloadCodecFromEnv`). Key material never appears in an
  * error message or a log line; key ids do (they are not secret).
@@ -45,10 +47,25 @@ export interface AesGcmCodecOptions {
   keys: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array>;
   /** The key id new payloads are encrypted with. */
   encryptKeyId: string;
+  /** Decode passes unencrypted payloads through instead of refusing them (migration only). */
+  acceptPlaintext?: boolean;
+}
+
+/** Thrown when encryption is on and a payload arrives unencrypted. */
+export class PlaintextPayloadError extends PayloadDecryptionError {
+  constructor() {
+    super(
+      'refused an unencrypted payload: encryption is on, so every payload must be encrypted ' +
+        '(TENURE_ENCRYPTION_ACCEPT_PLAINTEXT=1 reads histories written before encryption was switched on)',
+      undefined,
+    );
+    this.name = 'PlaintextPayloadError';
+  }
 }
 
 export class AesGcmPayloadCodec implements PayloadCodec {
   readonly encryptKeyId: string;
+  readonly acceptPlaintext: boolean;
   readonly #keys: Map<string, Buffer>;
 
   constructor(opts: AesGcmCodecOptions) {
@@ -63,6 +80,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     if (!this.#keys.has(opts.encryptKeyId))
       throw new Error(`the encrypting key id '${opts.encryptKeyId}' is not among the keys (${this.keyIds.join(', ')})`);
     this.encryptKeyId = opts.encryptKeyId;
+    this.acceptPlaintext = opts.acceptPlaintext ?? false;
   }
 
   /** The ids of every key this codec can decrypt with. */
@@ -95,7 +113,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 
   decryptOne(payload: Payload): Payload {
-    if (!isEncrypted(payload)) return payload;
+    if (!isEncrypted(payload)) {
+      if (this.acceptPlaintext) return payload;
+      throw new PlaintextPayloadError();
+    }
     const idBytes = payload.metadata?.[METADATA_KEY_ID_KEY];
     const keyId = idBytes ? fromUtf8.decode(idBytes) : undefined;
     if (!keyId) throw new PayloadDecryptionError('encrypted payload has no encryption-key-id', undefined);
@@ -188,6 +209,7 @@ export function parseEncryptionKeys(spec: string, source = 'TENURE_ENCRYPTION_KE
  *   TENURE_ENCRYPTION_KEYS       `id:<base64 32 bytes>,...` every key that may decrypt
  *   TENURE_ENCRYPTION_KEYS_FILE  a file holding the same text (instead of the variable)
  *   TENURE_ENCRYPTION_KEY_ID     the id new payloads are encrypted with (may be left out with one key)
+ *   TENURE_ENCRYPTION_ACCEPT_PLAINTEXT=1  read unencrypted payloads too (histories from before encryption)
  */
 export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGcmPayloadCodec | undefined {
   let spec = env.TENURE_ENCRYPTION_KEYS?.trim() ?? '';
@@ -211,7 +233,11 @@ export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGc
   }
   if (!keys.has(encryptKeyId))
     throw new Error(`TENURE_ENCRYPTION_KEY_ID '${encryptKeyId}' is not among the keys in ${source}`);
-  return new AesGcmPayloadCodec({ keys, encryptKeyId });
+  return new AesGcmPayloadCodec({
+    keys,
+    encryptKeyId,
+    acceptPlaintext: env.TENURE_ENCRYPTION_ACCEPT_PLAINTEXT === '1',
+  });
 }
 
 /** A fresh random key entry `id:<base64>` (for scripts and docs). */

@@ -13,6 +13,7 @@
  *
  * Time is injectable (`now`, `sleep`) so tests can run rate-limit windows of a second.
  */
+import { isRefusedRedirect, requireHttps } from './transport.js';
 
 export interface HttpClientOptions {
   /** Per-attempt timeout in ms. Default 30 000. */
@@ -50,6 +51,8 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The fetch to use. Default the global fetch. */
   fetch?: typeof fetch;
+  /** Where TENURE_ALLOW_INSECURE_TRANSPORT is read (test-only http://). Default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface HttpRequest {
@@ -226,6 +229,7 @@ export class HttpClient {
       now: options.now ?? Date.now,
       sleep: options.sleep ?? defaultSleep,
       fetch: options.fetch ?? ((...args) => fetch(...args)),
+      env: options.env ?? process.env,
     };
     if (!(this.o.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
     if (!(this.o.callsPerWindow >= 1)) throw new RangeError('callsPerWindow must be at least 1');
@@ -240,6 +244,7 @@ export class HttpClient {
   async request(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = safePath(url);
+    requireHttps(`${method} ${path}`, url, this.o.env);
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     let body: string | URLSearchParams | undefined;
     if (req.body instanceof URLSearchParams || typeof req.body === 'string') body = req.body;
@@ -263,11 +268,17 @@ export class HttpClient {
           method,
           headers,
           body,
+          // Every call carries a credential (a bearer token, an API key, a client secret in a token
+          // POST): never let a redirect, cross-origin or not, send it somewhere else.
+          redirect: 'error',
           signal: AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs),
         });
         text = await res.text();
       } catch (e) {
         release();
+        if (isRefusedRedirect(e)) {
+          throw new HttpError(`${method} ${path}: answered with a redirect, which is never followed`, 0, method, path);
+        }
         const timedOut = (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError';
         const what = timedOut ? `timed out after ${req.timeoutMs ?? this.o.timeoutMs} ms` : 'network error';
         if (retryTransient && retries < this.o.maxRetries) {

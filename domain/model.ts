@@ -22,9 +22,42 @@ export type IsoDate = z.infer<typeof IsoDate>;
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const noControlChars = (s: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(s);
 
+/**
+ * Characters that make a name display differently from what it is (display-name spoofing):
+ * bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), bidi marks
+ * (U+200E, U+200F, U+061C), zero-width and invisible joiners (U+200B-U+200D, U+2060-U+2064,
+ * U+FEFF, U+180E, U+00AD soft hyphen), and lone UTF-16 surrogates or U+FFFD (broken text that
+ * LDAP, XML and CSV writers mangle; JSON can carry a lone surrogate as an escape). Refused at the boundary with a per-record error, never stripped
+ * silently: HR has to correct the record.
+ */
+const INVISIBLE = /[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u061c\u2060-\u2064\ufeff\u180e\u00ad]/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** U+FFFD: what a lone surrogate or an invalid byte becomes once text was re-encoded. */
+const REPLACEMENT = /\ufffd/;
+
+/** Undefined when `s` is clean, else the reason (naming the code point, never the text). */
+export function unsafeTextReason(s: string): string | undefined {
+  const m = INVISIBLE.exec(s);
+  if (m) {
+    const cp = `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `contains an invisible or direction-changing character (${cp})`;
+  }
+  if (LONE_SURROGATE.test(s)) return 'contains a broken character (a lone UTF-16 surrogate)';
+  if (REPLACEMENT.test(s)) return 'contains a broken character (U+FFFD, text decoded with the wrong encoding)';
+  return undefined;
+}
+
 /** A trimmed, bounded, printable string. */
 export const Text = (max: number) =>
-  z.string().trim().max(max, `longer than ${max} characters`).refine(noControlChars, 'contains control characters');
+  z
+    .string()
+    .trim()
+    .max(max, `longer than ${max} characters`)
+    .refine(noControlChars, 'contains control characters')
+    .superRefine((s, ctx) => {
+      const reason = unsafeTextReason(s);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    });
 
 const OptionalText = (max: number) =>
   z.preprocess((v) => (v === '' || v === null ? undefined : v), Text(max).optional());

@@ -153,6 +153,57 @@ export const DEFAULT_MAX_ITERATIONS = 50;
 /** Base used when the name folds to nothing at all. */
 export const DEFAULT_FALLBACK = 'user';
 
+/**
+ * Local parts that belong to a role, a mail system or a built-in directory account, never to a
+ * person (RFC 2142 role mailboxes, mail and web infrastructure, AD built-ins). Compared without
+ * case, on the whole local part and on the username.
+ */
+export const DEFAULT_RESERVED_LOCAL_PARTS: readonly string[] = [
+  'abuse',
+  'admin',
+  'administrator',
+  'autoconfig',
+  'autodiscover',
+  'billing',
+  'contact',
+  'defaultaccount',
+  'dmarc',
+  'ftp',
+  'guest',
+  'helpdesk',
+  'hostmaster',
+  'hr',
+  'info',
+  'it',
+  'krbtgt',
+  'list',
+  'listmaster',
+  'localhost',
+  'mailer-daemon',
+  'majordomo',
+  'marketing',
+  'news',
+  'no-reply',
+  'nobody',
+  'noc',
+  'noreply',
+  'office',
+  'postmaster',
+  'privacy',
+  'root',
+  'sales',
+  'security',
+  'ssl-admin',
+  'ssladmin',
+  'support',
+  'sysadmin',
+  'usenet',
+  'uucp',
+  'webmaster',
+  'wpad',
+  'www',
+];
+
 export interface CandidateOptions {
   /** Domain of the e-mail address, e.g. `example.org`. */
   mailDomain: string;
@@ -165,6 +216,11 @@ export interface CandidateOptions {
    * part; default `user`. Callers may pass something person-specific such as `e100234`.
    */
   fallback?: string | undefined;
+  /**
+   * Extra local parts never to issue (configuration: TENURE_RESERVED_LOCAL_PARTS), on top of
+   * DEFAULT_RESERVED_LOCAL_PARTS, which always apply.
+   */
+  reservedLocalParts?: readonly string[] | undefined;
 }
 
 export interface IdentityCandidate {
@@ -219,6 +275,9 @@ export function* identityCandidates(name: PersonName, opts: CandidateOptions): G
   const max = opts.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const upnSuffix = opts.upnSuffix ?? opts.mailDomain;
   const seen = new Set<string>();
+  const reserved = new Set(
+    [...DEFAULT_RESERVED_LOCAL_PARTS, ...(opts.reservedLocalParts ?? [])].map((r) => r.trim().toLowerCase()),
+  );
   let iteration = 0;
   let guard = 0;
   for (const [base, suffix] of localParts(name, opts.fallback ?? DEFAULT_FALLBACK)) {
@@ -227,6 +286,8 @@ export function* identityCandidates(name: PersonName, opts: CandidateOptions): G
     if (seen.has(username)) continue;
     seen.add(username);
     const mailLocal = fit(base, suffix, MAX_LOCAL_PART_LENGTH);
+    // A role mailbox is never a person's, whatever the name folds to: skipped without using an index.
+    if (reserved.has(username) || reserved.has(mailLocal)) continue;
     yield {
       username,
       userPrincipalName: `${mailLocal}@${upnSuffix}`,

@@ -11,7 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Attribute, Change, Client } from 'ldapts';
 import { AdTargetConnector, TargetRejectedError, adConfigFromEnv, AdConfigSchema } from '../connectors/targets/ad.js';
@@ -85,6 +88,34 @@ describe('ldap-escape', () => {
       () => adConfigFromEnv({ AD_URL: 'http://nope', AD_BIND_PASSWORD: 'secret-pw' }),
       (e: Error) => !e.message.includes('secret-pw') && /AD_\*/.test(e.message),
     );
+  });
+
+  test('transport: ldaps:// or StartTLS, verification on; plain ldap:// and AD_TLS_INSECURE only with the test switch', () => {
+    const env = { AD_BIND_DN: 'x', AD_BIND_PASSWORD: 'secret-pw', AD_BASE_DN: 'DC=a,DC=b' };
+    assert.throws(
+      () => adConfigFromEnv({ ...env, AD_URL: 'ldap://dc:389' }),
+      (e: Error) => /url: ldap:\/\/ would send the service account's password in clear/.test(e.message),
+    );
+    assert.throws(
+      () => adConfigFromEnv({ ...env, AD_URL: 'ldaps://dc:636', AD_TLS_INSECURE: '1' }),
+      /tls\.insecure: AD_TLS_INSECURE turns certificate verification off and is refused outside tests/,
+    );
+    assert.throws(
+      () => adConfigFromEnv({ ...env, AD_URL: 'ldap://dc:389', TENURE_ALLOW_INSECURE_TRANSPORT: 'true' }),
+      /ldap:\/\//,
+      'only the exact value 1 switches it on',
+    );
+    assert.equal(adConfigFromEnv({ ...env, AD_URL: 'ldaps://dc:636' }).tls.insecure, false);
+    const startTls = adConfigFromEnv({ ...env, AD_URL: 'ldap://dc:389', AD_STARTTLS: '1' });
+    assert.equal(startTls.startTls, true);
+    const test = adConfigFromEnv({
+      ...env,
+      AD_URL: 'ldap://dc:389',
+      AD_TLS_INSECURE: '1',
+      TENURE_ALLOW_INSECURE_TRANSPORT: '1',
+    });
+    assert.equal(test.tls.insecure, true);
+    assert.throws(() => AdConfigSchema.parse({ url: 'ldap://dc', bindDN: 'x', bindPassword: 'p', baseDN: 'DC=a' }));
   });
 });
 
@@ -221,6 +252,30 @@ describe(
       assert.equal(again.account?.id, r.account.id);
       assert.equal(again.audit[0]!.action, 'correlate');
       assert.equal(await countByEmployeeId(d.employeeId), 1);
+    });
+
+    test("locations named 'constructor' and '__proto__' are plain OUs, with or without a location map", async () => {
+      const mapped = new AdTargetConnector({
+        ...adConfigFromEnv(),
+        employeesOU,
+        groupsOU,
+        disabledOU,
+        locationOUs: { Baarn: `OU=Baarn,${employeesOU}` },
+      });
+      try {
+        for (const [connector, location] of [
+          [ad, 'constructor'],
+          [mapped, '__proto__'],
+          [mapped, 'toString'],
+        ] as const) {
+          const d = desired({ location });
+          const r = await connector.create(d);
+          const e = await read(r.account!, ['cn']);
+          assert.equal(parentOf(e.dn), normalizeDN(`OU=${location},${employeesOU}`), location);
+        }
+      } finally {
+        await mapped.close();
+      }
     });
 
     test('a half-finished create (no password yet) is completed by the retry', async () => {
@@ -625,6 +680,41 @@ describe(
         (e: Error) => e instanceof TargetRejectedError && !e.message.includes('wrong-Password-1'),
       );
       await badPw.close();
+    });
+  },
+);
+
+describe(
+  'AD connector transport against Samba',
+  { skip: haveAD && process.env.AD_TLS_CA_FILE ? false : 'AD_URL and AD_TLS_CA_FILE not set (start Samba)' },
+  () => {
+    test('LDAPS with the CA file verifies the certificate; StartTLS on port 389 works; a wrong CA is refused', async () => {
+      const env = adConfigFromEnv();
+      assert.equal(env.tls.insecure, false, 'the test directory is verified, not trusted blindly');
+      const probe = `${RUN}-transport`;
+      const verified = new AdTargetConnector(env);
+      try {
+        assert.equal(await verified.correlate(probe), null);
+      } finally {
+        await verified.close();
+      }
+      const host = new URL(env.url).hostname;
+      const starttls = new AdTargetConnector({ ...env, url: `ldap://${host}:389`, startTls: true });
+      try {
+        assert.equal(await starttls.correlate(probe), null, 'bound over StartTLS');
+      } finally {
+        await starttls.close();
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'tenure-ca-'));
+      const otherCa = join(dir, 'other-ca.pem');
+      // A CA that did not sign the directory's certificate: Node's own bundle.
+      writeFileSync(otherCa, tls.rootCertificates.slice(0, 3).join('\n'));
+      const wrong = new AdTargetConnector({ ...env, tls: { caFile: otherCa, insecure: false } });
+      try {
+        await assert.rejects(wrong.correlate(probe), /directory unreachable/);
+      } finally {
+        await wrong.close();
+      }
     });
   },
 );

@@ -23,9 +23,11 @@ import { runCli, type CliDeps } from '../cli/main.js';
 import type { StatusView } from '../common/messages.js';
 import { employeeWorkflowId } from '../domain/model.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from '../workers/temporal-connection.js';
+import { osUserName, requester } from '../cli/requester.js';
 import type { stubEmployee } from './support/stub-employee-workflow.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const OS_USER = osUserName().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const root = join(here, '..');
 
 interface Captured {
@@ -417,7 +419,10 @@ describe('cli: Temporal commands with a stand-in employee workflow', () => {
     assert.match(first.stdout, /^Target\s+Action\s+Outcome\s+Detail$/m);
     assert.match(
       first.stdout,
-      /^ad\s+grantPermission\s+ok\s+dept-FIN \(admin reprovision by alice: ticket 4711; run #1\)$/m,
+      new RegExp(
+        `^ad\\s+grantPermission\\s+ok\\s+dept-FIN \\(admin reprovision by alice \\(os user ${OS_USER}\\): ticket 4711; run #1\\)$`,
+        'm',
+      ),
     );
     assert.match(first.stdout, /^topdesk\s+createAccount\s+retrying\s+HTTP 503$/m);
 
@@ -427,14 +432,14 @@ describe('cli: Temporal commands with a stand-in employee workflow', () => {
     assert.equal(result.requestId, requestId);
     assert.match(
       result.actions[0]!.detail,
-      /by alice: ticket 4711; run #1/,
+      /by alice \(os user [^)]+\): ticket 4711; run #1/,
       'the same update ID is not carried out twice',
     );
 
     const generated = await cli(['reprovision', person], { env: { ...process.env, TENURE_OPERATOR: 'carol' } });
     assert.equal(generated.code, 0, generated.stderr);
     assert.match(generated.stdout, /\(request reprovision-\d{8}T\d{6}Z-[0-9a-f]{6}\)/);
-    assert.match(generated.stdout, /admin reprovision by carol; run #2/);
+    assert.match(generated.stdout, /admin reprovision by carol \(os user [^)]+\); run #2/, 'TENURE_OPERATOR too');
   });
 
   test('exclude and include', async () => {
@@ -444,7 +449,7 @@ describe('cli: Temporal commands with a stand-in employee workflow', () => {
     assert.match(ex.stdout, new RegExp(`tenure include ${person}`));
     const status = await cli(['status', person]);
     assert.match(status.stdout, /^State\s+active \(excluded: no changes until included\)$/m);
-    assert.match(status.stdout, /^Last cause\s+admin exclude by alice: legal hold$/m);
+    assert.match(status.stdout, /^Last cause\s+admin exclude by alice \(os user [^)]+\): legal hold$/m);
 
     const inc = await cli(['include', person, '--by', 'alice']);
     assert.equal(inc.code, 0, inc.stderr);
@@ -468,4 +473,12 @@ describe('cli: Temporal commands with a stand-in employee workflow', () => {
       assert.equal(r.stdout, '');
     }
   });
+});
+
+test('--by is recorded with the OS user who ran the command', () => {
+  assert.equal(requester(undefined, {}, 'deploy'), 'deploy', 'nothing declared: the OS user');
+  assert.equal(requester('alice', {}, 'deploy'), 'alice (os user deploy)');
+  assert.equal(requester(undefined, { TENURE_OPERATOR: 'carol' }, 'deploy'), 'carol (os user deploy)');
+  assert.equal(requester('deploy', {}, 'deploy'), 'deploy', 'no repetition when they agree');
+  assert.equal(requester('  ', {}, 'deploy'), '', 'an empty --by stays empty and is refused by the command');
 });

@@ -16,7 +16,16 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const SETUP_SCRIPT = join(ROOT, 'deploy/temporal/setup.sh');
 
-const SERVICES = ['postgres', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'tenure-worker'];
+const SERVICES = [
+  'postgres',
+  'temporal-schema',
+  'temporal',
+  'temporal-setup',
+  'temporal-ui',
+  'tenure-worker',
+  'tenure-codec',
+  'tenure-migrate',
+];
 const SEARCH_ATTRIBUTES = [
   'EmployeeId=Keyword',
   'LifecycleState=Keyword',
@@ -95,7 +104,7 @@ function pick(...names: string[]): Record<string, string> {
 const skipReason = composeUnavailable();
 
 test('docker-compose.yml renders and has the expected shape', { skip: skipReason }, async (t) => {
-  const r = composeConfig({ POSTGRES_PASSWORD: TEST_PASSWORD });
+  const r = composeConfig({ POSTGRES_PASSWORD: TEST_PASSWORD, TENURE_WORKER_DB_PASSWORD: 'compose-test-worker' });
   assert.equal(r.status, 0, `docker compose config failed:\n${r.stderr}`);
   const config = JSON.parse(r.stdout) as ComposeConfig;
   const services = config.services;
@@ -132,9 +141,10 @@ test('docker-compose.yml renders and has the expected shape', { skip: skipReason
       );
     completed('temporal', 'temporal-schema');
     completed('tenure-worker', 'temporal-setup');
+    completed('tenure-worker', 'tenure-migrate');
     assert.equal(services['temporal-schema']!.depends_on?.postgres?.condition, 'service_healthy');
     assert.equal(services['temporal-setup']!.depends_on?.temporal?.condition, 'service_healthy');
-    assert.equal(services['tenure-worker']!.depends_on?.postgres?.condition, 'service_healthy');
+    assert.equal(services['tenure-migrate']!.depends_on?.postgres?.condition, 'service_healthy');
     assert.ok(
       services.postgres!.healthcheck?.test?.join(' ').includes('pg_isready'),
       'postgres healthcheck uses pg_isready',
@@ -156,7 +166,9 @@ test('docker-compose.yml renders and has the expected shape', { skip: skipReason
     assert.ok(env('temporal-ui').TEMPORAL_CORS_ORIGINS, 'TEMPORAL_CORS_ORIGINS set');
     assert.equal(env('tenure-worker').TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(env('tenure-worker').TEMPORAL_NAMESPACE, 'tenure');
-    assert.match(env('tenure-worker').DATABASE_URL ?? '', /^postgres:\/\/[^@]+@postgres:5432\/tenure$/);
+    assert.match(env('tenure-worker').DATABASE_URL ?? '', /^postgres:\/\/tenure_worker:[^@]+@postgres:5432\/tenure$/);
+    assert.equal(env('tenure-worker').TENURE_MIGRATE, 'off');
+    assert.match(env('tenure-migrate').DATABASE_URL ?? '', /^postgres:\/\/tenure:[^@]+@postgres:5432\/tenure$/);
     for (const v of ['AD_URL', 'AD_BIND_DN', 'AD_BIND_PASSWORD', 'AD_BASE_DN', 'SMTP_HOST', 'SMTP_PASSWORD']) {
       assert.ok(v in env('tenure-worker'), `worker receives ${v}`);
     }
@@ -239,4 +251,54 @@ test('docker-compose.yml contains no literal secret values', () => {
   }
   // Default passwords of the upstream samples, in case someone pastes them back in.
   assert.doesNotMatch(raw, /POSTGRES_(PASSWORD|PWD):\s*['"]?temporal['"]?\s*$/m);
+});
+
+test('docker-compose.yml: encryption and the codec server are wired, the UI is read-only by default', () => {
+  // Runs without docker: it reads the file itself.
+  const doc = parseYaml(readFileSync(COMPOSE_FILE, 'utf8')) as {
+    services: Record<string, { environment?: Record<string, string>; command?: string[]; ports?: string[] }>;
+  };
+  const worker = doc.services['tenure-worker']!.environment ?? {};
+  for (const v of [
+    'TENURE_ENCRYPTION_KEYS',
+    'TENURE_ENCRYPTION_KEYS_FILE',
+    'TENURE_ENCRYPTION_KEY_ID',
+    'TENURE_PAYLOADS_PLAINTEXT',
+    'TENURE_RULES_FILE',
+    'TENURE_CONFIG_FILE',
+  ])
+    assert.ok(v in worker, `worker receives ${v}`);
+  assert.equal(worker.TENURE_PAYLOADS_PLAINTEXT, '${TENURE_PAYLOADS_PLAINTEXT:-}', 'plaintext is never the default');
+  // Every connector secret .env.example lists reaches the worker.
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+  const secrets = [
+    ...example.matchAll(/^([A-Z][A-Z0-9_]*(?:SECRET|TOKEN|API_KEY|APP_PASSWORD|CLIENT_ID|TENANT_ID))=/gm),
+  ].map((m) => m[1]!);
+  assert.ok(secrets.length >= 8, secrets.join(', '));
+  for (const v of secrets) assert.ok(v in worker, `worker receives ${v} (listed in .env.example)`);
+
+  const codec = doc.services['tenure-codec'];
+  assert.ok(codec, 'a codec-server service');
+  assert.ok(codec.command?.join(' ').includes('workers/codec-server.ts'));
+  assert.ok('TENURE_ENCRYPTION_KEYS' in (codec.environment ?? {}));
+  assert.ok(
+    codec.ports?.every((p) => p.startsWith('127.0.0.1:')),
+    'codec server published on loopback only',
+  );
+  const ui = doc.services['temporal-ui']!.environment ?? {};
+  assert.match(ui.TEMPORAL_DISABLE_WRITE_ACTIONS ?? '', /:-true\}$/, 'write actions off unless configured');
+  assert.match(ui.TEMPORAL_CODEC_ENDPOINT ?? '', /:8888\b/);
+});
+
+test('docker-compose.yml: the worker connects as the restricted role and does not migrate', () => {
+  const doc = parseYaml(readFileSync(COMPOSE_FILE, 'utf8')) as {
+    services: Record<string, { environment?: Record<string, string>; command?: string[] }>;
+  };
+  const worker = doc.services['tenure-worker']!.environment ?? {};
+  assert.match(worker.DATABASE_URL ?? '', /^postgres:\/\/\$\{TENURE_WORKER_DB_USER:-tenure_worker\}:/);
+  assert.doesNotMatch(worker.DATABASE_URL ?? '', /POSTGRES_PASSWORD/, 'never the superuser password');
+  assert.equal(worker.TENURE_MIGRATE, 'off');
+  const migrate = doc.services['tenure-migrate']!;
+  assert.ok(migrate.command?.join(' ').includes('vault/migrate.ts'));
+  assert.ok('TENURE_WORKER_DB_PASSWORD' in (migrate.environment ?? {}));
 });

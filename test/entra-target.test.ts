@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ActionResult, AuditEntry, DesiredAccount } from '../connectors/types.js';
 import {
   EntraConfigSchema,
@@ -199,8 +201,9 @@ describe('Entra ID connector against the Graph simulator', () => {
     assert.equal(u.userPrincipalName, 'jan.devries@tenure.test', 'UPN unchanged (setting off by default)');
     assert.deepEqual(u.proxyAddresses, ['SMTP:jan.jansen@tenure.test', 'smtp:jan.devries@tenure.test']);
 
-    // Leaver: disabled, permissions revoked.
-    assert.deepEqual(outcomes(keep(await c.disable(ref))), ['disable:success']);
+    // Leaver: disabled (and signed out: sessions revoked by default), permissions revoked.
+    assert.deepEqual(outcomes(keep(await c.disable(ref))), ['disable:success', 'disable:success']);
+    assert.equal(u.sessionsRevoked, 1);
     assert.equal(u.accountEnabled, false);
     assert.deepEqual(outcomes(keep(await c.disable(ref))), ['disable:unchanged']);
     for (const g of await c.listPermissions(ref)) keep(await c.revokePermission(ref, { name: g }));
@@ -278,7 +281,8 @@ describe('Entra ID connector against the Graph simulator', () => {
     sim.addUser({ userPrincipalName: 'jan.devries@tenure.test', displayName: 'Other Jan', employeeId: '777' });
     const e = await rejects(c.create(desired()));
     assert.equal(e.name, 'TargetRejected');
-    assert.match(e.message, /userPrincipalName jan\.devries@tenure\.test is already used by another account/);
+    assert.match(e.message, /the userPrincipalName is already used by another account/);
+    assert.ok(!e.message.includes('jan.devries'), 'the message names the attribute, not the address');
     assert.equal(
       await c.isTaken(
         { username: 'jdevries', userPrincipalName: 'jan.devries@tenure.test', email: 'x@tenure.test' },
@@ -426,7 +430,7 @@ describe('Entra ID connector against the Graph simulator', () => {
     assert.ok(!(e instanceof TargetRejectedError));
     assert.match(e.message, /Microsoft Graph unavailable \(server error 503, serviceNotAvailable\)/);
     sim.faults = {};
-    assert.deepEqual(outcomes(keep(await c.disable(r.account!))), ['disable:success']);
+    assert.deepEqual(outcomes(keep(await c.disable(r.account!))), ['disable:success', 'disable:success']);
   });
 
   test('wrong credentials: a clear error without the secret; tokens cached and renewed', async () => {
@@ -466,6 +470,56 @@ describe('Entra ID connector against the Graph simulator', () => {
     // Without the header Graph refuses $count (simulated): the plain mode never sends it.
     const plain = connector(sim);
     assert.equal((await plain.correlate('1001'))?.id, r.account!.id);
+  });
+
+  test('the token POST never follows a redirect: a cross-origin 307 does not get the client secret', async () => {
+    const sim = await start();
+    const received: string[] = [];
+    const thief = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(`${req.method} ${req.url} ${body}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"x","expires_in":3600}');
+      });
+    });
+    await new Promise<void>((r) => thief.listen(0, '127.0.0.1', r));
+    try {
+      sim.faults.tokenRedirect = `http://127.0.0.1:${(thief.address() as AddressInfo).port}/steal`;
+      const c = connector(sim);
+      const err = await rejects(c.correlate('1001'));
+      assert.match(err.message, /redirect/);
+      assert.ok(!err.message.includes(SECRET), 'the secret is not in the error');
+      assert.deepEqual(received, [], 'nothing, and so no client secret, reached the other origin');
+    } finally {
+      await new Promise<void>((r) => thief.close(() => r()));
+    }
+  });
+
+  test('disable revokes the sign-in sessions by default', async () => {
+    const sim = await start();
+    const c = connector(sim);
+    const r = keep(await c.create(desired()));
+    keep(await c.enable(r.account!));
+    const d = keep(await c.disable(r.account!));
+    assert.deepEqual(outcomes(d), ['disable:success', 'disable:success']);
+    assert.ok(d.audit.some((a) => a.message === 'revoked sign-in sessions'));
+    assert.equal(sim.users.get(r.account!.id)!.sessionsRevoked, 1);
+    const off = connector(sim, { revokeSessionsOnDisable: false });
+    const r2 = keep(
+      await off.create(
+        desired({
+          employeeId: '1002',
+          personKey: 'file:1002',
+          username: 'p.pietersen',
+          userPrincipalName: 'p.pietersen@tenure.test',
+          email: 'p.pietersen@tenure.test',
+        }),
+      ),
+    );
+    keep(await off.enable(r2.account!));
+    keep(await off.disable(r2.account!));
+    assert.equal(sim.users.get(r2.account!.id)!.sessionsRevoked, 0, 'only when switched off explicitly');
   });
 
   test('a missing group is created when allowed, else the grant is rejected; mail-enabled groups refused', async () => {

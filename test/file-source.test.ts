@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FileSource, FileSourceError, REJECTED, parseHrExport } from '../connectors/sources/file.js';
 import type { SourceRecordError } from '../connectors/types.js';
-import { personKey, type Person } from '../domain/model.js';
+import { Person, personKey, unsafeTextReason } from '../domain/model.js';
 import { canonicalJson, diffSnapshots, personHash } from '../common/snapshot.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -471,5 +471,55 @@ describe('snapshots', () => {
       ['100001', '100002', '100003', '100004', '100005'],
     );
     assert.throws(() => diffSnapshots(new Map(), [persons[0] as Person, persons[0] as Person]), /appears twice/);
+  });
+});
+
+describe('spoofing characters at the source boundary', () => {
+  test('bidi overrides, zero-width characters and lone surrogates reject that record, naming the field', () => {
+    const csv = [
+      'person_key,nick_name,family_name,contract_id,start_date,department_code,department_name',
+      '1,Jan,Berg,C1,2026-01-01,FIN,Financiën',
+      '2,\u202eJan,Smit,C2,2026-01-01,FIN,Financiën',
+      '3,Piet,Sm\u200bit,C3,2026-01-01,FIN,Financiën',
+      '4,Kees,\ud800Vos,C4,2026-01-01,FIN,Financiën',
+      '5,Anna,\u2066Bos\u2069,C5,2026-01-01,FIN,Financiën',
+      '6,Els,Mol,C6,2026-01-01,FIN,Fin\ufeffanciën',
+    ].join('\n');
+    const imp = parseHrExport(csv, { source: 'file', origin: 'c.csv', format: 'csv' });
+    assert.deepEqual(
+      imp.persons.map((p) => p.key),
+      ['1'],
+      'only the clean record comes through',
+    );
+    const byKey = new Map(imp.errors.map((x) => [x.key, x]));
+    // Person 6's department name is bad too: the department record is reported under its code.
+    assert.deepEqual([...byKey.keys()].sort(), ['2', '3', '4', '5', '6', 'FIN']);
+    assert.match(byKey.get('2')!.reason, /invisible or direction-changing character \(U\+202E\)/);
+    assert.match(byKey.get('3')!.reason, /U\+200B/);
+    assert.match(byKey.get('4')!.reason, /broken character/);
+    assert.match(byKey.get('5')!.reason, /U\+2066/);
+    assert.match(byKey.get('6')!.reason, /U\+FEFF/);
+    assert.match(byKey.get('2')!.field, /nick/);
+    assert.match(byKey.get('3')!.field, /family/);
+    for (const x of imp.errors) assert.ok(!/Jan|Smit|Vos|Bos|Piet/.test(x.reason), 'the reason never quotes the name');
+  });
+
+  test('the model refuses them whichever source maps into it', () => {
+    const base = {
+      source: 'raet',
+      key: '9',
+      name: { nickName: 'Noor', familyName: 'Groot' },
+      contracts: [],
+    };
+    assert.ok(Person.safeParse(base).success);
+    const bad = Person.safeParse({ ...base, name: { nickName: 'Noor', familyName: 'Gro\u202dot' } });
+    assert.ok(!bad.success);
+    assert.deepEqual(bad.error.issues[0]!.path, ['name', 'familyName']);
+    // An API source's JSON can carry a lone surrogate as an escape.
+    const lone = Person.safeParse({ ...base, name: JSON.parse('{"nickName":"No\\ud800or","familyName":"Groot"}') });
+    assert.ok(!lone.success);
+    assert.match(lone.error.issues[0]!.message, /lone UTF-16 surrogate/);
+    assert.equal(unsafeTextReason('Zoë van den D\u2019Angelo'), undefined, 'real names are fine');
+    assert.equal(unsafeTextReason('Ørjan Ødegård-Müller'), undefined);
   });
 });

@@ -3,6 +3,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { NmbrsError, NmbrsFaultError, NmbrsSource, type NmbrsSourceOptions } from '../connectors/sources/nmbrs.js';
 import { mapNaamstelling, nmbrsDate } from '../connectors/sources/nmbrs/mapping.js';
 import { buildEnvelope } from '../connectors/sources/nmbrs/soap.js';
+import { PERSONAL_INFO_ORDER } from '../connectors/sources/nmbrs/options.js';
 import type { SourceImport } from '../connectors/types.js';
 import type { Person } from '../domain/model.js';
 import { displayName } from '../domain/naming.js';
@@ -390,9 +391,35 @@ describe('nmbrs source: write-back of the work e-mail (docs/sources/nmbrs.md)', 
   let sim: NmbrsSimulator;
   afterEach(() => sim.stop());
 
+  test("read, modify, write: in the simulator's clear mode every other field survives the update", async () => {
+    // clear: the update keeps only what it is sent (what Nmbrs might do; unconfirmed).
+    sim = await withSim({ omittedUpdateFields: 'clear' });
+    const before = { ...sim.currentInfo(501)! };
+    assert.ok(before.FirstName && before.Naamstelling !== undefined, 'the record has fields to lose');
+    const src = new NmbrsSource(optionsFor(sim));
+    assert.equal(await src.writeBack('501', { businessEmail: 'jan.nieuw@voorbeeld.nl' }), 'written');
+    const after = sim.currentInfo(501)!;
+    assert.equal(after.EmailWork, 'jan.nieuw@voorbeeld.nl');
+    // Every field of the update's schema; DisplayName and BSN are read-only parts of the answer.
+    const kept = Object.keys(before).filter(
+      (k) => k !== 'Id' && k !== 'EmailWork' && (PERSONAL_INFO_ORDER as readonly string[]).includes(k),
+    );
+    assert.ok(kept.length >= 8, kept.join(', '));
+    for (const k of kept) {
+      const was = before[k];
+      assert.equal(String(after[k] ?? ''), String(was ?? ''), `${k} unchanged`);
+    }
+    const sent = sim.callsOf('PersonalInfo_UpdateCurrent')[0]!.params.PersonalInfo as Record<string, string>;
+    assert.ok(!('BSN' in sent), 'BSN is never sent');
+    // The smallest update (mandatory fields only) would have wiped them: the damage this prevents.
+    const minimal = new NmbrsSource(optionsFor(sim, { writeBackFields: 'mandatory' }));
+    assert.equal(await minimal.writeBack('501', { businessEmail: 'jan.weer@voorbeeld.nl' }), 'written');
+    assert.equal(sim.currentInfo(501)!.FirstName, undefined, 'clear mode drops what is not sent');
+  });
+
   test('written with the mandatory fields in schema order; repeated write is unchanged', async () => {
     sim = await withSim();
-    const src = new NmbrsSource(optionsFor(sim));
+    const src = new NmbrsSource(optionsFor(sim, { writeBackFields: 'mandatory' }));
     assert.equal(await src.writeBack('503', { businessEmail: 'sanne.dejong@voorbeeld.nl' }), 'written');
     const upd = sim.callsOf('PersonalInfo_UpdateCurrent');
     assert.equal(upd.length, 1);
@@ -442,7 +469,9 @@ describe('nmbrs source: write-back of the work e-mail (docs/sources/nmbrs.md)', 
   test('a mandatory field the connector does not send: clear fault, then resent with the setting', async () => {
     sim = await withSim({ requiredUpdateFields: [...DEFAULT_REQUIRED_UPDATE_FIELDS, 'FirstName'] });
     await assert.rejects(
-      new NmbrsSource(optionsFor(sim)).writeBack('501', { businessEmail: 'jan@voorbeeld.nl' }),
+      new NmbrsSource(optionsFor(sim, { writeBackFields: 'mandatory' })).writeBack('501', {
+        businessEmail: 'jan@voorbeeld.nl',
+      }),
       (e: NmbrsFaultError) => {
         assert.equal(e.code, 2000);
         assert.match(
@@ -455,6 +484,7 @@ describe('nmbrs source: write-back of the work e-mail (docs/sources/nmbrs.md)', 
     assert.equal(sim.currentInfo(501)?.EmailWork, 'j.devries@voorbeeld.nl', 'nothing written');
     const src = new NmbrsSource(
       optionsFor(sim, {
+        writeBackFields: 'mandatory',
         writeBackResendFields: ['Id', 'Number', 'EmployeeNumber', 'FirstName', 'LastName', 'Birthday'],
       }),
     );

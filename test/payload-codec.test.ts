@@ -13,16 +13,19 @@ import {
   ENCRYPTED_ENCODING,
   MissingKeyPayloadCodec,
   PayloadDecryptionError,
+  PlaintextPayloadError,
   generateKeyEntry,
   parseEncryptionKeys,
   payloadCodecFromEnv,
 } from '../common/payload-codec.js';
 import { codecServerOptionsFromEnv, startCodecServer, type RunningCodecServer } from '../workers/codec-server.js';
 import {
+  FAILURE_CONVERTER_PATH,
   connectClient,
   connectWorker,
   dataConverterFromEnv,
   temporalSettingsFromEnv,
+  workerDataConverterFromEnv,
 } from '../workers/temporal-connection.js';
 import { uniqueSuffix } from './support/env.js';
 import { seenQuery, wakeSignal } from './support/smoke-workflows.js';
@@ -134,9 +137,22 @@ describe('AesGcmPayloadCodec', () => {
     await assert.rejects(before.decode([fresh!]), /key id 'k2'/);
   });
 
-  test('passes through payloads of other encodings, and does not encrypt twice', async () => {
+  test('refuses unencrypted payloads; passes them through only when asked (old histories), and does not encrypt twice', async () => {
     const plain = [json({ a: 1 }), { metadata: { encoding: Buffer.from('binary/null') } }];
-    assert.deepEqual(await codec.decode(plain), plain);
+    for (const p of plain) {
+      await assert.rejects(codec.decode([p]), (err: Error) => {
+        assert.ok(err instanceof PlaintextPayloadError);
+        assert.ok(err instanceof PayloadDecryptionError);
+        assert.match(err.message, /refused an unencrypted payload/);
+        return true;
+      });
+    }
+    const migrating = new AesGcmPayloadCodec({ keys: { k1 }, encryptKeyId: 'k1', acceptPlaintext: true });
+    assert.deepEqual(await migrating.decode(plain), plain);
+    const fromEnv = (extra: Record<string, string>) =>
+      payloadCodecFromEnv({ TENURE_ENCRYPTION_KEYS: `k1:${k1.toString('base64')}`, ...extra })!;
+    assert.equal(fromEnv({}).acceptPlaintext, false);
+    assert.equal(fromEnv({ TENURE_ENCRYPTION_ACCEPT_PLAINTEXT: '1' }).acceptPlaintext, true);
     const [once] = await codec.encode([json(NAME)]);
     const [twice] = await codec.encode([once!]);
     assert.equal(twice, once);
@@ -267,7 +283,12 @@ describe('codec server', () => {
         data: Buffer.from(p.data, 'base64'),
       }),
     );
+    // The unencrypted one comes back as it was (never decrypted, never trusted) and is counted.
     assert.deepEqual(values, [{ displayName: NAME }, 'second', NAME, 7]);
+    assert.ok(
+      logs.some((l) => l.includes('unencrypted=1')),
+      logs.join('\n'),
+    );
     assert.deepEqual(await (await post(open, '/decode', { payloads: [] })).json(), { payloads: [] });
   });
 
@@ -374,6 +395,26 @@ describe('codec server', () => {
       () => codecServerOptionsFromEnv({ TENURE_ENCRYPTION_KEYS: keys, TENURE_CODEC_ORIGINS: 'http://a.test/ui' }),
       /exact origin/,
     );
+  });
+});
+
+describe('worker settings', () => {
+  test('a worker refuses to start without keys unless plaintext is asked for; with keys failures are encoded too', () => {
+    assert.throws(
+      () => workerDataConverterFromEnv({}),
+      /payload encryption is not configured.*TENURE_PAYLOADS_PLAINTEXT=1/s,
+    );
+    assert.throws(() => workerDataConverterFromEnv({ TENURE_PAYLOADS_PLAINTEXT: 'yes' }), /not configured/);
+    assert.equal(workerDataConverterFromEnv({ TENURE_PAYLOADS_PLAINTEXT: '1' }), undefined);
+    const withKeys = workerDataConverterFromEnv({ TENURE_ENCRYPTION_KEYS: `w:${k1.toString('base64')}` });
+    assert.equal(withKeys?.payloadCodecs?.length, 1);
+    assert.equal(withKeys?.failureConverterPath, FAILURE_CONVERTER_PATH);
+    // Keys win over the plaintext switch.
+    const both = workerDataConverterFromEnv({
+      TENURE_ENCRYPTION_KEYS: `w:${k1.toString('base64')}`,
+      TENURE_PAYLOADS_PLAINTEXT: '1',
+    });
+    assert.equal(both?.payloadCodecs?.length, 1);
   });
 });
 

@@ -60,8 +60,8 @@ describe('replay of recorded histories against the current workflow code', () =>
     for await (const result of Worker.runReplayHistories(
       {
         workflowBundle,
-        // Fixtures are recorded without encryption; a codec from the environment passes them through.
-        dataConverter: dataConverterFromEnv(),
+        // Fixtures are recorded without encryption: with keys in the environment, accept plaintext.
+        dataConverter: dataConverterFromEnv({ ...process.env, TENURE_ENCRYPTION_ACCEPT_PLAINTEXT: '1' }),
         replayName: 'tenure-fixtures',
       },
       histories,

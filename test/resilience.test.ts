@@ -62,7 +62,7 @@ async function accountsByPrefix(prefix: string): Promise<Map<string, { uac: numb
 function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
-    env: { ...env, TENURE_SCHEDULES: 'off', TENURE_TASK_QUEUE: env.TENURE_TASK_QUEUE },
+    env: { TENURE_PAYLOADS_PLAINTEXT: '1', ...env, TENURE_SCHEDULES: 'off', TENURE_TASK_QUEUE: env.TENURE_TASK_QUEUE },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.resume();

@@ -220,6 +220,47 @@ describe('Visma.net HRM source: aggregation and options', () => {
     assert.equal(r.recordsRead, 4 + 4);
   });
 
+  test('twins (same initials, gender, birth date and birth name, other first name) are reported, never merged', async () => {
+    const data = syntheticDataset({ secondEmployeeRecord: true });
+    const janRecord = data.employees!.find((e) => e.employeeid === '10001')!;
+    data.employees!.push({ ...janRecord, employeeid: '10005', firstname: 'Joost', nickname: 'Joost' });
+    const janContract = data.contracts!.find((c) => c.employeeid === '10001')!;
+    data.contracts!.push({ ...janContract, employeeid: '10005' });
+    const r = await source(await sim({ data })).fetchAll();
+    assert.deepEqual(
+      r.persons.map((p) => p.key),
+      ['10002', '10003'],
+      "neither Jan's records nor his twin's become a person that holds the other's contract",
+    );
+    assert.deepEqual(r.errors.map((e) => e.key).sort(), ['10001', '10004', '10005']);
+    for (const e of r.errors) {
+      assert.equal(e.field, 'firstname, nickname');
+      assert.match(
+        e.reason,
+        /employee records 10001, 10004, 10005 share the aggregation key but differ in firstname, nickname/,
+      );
+      assert.ok(!/Jan|Joost|1980/.test(e.reason), 'no name or birth date in the report');
+    }
+    // With a strong identifier the human is known for certain: Jan's two records merge, the twin stays apart.
+    for (const e of data.employees!) e.personnelnumber = e.employeeid === '10004' ? 'P-10001' : `P-${e.employeeid}`;
+    const strong = await source(await sim({ data }), {
+      aggregation: { strongIdentifier: 'personnelnumber' },
+    }).fetchAll();
+    assert.deepEqual(strong.errors, []);
+    assert.deepEqual(
+      strong.persons.map((p) => p.key),
+      ['10001', '10002', '10003', '10005'],
+    );
+    assert.deepEqual(
+      byKey(strong, '10001')!.contracts.map((c) => c.id),
+      ['10001_1_1', '10004_1_1'],
+    );
+    assert.deepEqual(
+      byKey(strong, '10005')!.contracts.map((c) => c.id),
+      ['10005_1_1'],
+    );
+  });
+
   test('aggregation off: one person per employee record', async () => {
     const s = await sim({ data: syntheticDataset({ secondEmployeeRecord: true }) });
     const r = await source(s, { aggregation: { enabled: false } }).fetchAll();

@@ -2,7 +2,13 @@
  * The reservation table: a username, UPN or e-mail address once issued belongs to that person
  * for good (a rehire gets it back; nobody else ever gets it).
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+
+/** How an erased person's reservation is kept (vault/retention.ts): `sha256:<hex of the lower-case value>`. */
+export function hashedReservation(value: string): string {
+  return `sha256:${createHash('sha256').update(value.toLowerCase(), 'utf8').digest('hex')}`;
+}
 
 export type IdentityKind = 'username' | 'upn' | 'email';
 
@@ -32,10 +38,13 @@ export async function reservedByOthers(
   personKey: string,
   values: { kind: IdentityKind; value: string }[],
 ): Promise<boolean> {
+  // Erased persons keep their reservations hashed: a match on the hash is taken too.
+  const kinds = [...values.map((v) => v.kind), ...values.map((v) => v.kind)];
+  const keys = [...values.map((v) => v.value.toLowerCase()), ...values.map((v) => hashedReservation(v.value))];
   const r = await db.query(
     `select 1 from identity_reservations
       where person_key <> $1 and (kind, value) in (select * from unnest($2::text[], $3::text[])) limit 1`,
-    [personKey, values.map((v) => v.kind), values.map((v) => v.value.toLowerCase())],
+    [personKey, kinds, keys],
   );
   return (r.rowCount ?? 0) > 0;
 }
@@ -53,6 +62,14 @@ export async function reserve(
   try {
     await client.query('begin');
     for (const v of values) {
+      const erased = await client.query<{ person_key: string }>(
+        'select person_key from identity_reservations where kind = $1 and value = $2',
+        [v.kind, hashedReservation(v.value)],
+      );
+      if (erased.rows[0] && erased.rows[0].person_key !== personKey) {
+        await client.query('rollback');
+        return false;
+      }
       const r = await client.query<{ person_key: string }>(
         `insert into identity_reservations(kind, value, person_key) values ($1, $2, $3)
            on conflict (kind, value) do update set kind = excluded.kind

@@ -30,7 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import { payloadCodecFromEnv, PayloadDecryptionError } from '../common/payload-codec.js';
+import { payloadCodecFromEnv, PayloadDecryptionError, PlaintextPayloadError } from '../common/payload-codec.js';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
@@ -131,21 +131,26 @@ export function createCodecHandler(opts: CodecServerOptions) {
     return Buffer.concat(chunks);
   }
 
-  async function transform(op: 'encode' | 'decode', payloads: Payload[]): Promise<{ out: Payload[]; failed: number }> {
-    if (op === 'encode') return { out: await opts.codec.encode(payloads), failed: 0 };
-    if (opts.strictDecode) return { out: await opts.codec.decode(payloads), failed: 0 };
+  async function transform(
+    op: 'encode' | 'decode',
+    payloads: Payload[],
+  ): Promise<{ out: Payload[]; failed: number; plaintext: number }> {
+    if (op === 'encode') return { out: await opts.codec.encode(payloads), failed: 0, plaintext: 0 };
+    if (opts.strictDecode) return { out: await opts.codec.decode(payloads), failed: 0, plaintext: 0 };
     let failed = 0;
+    let plaintext = 0;
     const out: Payload[] = [];
     for (const p of payloads) {
       try {
         out.push(...(await opts.codec.decode([p])));
       } catch (err) {
         if (!(err instanceof PayloadDecryptionError)) throw err;
-        failed += 1;
+        if (err instanceof PlaintextPayloadError) plaintext += 1;
+        else failed += 1;
         out.push(p);
       }
     }
-    return { out, failed };
+    return { out, failed, plaintext };
   }
 
   function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -200,8 +205,10 @@ export function createCodecHandler(opts: CodecServerOptions) {
       if (!parsed.success)
         throw new HttpError(400, 'body must be {"payloads":[{"metadata":{..base64},"data":base64}]}');
       count = parsed.data.payloads.length;
-      const { out, failed } = await transform(op, parsed.data.payloads.map(fromJson));
+      const { out, failed, plaintext } = await transform(op, parsed.data.payloads.map(fromJson));
       if (failed > 0) note = ` undecryptable=${failed}`;
+      // Unencrypted payloads are shown as they are, never trusted: counted so they stand out.
+      if (plaintext > 0) note += ` unencrypted=${plaintext}`;
       status = 200;
       return send(res, status, { payloads: out.map(toJson) });
     } catch (err) {

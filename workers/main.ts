@@ -6,13 +6,14 @@ import { migrate } from '../vault/migrate.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from './temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { ensureExportSchedules, ensureSourceSchedules } from './schedules.js';
+import { ensureExportSchedules, ensureRetentionSchedule, ensureSourceSchedules } from './schedules.js';
 import { ensureAlertSweepSchedule } from './alert-schedule.js';
 import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 
 const settings = tenureSettingsFromEnv(process.env, { metricsPort: 9464 });
 const temporal = temporalSettingsFromEnv();
-await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
+// Off when the worker connects as the restricted role (compose: the tenure-migrate job migrates).
+if (process.env.TENURE_MIGRATE !== 'off') await migrate(settings.databaseUrl, (line) => console.log(`[vault] ${line}`));
 const [connection, client, workflowBundle] = await Promise.all([
   connectWorker(temporal),
   connectClient(temporal),
@@ -30,6 +31,7 @@ if (process.env.TENURE_SCHEDULES !== 'off') {
   const taskQueue = process.env.TENURE_TASK_QUEUE || undefined;
   if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
   await ensureAlertSweepSchedule(client, runtime.alertSettings.sweepEvery, { taskQueue });
+  if (settings.retentionDays !== null) await ensureRetentionSchedule(client, '1d', { taskQueue });
   const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
   // Once a day at a local time (default 06:00), as the Spend Cloud importer expects; an interval only when asked.
   const every = process.env.TENURE_EXPORT_EVERY?.trim();

@@ -236,3 +236,49 @@ export async function ensureExportSchedules(
       });
   }
 }
+
+export const RETENTION_SCHEDULE_ID = 'tenure-retention';
+
+/** The daily retention sweep (workflows/retention.ts); created or brought up to date. */
+export async function ensureRetentionSchedule(
+  client: Client,
+  every = '1d',
+  options: ScheduleOptionsForSources = {},
+): Promise<void> {
+  const taskQueue = options.taskQueue ?? LIFECYCLE_TASK_QUEUE;
+  const parts = {
+    spec: { intervals: [{ every }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: 'retentionSweep',
+      workflowId: RETENTION_SCHEDULE_ID,
+      taskQueue,
+      args: [],
+      staticSummary: 'Erase persons whose retention period has run out',
+      workflowExecutionTimeout: '2 hours',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every },
+  };
+  const handle = client.schedule.getHandle(RETENTION_SCHEDULE_ID);
+  try {
+    await handle.describe();
+    await handle.update((prev): ScheduleUpdateOptions => ({
+      ...prev,
+      spec: parts.spec,
+      action: parts.action,
+      policies: { ...prev.policies, ...parts.policies },
+    }));
+    return;
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  await client.schedule
+    .create({
+      scheduleId: RETENTION_SCHEDULE_ID,
+      ...parts,
+      state: { note: `Retention sweep every ${every} (managed by Tenure)` },
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    });
+}

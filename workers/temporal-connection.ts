@@ -7,8 +7,10 @@
  *   TEMPORAL_TLS_SERVER_NAME                         SNI override
  *   TEMPORAL_API_KEY                                 API key auth (implies TLS)
  *   TENURE_ENCRYPTION_KEYS / TENURE_ENCRYPTION_KEY_ID   payload encryption (common/payload-codec.ts)
+ *   TENURE_PAYLOADS_PLAINTEXT=1                      run a worker without encryption (tests, demo)
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
@@ -24,10 +26,32 @@ export interface TemporalSettings {
 }
 
 // --- payload encryption (issue 3) ---
-/** The data converter with the AES-GCM payload codec from TENURE_ENCRYPTION_KEYS; undefined without keys. */
+/** Module exporting the failure converter that moves error messages and stack traces into an encoded payload. */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('../common/failure-converter.ts', import.meta.url));
+
+/**
+ * The data converter with the AES-GCM payload codec from TENURE_ENCRYPTION_KEYS, and the failure
+ * converter that puts failure messages and stack traces into a payload, so they are encrypted too.
+ * Undefined without keys.
+ */
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
   const codec = payloadCodecFromEnv(env);
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } : undefined;
+}
+
+/**
+ * For processes that run workers: the data converter, or an error when there are no keys and
+ * plaintext was not asked for explicitly (TENURE_PAYLOADS_PLAINTEXT=1), so a missing secret never
+ * silently stores personal data in clear.
+ */
+export function workerDataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
+  const converter = dataConverterFromEnv(env);
+  if (converter) return converter;
+  if (env.TENURE_PAYLOADS_PLAINTEXT === '1') return undefined;
+  throw new Error(
+    'payload encryption is not configured: set TENURE_ENCRYPTION_KEYS (or TENURE_ENCRYPTION_KEYS_FILE), ' +
+      'or TENURE_PAYLOADS_PLAINTEXT=1 to store workflow data unencrypted (tests and demos only)',
+  );
 }
 // --- end payload encryption ---
 

@@ -16,6 +16,7 @@ import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
+import { createRetentionActivities } from '../activities/retention.js';
 import { createFileExportActivities } from '../activities/file-exports.js';
 import type { ThresholdSettings } from '../domain/thresholds.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
@@ -27,7 +28,7 @@ import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../common/rules-file.js';
-import { dataConverterFromEnv } from './temporal-connection.js';
+import { workerDataConverterFromEnv } from './temporal-connection.js';
 import { observeActivities, type ActivityObserver } from '../metrics/activity-observer.js';
 import { metricsObserver } from '../metrics/activity-metrics.js';
 import { metricsListenFromEnv, serveMetrics, type MetricsListen, type MetricsServer } from '../metrics/http-server.js';
@@ -51,6 +52,10 @@ export interface TenureSettings {
   adMaxConcurrent: number;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
   metrics?: MetricsListen;
+  /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
+  reservedLocalParts: string[];
+  /** Days after the last account deletion before a person's data is erased; null = never (TENURE_RETENTION_DAYS=off). */
+  retentionDays: number | null;
   env: NodeJS.ProcessEnv;
 }
 
@@ -85,8 +90,23 @@ export function tenureSettingsFromEnv(
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
     metrics: metricsListenFromEnv(env, defaults.metricsPort),
+    retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
+    reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
     env,
   };
+}
+
+export const DEFAULT_RETENTION_DAYS = 90;
+
+/** `TENURE_RETENTION_DAYS`: a whole number of days (default 90), or `off`. */
+export function retentionDaysFromEnv(v: string | undefined): number | null {
+  if (v === undefined || v.trim() === '') return DEFAULT_RETENTION_DAYS;
+  if (v.trim() === 'off') return null;
+  if (!/^\d+$/.test(v.trim())) throw new Error('TENURE_RETENTION_DAYS must be a whole number of days or off');
+  return Number(v.trim());
 }
 
 export interface TenureRuntime {
@@ -111,7 +131,10 @@ export async function createTenureWorkers(opts: {
   client: Client;
   workflowBundle: WorkflowBundle;
   namespace?: string;
-  /** Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env. */
+  /**
+   * Payload encryption (issue 3): defaults to the codec from TENURE_ENCRYPTION_KEYS in settings.env;
+   * without keys the workers refuse to start unless TENURE_PAYLOADS_PLAINTEXT=1.
+   */
   dataConverter?: DataConverter;
   /** Lifecycle task queue (default LIFECYCLE_TASK_QUEUE); target queues are derived from it. */
   taskQueue?: string;
@@ -120,7 +143,7 @@ export async function createTenureWorkers(opts: {
 }): Promise<TenureRuntime> {
   const { settings } = opts;
   const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
-  const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
+  const dataConverter = opts.dataConverter ?? workerDataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10, application_name: 'tenure-worker' });
   // A connection the server drops while idle (a PostgreSQL restart or failover) must not end the
@@ -174,6 +197,7 @@ export async function createTenureWorkers(opts: {
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
         correlationValue: correlationFor(settings.env.TENURE_CORRELATION, sources.size),
+        reservedLocalParts: settings.reservedLocalParts,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
@@ -183,6 +207,7 @@ export async function createTenureWorkers(opts: {
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
       ...createAlertSweepActivities({ alerts, client: opts.client }),
       ...createBulkReprovisionActivities({ client: opts.client, namespace }),
+      ...createRetentionActivities({ pool, retentionDays: settings.retentionDays ?? DEFAULT_RETENTION_DAYS }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.

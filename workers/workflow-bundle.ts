@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from './temporal-connection.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,5 +18,9 @@ export async function loadWorkflowBundle(env = process.env): Promise<WorkflowBun
     if (!existsSync(prebuilt)) throw new Error(`TENURE_WORKFLOW_BUNDLE=${prebuilt} does not exist`);
     return { code: readFileSync(prebuilt, 'utf8') };
   }
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: silent,
+  });
 }

@@ -3,6 +3,7 @@
  * with the plan for now (create, update, grant, revoke, enable, disable, delete), mail the manager
  * once per event and write the identity back to the source. Called only from the main loop.
  */
+import { redactForLog } from '../common/log-redaction.js';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -369,7 +370,7 @@ async function announce(s: EmployeeState, targets: string[], taken: TakenAction[
     );
     if (told) taken.push({ target: 'references', action: 'announce', outcome: 'success', detail: `${told} reports` });
   } catch (err) {
-    log.warn('announcing the new account to the reports failed', { error: failureMessage(err) });
+    log.warn('announcing the new account to the reports failed', { error: redactForLog(failureMessage(err)) });
   }
 }
 
@@ -555,7 +556,7 @@ export async function guarded(
     // passing fault: it is looked at again a day later (or on a change or reprovision), not every few minutes.
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type === 'NotTenuresAccount') s.lastError.refused = true;
-    log.warn('target step failed', { target, action, error: s.lastError.message });
+    log.warn('target step failed', { target, action, error: redactForLog(s.lastError.message) });
   }
 }
 

@@ -9,6 +9,8 @@ import {
   condition,
   continueAsNew,
   currentUpdateInfo,
+  log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -38,6 +40,7 @@ import {
   ProvisioningHealth,
   StartDate,
 } from '../common/search-attributes.js';
+import { checkPersonChanged, checkPersonRemoved } from '../common/signal-payloads.js';
 import { RETRY_FAILED_AFTER_MS, RETRY_REFUSED_AFTER_MS, reconcile } from './employee-reconcile.js';
 import { applyRemoval, stateFromCarried, statusView, todayOf, type EmployeeState } from './employee-state.js';
 
@@ -46,7 +49,16 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
   s.runId = workflowInfo().runId;
 
   // ---- handlers: validate and record; the main loop does the work
+  // A signal can be sent by anyone with access to the namespace: a payload that is not what the
+  // poller sends, or is meant for another person, is refused (the reason names a field, not a value).
+  // The patch marker is written only when a signal is refused, so earlier histories replay as they were.
+  const refused = (check: { ok: true } | { ok: false; reason: string }): boolean => {
+    if (check.ok || !patched('validate-signal-payloads')) return false;
+    log.warn('signal refused', { personKey: s.personKey, reason: check.reason });
+    return true;
+  };
   setHandler(personChangedSignal, (change: PersonChanged) => {
+    if (refused(checkPersonChanged(change, s.personKey))) return;
     if (change.contentHash === s.contentHash) return; // the same snapshot again (a re-sent poll)
     s.person = change.person;
     s.contentHash = change.contentHash;
@@ -54,6 +66,7 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     s.pendingCauses.push(change.cause);
   });
   setHandler(personRemovedSignal, (removal) => {
+    if (refused(checkPersonRemoved(removal, s.personKey))) return;
     if (s.removed || !s.person) return;
     s.removed = true;
     s.person = applyRemoval(

@@ -5,3 +5,4 @@ export * from './poll.js';
 export * from './file-export.js';
 export * from './admin-alerts.js';
 export * from './bulk-reprovision.js';
+export * from './retention.js';

@@ -472,8 +472,9 @@ export class NmbrsSource implements SourceConnector {
 
   /**
    * Write the generated work e-mail back (docs/sources/nmbrs.md): read the current personal info, stop if
-   * it already holds the value, else `PersonalInfo_UpdateCurrent` with the mandatory fields copied
-   * from the current record, in schema order. `businessEmail: ''` clears the work e-mail.
+   * it already holds the value, else `PersonalInfo_UpdateCurrent` with every field of the current
+   * record (read, modify, write; `writeBackFields: mandatory` sends only the mandatory ones) and
+   * the new EmailWork, in schema order. `businessEmail: ''` clears the work e-mail.
    * Username and UPN have no place in Nmbrs and are ignored.
    */
   async writeBack(personSourceKey: string, values: WriteBackValues): Promise<'written' | 'unchanged'> {
@@ -502,7 +503,9 @@ export class NmbrsSource implements SourceConnector {
         pi.EmailWork = wanted;
         continue;
       }
-      if (!this.s.writeBackResendFields.includes(name)) continue;
+      const mandatory = this.s.writeBackResendFields.includes(name);
+      // Read, modify, write: every field the record holds goes back unchanged (writeBackFields: all).
+      if (!mandatory && !(this.s.writeBackFields === 'all' && current[name] !== undefined)) continue;
       const v = current[name];
       // Nmbrs's own "unknown" sentinel for a missing birthday; other fields are resent as read.
       if (v === undefined && name === 'Birthday') pi.Birthday = '0001-01-01T00:00:00';

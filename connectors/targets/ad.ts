@@ -171,12 +171,15 @@ export class AdTargetConnector implements TargetConnector {
 
   // ------------------------------------------------------------------ connection
 
-  #tlsOptions(): ConnectionOptions | undefined {
-    if (!/^ldaps:/i.test(this.config.url)) return undefined; // ldapts would try TLS on ldap:// otherwise
+  #tlsSettings(): ConnectionOptions {
     const o: ConnectionOptions = {};
     if (this.config.tls.caFile) o.ca = readFileSync(this.config.tls.caFile);
     if (this.config.tls.insecure) o.rejectUnauthorized = false;
     return o;
+  }
+
+  #startTls(): boolean {
+    return this.config.startTls && /^ldap:/i.test(this.config.url);
   }
 
   async #connect(): Promise<Client> {
@@ -184,11 +187,20 @@ export class AdTargetConnector implements TargetConnector {
       url: this.config.url,
       timeout: this.config.timeouts.operationMs,
       connectTimeout: this.config.timeouts.connectMs,
-      tlsOptions: this.#tlsOptions(),
+      // ldapts would try TLS on ldap:// otherwise
+      tlsOptions: /^ldaps:/i.test(this.config.url) ? this.#tlsSettings() : undefined,
       strictDN: false,
-      autoRebind: true,
+      // ldapts replays the bind after a reconnect without repeating StartTLS: a StartTLS session
+      // reconnects through #getClient instead, upgrading before it binds.
+      autoRebind: !this.#startTls(),
     });
     try {
+      if (this.#startTls()) {
+        const host = new URL(this.config.url).hostname;
+        // host: the name or address the certificate is checked against (the upgraded socket has none).
+        const isIp = /^[\d.]+$|:/.test(host);
+        await client.startTLS({ ...this.#tlsSettings(), host, servername: isIp ? undefined : host });
+      }
       await client.bind(this.config.bindDN, this.#password);
     } catch (err) {
       await client.unbind().catch(() => undefined);
@@ -340,9 +352,10 @@ export class AdTargetConnector implements TargetConnector {
   #locationOU(location: string | undefined): string {
     if (blank(location)) return this.config.employeesOU;
     const loc = location.trim();
+    // Own entries only: a location named `constructor` or `__proto__` must not hit Object.prototype.
+    const entries = Object.entries(this.config.locationOUs);
     const mapped =
-      this.config.locationOUs[loc] ??
-      Object.entries(this.config.locationOUs).find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
+      entries.find(([k]) => k === loc)?.[1] ?? entries.find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
     return mapped ?? `${rdn('OU', Array.from(loc).slice(0, 64).join('').trim())},${this.config.employeesOU}`;
   }
 
@@ -558,7 +571,6 @@ export class AdTargetConnector implements TargetConnector {
       if (ldapCode(lastErr) === 68) {
         throw new TargetRejectedError(`could not create account: the name or username is already used in ${ou}`, {
           code: 68,
-          cause: lastErr,
         });
       }
       throw mapLdapError(lastErr, 'create account');

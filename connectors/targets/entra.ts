@@ -326,7 +326,8 @@ export class EntraTargetConnector implements TargetConnector {
       }
       const what =
         r.info.conflictTarget === 'userPrincipalName'
-          ? `userPrincipalName ${upn} is already used by ${holder ? 'another account' : 'an object that cannot be read (possibly a soft-deleted user: restore or purge it)'}`
+          ? // The attribute, never its value: error messages reach Temporal's history and logs.
+            `the userPrincipalName is already used by ${holder ? 'another account' : 'an object that cannot be read (possibly a soft-deleted user: restore or purge it)'}`
           : `${r.info.conflictTarget} is already used by another object (a soft-deleted user keeps its addresses until purged)`;
       throw new TargetRejectedError(`could not create account: ${what}`, { code: 400 });
     }

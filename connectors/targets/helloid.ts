@@ -312,9 +312,7 @@ export class HelloIdTargetConnector implements TargetConnector {
       const e = this.#employeeIdOf(byName);
       if (e === employeeId) return this.#correlated(byName, 'correlated to an existing user on the employee number');
       if (e !== undefined) {
-        throw new TargetRejectedError(
-          `create account: userName ${userName} is already used by another person's HelloID user`,
-        );
+        throw new TargetRejectedError(`create account: the userName is already used by another person's HelloID user`);
       }
       if (!this.config.adoptByUserName) {
         throw new TargetRejectedError(

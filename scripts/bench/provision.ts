@@ -324,6 +324,8 @@ async function main(): Promise<number> {
         // The bench measures provisioning, not the go-live approval.
         TENURE_FILE_SOURCE_THRESHOLDS: '{"firstPoll":"accept"}',
         TENURE_WORKFLOW_BUNDLE: bundlePath,
+        // Measured without encryption unless keys are in the environment.
+        TENURE_PAYLOADS_PLAINTEXT: '1',
         ...(opts.adConcurrency ? { TENURE_AD_MAX_CONCURRENT: String(opts.adConcurrency) } : {}),
         // Nobody has a manager, so no mail is sent; the mailer still wants a configuration.
         SMTP_HOST: '127.0.0.1',

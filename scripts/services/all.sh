@@ -12,6 +12,13 @@ case "${1:-}" in
     cat "$RUN_ROOT"/postgres/pg.env "$RUN_ROOT"/temporal/temporal.env "$RUN_ROOT"/samba/ad.env "$RUN_ROOT"/sftp/sftp.env \
       >"$RUN_ROOT/services.env"
     echo "export SMTP_PORT=$SMTP_PORT" >>"$RUN_ROOT/services.env"
+    # The test suite runs unencrypted workers on purpose (tests that need encryption set keys
+    # themselves); without this a worker refuses to start without TENURE_ENCRYPTION_KEYS.
+    # And the simulators speak plain http:// on loopback, which connectors refuse without
+    # TENURE_ALLOW_INSECURE_TRANSPORT=1 (connectors/transport.ts). Samba is verified by its CA.
+    if [ "$TENURE_ENV" = test ]; then
+      echo "export TENURE_PAYLOADS_PLAINTEXT=1 TENURE_ALLOW_INSECURE_TRANSPORT=1" >>"$RUN_ROOT/services.env"
+    fi
     ;;
   stop)
     rc=0

@@ -9,7 +9,10 @@
 # A copy from an earlier run of the same environment is reused unless --fresh is given.
 #
 # Writes $RUN_ROOT/samba/ad.env (mode 600) for tests and workers:
-#   AD_URL AD_BIND_DN AD_BIND_PASSWORD AD_BASE_DN AD_TLS_INSECURE
+#   AD_URL AD_BIND_DN AD_BIND_PASSWORD AD_BASE_DN AD_TLS_CA_FILE
+# The LDAPS certificate is our own: a CA made once per environment in $RUN_ROOT/samba/tls and a
+# server certificate for $AD_HOST (IP SAN) signed by it, so clients verify it with AD_TLS_CA_FILE
+# instead of switching verification off.
 SERVICE=samba
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
@@ -69,7 +72,8 @@ EOF
 ensure_address() {
   local host="$1"
   [ "$host" = 127.0.0.1 ] && return 0
-  if ! ip -o -4 addr show dev lo | grep -q "inet $host/"; then
+  # Not grep -q: it exits at the first match, ip then dies of SIGPIPE and pipefail reports failure.
+  if ! ip -o -4 addr show dev lo | grep -F "inet $host/" >/dev/null; then
     log "adding $host/32 to lo"
     ip addr add "$host/32" dev lo || die "could not add $host/32 to lo (needs root: ip addr add $host/32 dev lo)"
   fi
@@ -77,6 +81,12 @@ ensure_address() {
 
 # ldaps_ready DIR HOST: a simple bind as Administrator over LDAPS answers a base search.
 ldaps_ready() {
+  # The template's first start has Samba's own self-signed certificate; copies verify ours.
+  if [ -s "$1/tls/ca.pem" ]; then
+    LDAPTLS_CACERT="$1/tls/ca.pem" ldapsearch -LLL -o nettimeout=2 -x -H "ldaps://$2:636" \
+      -D "$ADMIN_DN" -y "$1/admin-password" -b '' -s base defaultNamingContext >/dev/null 2>&1
+    return
+  fi
   LDAPTLS_REQCERT=never ldapsearch -LLL -o nettimeout=2 -x -H "ldaps://$2:636" \
     -D "$ADMIN_DN" -y "$1/admin-password" -b '' -s base defaultNamingContext >/dev/null 2>&1
 }
@@ -175,6 +185,36 @@ EOF
   log "template ready in $((SECONDS - t0))s"
 }
 
+# ensure_tls DIR HOST: a CA and a server certificate for HOST (IP, 127.0.0.1 and dc1.tenure.test) in DIR/tls;
+# remade when missing, for another address, or within 30 days of expiry.
+tls_current() {
+  local t="$1/tls"
+  [ -s "$t/cert.pem" ] && [ "$(cat "$t/host" 2>/dev/null)" = "$2 v2" ] \
+    && openssl x509 -checkend 2592000 -noout -in "$t/cert.pem" >/dev/null 2>&1
+}
+
+ensure_tls() {
+  local d="$1" host="$2" t="$1/tls"
+  tls_current "$d" "$host" && return 0
+  command -v openssl >/dev/null || die "openssl is not installed (run scripts/setup.sh)"
+  rm -rf "$t"
+  mkdir -p "$t"
+  chmod 700 "$t"
+  (
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=Tenure $TENURE_ENV test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout "$t/ca-key.pem" -out "$t/ca.pem"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=dc1.tenure.test" -keyout "$t/key.pem" -out "$t/cert.csr"
+    # 127.0.0.1 too: tests reach the directory through a local relay.
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:dc1.tenure.test\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$host" >"$t/ext.cnf"
+    openssl x509 -req -in "$t/cert.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial -days 397 \
+      -extfile "$t/ext.cnf" -out "$t/cert.pem"
+  ) >"$d/log/tls.log" 2>&1 || die "making the LDAPS certificate failed; see $d/log/tls.log"
+  chmod 644 "$t/ca.pem" "$t/cert.pem"
+  printf '%s v2' "$host" >"$t/host"
+}
+
 write_env() {
   local d="$1" host="$2" pw
   pw="$(cat "$d/admin-password")"
@@ -186,7 +226,7 @@ export AD_URL='ldaps://$host:636'
 export AD_BIND_DN='$ADMIN_DN'
 export AD_BIND_PASSWORD='$pw'
 export AD_BASE_DN='$BASE_DN'
-export AD_TLS_INSECURE=1
+export AD_TLS_CA_FILE='$d/tls/ca.pem'
 EOF
   )
 }
@@ -208,6 +248,9 @@ cmd_start() {
     if [ "$fresh" = 1 ]; then
       log "--fresh: stopping the running instance"
       halt_samba "$DIR"
+    elif ! grep -q 'tls certfile' "$DIR/etc/smb.conf" 2>/dev/null || ! tls_current "$DIR" "$AD_HOST"; then
+      log "restarting: the running instance's certificate is Samba's own, outdated or for another address"
+      halt_samba "$DIR"
     else
       log "already running (pid $(head -n1 "$PIDFILE")) on ldaps://$AD_HOST:636"
       write_env "$DIR" "$AD_HOST"
@@ -228,7 +271,9 @@ cmd_start() {
   else
     log "reusing the data in $DIR (start --fresh for a clean directory)"
   fi
-  write_conf "$DIR" "$AD_HOST"
+  ensure_tls "$DIR" "$AD_HOST"
+  write_conf "$DIR" "$AD_HOST" 'tls enabled = yes' "tls keyfile = $DIR/tls/key.pem" \
+    "tls certfile = $DIR/tls/cert.pem" "tls cafile = $DIR/tls/ca.pem"
   local t0=$SECONDS
   run_samba "$DIR" "$AD_HOST"
   write_env "$DIR" "$AD_HOST"

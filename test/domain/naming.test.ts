@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PersonName, type NameConvention } from '../../domain/model.js';
 import {
+  DEFAULT_RESERVED_LOCAL_PARTS,
   NoFreeIdentityError,
   displayName,
   familyDisplayName,
@@ -186,4 +187,25 @@ test('generateIdentity returns the first free candidate (sync or async check)', 
     generateIdentity(jan('B'), { ...opts, maxIterations: 5, isTaken: () => true }),
     (e: unknown) => e instanceof NoFreeIdentityError && e.tried === 5,
   );
+});
+
+test('a reserved local part (role mailbox, AD built-in) is never issued; the list is extendable', () => {
+  // Known-as name "Hostmaster" with a surname that folds to nothing: the bare name would be issued.
+  const role = PersonName.parse({ nickName: 'Hostmaster', familyName: '王', convention: 'B' });
+  const got = [...identityCandidates(role, { ...opts, maxIterations: 3 })].map((c) => c.username);
+  assert.deepEqual(got, ['hostmaster2', 'hostmaster3', 'hostmaster4']);
+  const first = [...identityCandidates(role, { ...opts, maxIterations: 1 })][0]!;
+  assert.equal(first.iteration, 0, 'a skipped candidate uses no index');
+  assert.equal(first.email, 'hostmaster2@example.org');
+  for (const nick of ['Postmaster', 'Admin', 'Root', 'Abuse', 'Webmaster', 'Administrator', 'Krbtgt']) {
+    const c = [...identityCandidates(PersonName.parse({ nickName: nick, familyName: '-', convention: 'B' }), opts)][0]!;
+    assert.ok(!DEFAULT_RESERVED_LOCAL_PARTS.includes(c.email.split('@')[0]!), `${nick} → ${c.email}`);
+    assert.ok(!DEFAULT_RESERVED_LOCAL_PARTS.includes(c.username), `${nick} → ${c.username}`);
+  }
+  // Configured extras, case-insensitive, for the username as well as the mail local part.
+  const jan = PersonName.parse({ nickName: 'Jan', familyName: 'Vries', convention: 'B' });
+  assert.equal([...identityCandidates(jan, opts)][0]!.username, 'j.vries');
+  const extra = [...identityCandidates(jan, { ...opts, reservedLocalParts: ['J.Vries', 'ja.vries'] })][0]!;
+  assert.equal(extra.username, 'jan.vries');
+  assert.equal(extra.iteration, 0);
 });

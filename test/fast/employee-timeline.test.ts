@@ -4,6 +4,7 @@
 // write-back are recorded in memory. The workflow is driven only through its public messages
 // (common/messages.ts) and activity names, so these tests do not depend on how it is split inside.
 // The integration tests (Samba AD, PostgreSQL, the dev server) stay the proof against real systems.
+import { createHash } from 'node:crypto';
 import '../support/quiet-runtime.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -30,6 +31,9 @@ import { parseRules } from '../../domain/rules.js';
 import type { employeeLifecycle } from '../../workflows/employee.js';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
 import { startTimeSkippingEnvironment } from '../support/time-skipping.js';
+
+/** Signals carry the sha-256 of the person snapshot; the workflow refuses anything else. */
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const QUEUE = 'fast-lifecycle';
 const DAY = 24 * 3600_000;
@@ -214,7 +218,7 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     // Hire, a month ahead: planned, nothing created yet.
     await handle.signal(personChangedSignal, {
       person: person({ startDate }),
-      contentHash: 'h1',
+      contentHash: digest('h1'),
       cause: 'poll file#1',
     });
     assert.deepEqual(await settle(upcoming, (u) => u.length > 0), ['createAccount', 'enableAccount']);
@@ -239,7 +243,7 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     // Mover: a new department grants the new group before the old one goes.
     await handle.signal(personChangedSignal, {
       person: person({ startDate, department: { code: 'IT', name: 'IT' } }),
-      contentHash: 'h2',
+      contentHash: digest('h2'),
       cause: 'poll file#2',
     });
     await settle(
@@ -255,7 +259,7 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     const endDate = addDays(localDate(await env.currentTimeMs(), RULES.timeZone), 10);
     await handle.signal(personChangedSignal, {
       person: person({ startDate, endDate, department: { code: 'IT', name: 'IT' } }),
-      contentHash: 'h3',
+      contentHash: digest('h3'),
       cause: 'poll file#3',
     });
     assert.deepEqual(await settle(upcoming, (u) => u.includes('disableAccount')), ['disableAccount', 'deleteAccount']);
@@ -287,7 +291,7 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     const { inState } = watch(handle);
     await handle.signal(personChangedSignal, {
       person: person({ startDate }),
-      contentHash: 'w1',
+      contentHash: digest('w1'),
       cause: 'poll file#4',
     });
     await env.sleep(7 * DAY);

@@ -21,7 +21,8 @@
  * - faults: a storm of N 429s with Retry-After, "down" (503) for N calls or until a moment,
  *   latency (all calls or one method + path prefix, optionally only N times; before processing, or
  *   after it so the change is made but the answer comes late: a lost answer), and replication
- *   delay (a just-created user or group is not returned by `$filter` for the next N filter queries).
+ *   delay (a just-created user or group is not returned by `$filter` for the next N filter queries),
+ *   and a token endpoint that answers 307 to another origin (`tokenRedirect`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -95,6 +96,8 @@ export interface GraphFaults {
   latency?: { ms: number; method?: string; pathPrefix?: string; times?: number; afterProcessing?: boolean };
   /** A user or group created from now on is invisible to the next `filterCalls` $filter queries. */
   replicationDelay?: { filterCalls: number };
+  /** The token endpoint answers `307 Temporary Redirect` to this URL (a hijacked or misrouted login). */
+  tokenRedirect?: string;
 }
 
 export interface GraphStats {
@@ -557,6 +560,12 @@ export class GraphSimulator {
       const method = (req.method ?? 'GET').toUpperCase();
       const body = await this.#body(req);
       const tokenMatch = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path);
+      if (tokenMatch && method === 'POST' && this.faults.tokenRedirect) {
+        // 307 keeps the method and the body: a client that follows it re-sends the client secret.
+        res.writeHead(307, { location: this.faults.tokenRedirect, 'content-length': 0 });
+        res.end();
+        return;
+      }
       if (tokenMatch && method === 'POST') return this.#token(res, decodeURIComponent(tokenMatch[1] as string), body);
       if (!path.startsWith('/v1.0/')) return this.#graphError(res, new HttpFail(400, 'BadRequest', 'Invalid version.'));
       this.stats.calls++;

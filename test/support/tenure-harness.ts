@@ -14,7 +14,7 @@ import pg from 'pg';
 import { POLL_WORKFLOW_TYPE, statusQuery, type PollSummary, type StatusView } from '../../common/messages.js';
 import { employeeWorkflowId } from '../../domain/model.js';
 import { auditTrail, type AuditRecord } from '../../vault/audit.js';
-import { connectClient, connectWorker } from '../../workers/temporal-connection.js';
+import { connectClient, connectWorker, temporalSettingsFromEnv } from '../../workers/temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv, type TenureRuntime } from '../../workers/tenure-workers.js';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
 import { requireEnv, uniqueSuffix } from './env.js';
@@ -121,9 +121,17 @@ export async function startHarness(rulesYaml: string, env: Record<string, string
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(smtp.port),
     SMTP_FROM: 'Tenure <tenure@tenure.test>',
+    // Unencrypted unless the test passes TENURE_ENCRYPTION_KEYS (then the keys win).
+    TENURE_PAYLOADS_PLAINTEXT: '1',
     ...env,
   });
-  const [connection, client, workflowBundle] = await Promise.all([connectWorker(), connectClient(), sharedBundle()]);
+  // The client reads the same encryption settings as the workers (keys passed in `env` included).
+  const temporal = temporalSettingsFromEnv(settings.env);
+  const [connection, client, workflowBundle] = await Promise.all([
+    connectWorker(temporal),
+    connectClient(temporal),
+    sharedBundle(),
+  ]);
   // A task queue of its own: other workers on the same test server never take this test's tasks.
   const taskQueue = `tenure-test-${sourceId}`;
   const runtime = await createTenureWorkers({

@@ -133,7 +133,13 @@ export const NmbrsSourceOptions = z.object({
   personalInfoFallback: z.boolean().default(true),
   /** `EmployeeType` (= active filter) sent to `List_GetByCompany`: 0 active, 1 not active, 2 all. */
   listEmployeeType: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(2),
-  /** Fields copied from the current record into `PersonalInfo_UpdateCurrent` (mandatory set unverified). */
+  /**
+   * `all` (default): read, modify, write: every field of the current record is sent back with the
+   * new EmailWork, so an update that clears fields it is not sent (unconfirmed for Nmbrs) loses
+   * nothing. `mandatory`: only `writeBackResendFields` and EmailWork (the smallest update).
+   */
+  writeBackFields: z.enum(['all', 'mandatory']).default('all'),
+  /** Fields that must be in the current record and are always sent (mandatory set unverified). */
   writeBackResendFields: z
     .array(PersonalInfoFieldSchema)
     .default(['Id', 'Number', 'EmployeeNumber', 'LastName', 'Birthday']),

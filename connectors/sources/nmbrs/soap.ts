@@ -10,6 +10,7 @@
  * - anything else → NmbrsError.
  * The token never appears in a message: fault texts are scrubbed of it.
  */
+import { isRefusedRedirect, requireHttps } from '../../transport.js';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 export type NmbrsService = 'EmployeeService' | 'DebtorService' | 'CompanyService';
@@ -272,20 +273,25 @@ export class NmbrsSoapClient {
     let attempt = 0;
     let waits = 0;
     for (;;) {
+      requireHttps(`Nmbrs ${opName}`, this.url(service));
       await this.pace();
       this.calls++;
       let res: Response;
       let xml: string;
       try {
+        // The SOAP header carries the token: a redirect is refused, never followed.
         res = await fetch(this.url(service), {
           method: 'POST',
           headers,
           body,
+          redirect: 'error',
           signal: AbortSignal.timeout(timeoutMs),
         });
         xml = await readBody(res, this.cfg.maxResponseBytes);
       } catch (e) {
         if (e instanceof TooLarge) throw new NmbrsError('protocol', opName, e.message);
+        if (isRefusedRedirect(e))
+          throw new NmbrsError('transport', opName, 'answered with a redirect, which is never followed');
         const err = e as Error;
         const why =
           err.name === 'TimeoutError' || err.name === 'AbortError'

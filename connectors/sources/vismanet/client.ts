@@ -263,12 +263,13 @@ export class VismaNetClient {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new VismaNetError(`${what}: file ${index + 1} is not an http(s) URI`);
     }
+    // http:// is refused by fetchWithRetry outside tests (TENURE_ALLOW_INSECURE_TRANSPORT).
     const base = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '') || `file${index + 1}`;
     const name = `${dataset}/${base}`;
     // Pre-signed link: no Authorization header.
     const res = await fetchWithRetry(
       url.toString(),
-      { method: 'GET' },
+      { method: 'GET', redirect: 'follow' },
       this.policy(this.s.downloadTimeoutMs),
       `${what} download`,
       this.sleep,

@@ -5,6 +5,8 @@
  * links carry a signature there) and the status; never a header, a body sent or a secret.
  */
 
+import { isRefusedRedirect, requireHttps } from '../../transport.js';
+
 export class VismaNetError extends Error {
   constructor(
     message: string,
@@ -66,14 +68,20 @@ export async function fetchWithRetry(
   sleep: Sleep = realSleep,
 ): Promise<Response> {
   const shown = `${init.method ?? 'GET'} ${redactUrl(url)}`;
+  requireHttps(`${what}: ${shown}`, url);
   let failures = 0;
   let waited = 0;
   for (;;) {
     let res: Response | undefined;
     let problem: string;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+      // Token and API calls carry a secret or a bearer token: a redirect is refused, never followed
+      // (a 307 would re-send the client secret to wherever it points). Callers without credentials
+      // (pre-signed downloads) may pass `redirect: 'follow'`.
+      res = await fetch(url, { redirect: 'error', ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
     } catch (e) {
+      if (isRefusedRedirect(e))
+        throw new VismaNetError(`${what}: ${shown} answered with a redirect, which is never followed`);
       const name = (e as Error).name;
       problem = name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : `network error (${causeOf(e)})`;
     }

@@ -128,14 +128,46 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
   const groupOf = new Map<string, Group>();
   const byAggKey = new Map<string, EmployeeRec[]>();
   const alone: EmployeeRec[] = [];
+  const agg = s.aggregation;
   for (const rec of employees.values()) {
-    const agg = s.aggregation;
-    if (agg.enabled && agg.requireFields.every((f) => rec.row.get(f) !== undefined)) {
+    const strong = agg.strongIdentifier ? rec.row.get(agg.strongIdentifier) : undefined;
+    if (agg.enabled && agg.strongIdentifier) {
+      if (strong === undefined) alone.push(rec);
+      else {
+        const k = `strong:${foldKeyPart(strong)}`;
+        byAggKey.set(k, [...(byAggKey.get(k) ?? []), rec]);
+      }
+    } else if (agg.enabled && agg.requireFields.every((f) => rec.row.get(f) !== undefined)) {
       const k = canonicalJson(agg.fields.map((f) => foldKeyPart(rec.row.get(f))));
       const list = byAggKey.get(k) ?? [];
       list.push(rec);
       byAggKey.set(k, list);
     } else alone.push(rec);
+  }
+  // Without a strong identifier, a shared key is only a hint: records that disagree on a confirm
+  // field (twins share initials, gender, birth date and birth name) are reported, not merged.
+  const ambiguous = new Set<string>();
+  if (!agg.strongIdentifier) {
+    for (const [k, members] of byAggKey) {
+      if (members.length < 2) continue;
+      const differ = agg.confirmFields.filter((f) => new Set(members.map((m) => foldKeyPart(m.row.get(f)))).size > 1);
+      if (!differ.length) continue;
+      byAggKey.delete(k);
+      const ids = members.map((m) => m.id).sort(collator.compare);
+      for (const m of members) {
+        ambiguous.add(m.id);
+        errors.push({
+          source,
+          origin: m.row.origin,
+          line: m.row.line,
+          key: m.id,
+          field: differ.join(', '),
+          reason:
+            `employee records ${ids.join(', ')} share the aggregation key but differ in ${differ.join(', ')}: ` +
+            `different people (twins?) or a data error; not merged (set aggregation.strongIdentifier, or correct the records); ${REJECTED}`,
+        });
+      }
+    }
   }
   for (const members of [...byAggKey.values(), ...alone.map((r) => [r])]) {
     members.sort((a, b) => collator.compare(a.id, b.id));
@@ -193,6 +225,7 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
   const contractOwner = new Map<string, { group: Group; row: CsvRow; sig: string }>();
   for (const row of t.contracts.rows) {
     const eid = row.get('employeeid');
+    if (eid && ambiguous.has(eid)) continue; // reported with its employee record
     const group = eid ? groupOf.get(eid) : undefined;
     const problems: Group['problems'] = [];
     if (!eid || !group) {

@@ -155,6 +155,14 @@ export const VismaNetSourceOptions = z.object({
         .default([...DEFAULT_AGGREGATION_FIELDS]),
       /** A record with any of these empty is never merged (an empty key would join strangers). */
       requireFields: z.array(column).default(['dateofbirth', 'birthname']),
+      /**
+       * A column that identifies the human for certain (e.g. a personnel number kept the same
+       * across contracts). When set, records are merged on it alone. When not set, records that
+       * share the `fields` key are merged only when they also agree on every `confirmFields`
+       * column; otherwise they are twins or a data error, and are reported, never merged.
+       */
+      strongIdentifier: column.optional(),
+      confirmFields: z.array(column).default(['firstname', 'nickname']),
     })
     .prefault({}),
 

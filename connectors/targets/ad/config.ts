@@ -2,11 +2,13 @@
  * Configuration of the Active Directory target connector.
  *
  * Environment contract (adConfigFromEnv):
- *   AD_URL               ldaps://host:636 (or ldap://host:389; passwords then need StartTLS, not done here)
+ *   AD_URL               ldaps://host:636, or ldap://host:389 with AD_STARTTLS=1
+ *   AD_STARTTLS          1/true: upgrade an ldap:// connection with StartTLS before the bind
  *   AD_BIND_DN           service account DN (or UPN)
  *   AD_BIND_PASSWORD     its password (never logged)
  *   AD_BASE_DN           e.g. DC=tenure,DC=test
- *   AD_TLS_INSECURE      1/true: accept any server certificate (tests against a self-signed Samba only)
+ *   AD_TLS_INSECURE      1/true: accept any server certificate; refused unless
+ *                        TENURE_ALLOW_INSECURE_TRANSPORT=1 (tests only; plain ldap:// needs it too)
  *   AD_TLS_CA_FILE       PEM file with the CA that signed the DC certificate (production)
  *   AD_EMPLOYEES_OU      default OU=Employees,OU=Tenure,<base>
  *   AD_GROUPS_OU         default OU=Groups,OU=Tenure,<base>
@@ -22,6 +24,7 @@
  *   AD_CONNECT_TIMEOUT_MS, AD_TIMEOUT_MS   default 5000 / 15000
  */
 import { z } from 'zod';
+import { INSECURE_TRANSPORT_SWITCH, insecureTransportAllowed } from '../../transport.js';
 
 const Dn = z.string().trim().min(3).regex(/=/, 'must be a distinguished name (attr=value,...)');
 
@@ -61,6 +64,25 @@ export const AdConfigSchema = z
         operationMs: z.number().int().positive().default(15000),
       })
       .default({ connectMs: 5000, operationMs: 15000 }),
+    /** Upgrade an ldap:// connection with StartTLS before binding. */
+    startTls: z.boolean().default(false),
+    /** Tests only (TENURE_ALLOW_INSECURE_TRANSPORT=1): plain ldap:// and tls.insecure allowed. */
+    allowInsecureTransport: z.boolean().default(false),
+  })
+  .superRefine((c, ctx) => {
+    if (c.allowInsecureTransport) return;
+    if (/^ldap:/i.test(c.url) && !c.startTls)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `ldap:// would send the service account's password in clear: use ldaps:// or AD_STARTTLS=1 (plain ldap:// only in tests, with ${INSECURE_TRANSPORT_SWITCH}=1)`,
+      });
+    if (c.tls.insecure)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'insecure'],
+        message: `AD_TLS_INSECURE turns certificate verification off and is refused outside tests (${INSECURE_TRANSPORT_SWITCH}=1); give the directory's CA in AD_TLS_CA_FILE`,
+      });
   })
   .transform((c) => ({
     ...c,
@@ -131,6 +153,8 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
     upnSuffix: opt('AD_UPN_SUFFIX'),
     mailDomain: opt('AD_MAIL_DOMAIN'),
     tls: { caFile: opt('AD_TLS_CA_FILE'), insecure: truthy(env.AD_TLS_INSECURE) },
+    startTls: truthy(env.AD_STARTTLS),
+    allowInsecureTransport: insecureTransportAllowed(env),
     timeouts: {
       connectMs: intOrUndefined('AD_CONNECT_TIMEOUT_MS', env.AD_CONNECT_TIMEOUT_MS),
       operationMs: intOrUndefined('AD_TIMEOUT_MS', env.AD_TIMEOUT_MS),

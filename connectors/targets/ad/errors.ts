@@ -58,6 +58,18 @@ const PERMANENT: Record<number, string> = {
   69: 'object class modifications are prohibited',
 };
 
+/**
+ * The directory's diagnostic without its free text: Samba and Windows quote the offending value
+ * (a userPrincipalName, an e-mail address, a DN with the person's name) in the message, and error
+ * messages end up in Temporal's history and in logs (so the ldapts error is not kept as `cause`
+ * either). Only the leading AD error code is kept
+ * (e.g. `0000202F` for a constraint violation); the LDAP result code names the problem.
+ */
+export function ldapDiagnostic(err: ResultCodeError): string {
+  const ad = /^\s*([0-9A-Fa-f]{8})\s*:/.exec(err.message)?.[1];
+  return ad ? `LDAP ${err.code}, AD error ${ad.toUpperCase()}` : `LDAP ${err.code}`;
+}
+
 export function ldapCode(err: unknown): number | undefined {
   if (err instanceof ResultCodeError) return err.code;
   return undefined;
@@ -69,14 +81,14 @@ export function mapLdapError(err: unknown, context: string): Error {
   if (err instanceof ResultCodeError) {
     const code = err.code;
     if (TRANSIENT.has(code)) {
-      return new TargetUnavailableError(
-        `${context}: directory temporarily unavailable (LDAP ${code}: ${err.message})`,
-        { code, cause: err },
-      );
+      return new TargetUnavailableError(`${context}: directory temporarily unavailable (${ldapDiagnostic(err)})`, {
+        code,
+      });
     }
     const friendly = PERMANENT[code] ?? 'rejected by the directory';
-    return new TargetRejectedError(`${context}: ${friendly} (LDAP ${code}: ${err.message})`, { code, cause: err });
+    return new TargetRejectedError(`${context}: ${friendly} (${ldapDiagnostic(err)})`, { code });
   }
+  // Socket and TLS errors name hosts and ports, never a person.
   const msg = err instanceof Error ? err.message : String(err);
   // Connection refused/reset, TLS failures, timeouts: retryable.
   return new TargetUnavailableError(`${context}: directory unreachable (${msg})`, { cause: err });

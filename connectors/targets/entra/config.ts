@@ -15,7 +15,7 @@
  *   ENTRA_SET_MAIL                   write `mail` (default true; off when Exchange Online owns it)
  *   ENTRA_GROUP_PREFIXES             comma-separated: listPermissions reports only these groups
  *   ENTRA_DELETE_MODE                soft (default) | permanent (also purge from deleted items)
- *   ENTRA_REVOKE_SESSIONS_ON_DISABLE default false
+ *   ENTRA_REVOKE_SESSIONS_ON_DISABLE default true: a leaver's open sessions end with the disable
  *   ENTRA_ADVANCED_QUERY             send ConsistencyLevel: eventual + $count=true (default false)
  *   ENTRA_TIMEOUT_MS, ENTRA_CONCURRENCY, ENTRA_MAX_RETRIES, ENTRA_PAGE_SIZE
  */
@@ -55,7 +55,7 @@ export const EntraConfigSchema = z.object({
   managedGroupPrefixes: z.array(z.string().min(1)).default([]),
   /** soft: DELETE the user (kept in deleted items, restorable; 30 days per the spec, unverified); permanent: purge as well. */
   deleteMode: z.enum(['soft', 'permanent']).default('soft'),
-  revokeSessionsOnDisable: z.boolean().default(false),
+  revokeSessionsOnDisable: z.boolean().default(true),
   /** Send `ConsistencyLevel: eventual` and `$count=true` with $filter queries (advanced queries). */
   advancedQuery: z.boolean().default(false),
   /** Clearing a value: Graph accepts null; the HelloID mapping sends a space. */

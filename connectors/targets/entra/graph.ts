@@ -10,6 +10,7 @@
  *   plain retryable error for the activity layer), with Graph's error code, message and request id,
  *   never a header, a token or the client secret.
  */
+import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, safePath, type HttpResponse } from '../../http.js';
 import { TargetRejectedError, TargetUnavailableError } from '../ad/errors.js';
 import type { EntraConfig } from './config.js';
@@ -236,7 +237,8 @@ export class GraphClient {
   /** The error for an unexpected Graph answer: 4xx → rejected (permanent), others → unavailable. */
   fail(context: string, r: GraphResult): Error {
     const text = `${context}: Graph answered ${r.status}${r.info.code ? ` ${r.info.code}` : ''}${
-      r.info.message ? `: ${r.info.message.slice(0, 300)}` : ''
+      // Graph's text may quote the value (an address, a name): masked, it reaches history and logs.
+      r.info.message ? `: ${redactForLog(r.info.message.slice(0, 300))}` : ''
     }${r.info.requestId ? ` (request-id ${r.info.requestId})` : ''}`;
     if (r.status === 401 || r.status === 403) {
       return new TargetRejectedError(

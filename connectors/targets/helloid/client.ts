@@ -8,6 +8,7 @@
  * `TargetUnavailableError` (retryable). Messages name the method and path, never a header or the
  * secret.
  */
+import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, type HttpResponse } from '../../http.js';
 import { TargetRejectedError, TargetUnavailableError } from '../ad/errors.js';
 import type { HelloIdConfig } from './config.js';
@@ -92,7 +93,8 @@ export class HelloIdApi {
   }
 
   #reject(res: HttpResponse, method: string, path: string, context: string): Error {
-    const friendly = this.scrub(errorText(res) ?? '');
+    // The server's text may quote a value (a user name, an address): masked before it is shown.
+    const friendly = redactForLog(this.scrub(errorText(res) ?? ''));
     const where = `${method} ${path.split('?')[0]}`;
     if (res.status === 401) {
       return new TargetRejectedError(

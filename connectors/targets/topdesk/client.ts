@@ -8,6 +8,7 @@
  * - 5xx, network errors and timeouts → TopdeskUnavailableError (retryable) once the helper's
  *   bounded retries are spent; 429 is waited out by the helper.
  */
+import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, type HttpClientOptions, type HttpResponse } from '../../http.js';
 import { TargetRejectedError } from '../ad/errors.js';
 import type { TopdeskConfig } from './config.js';
@@ -79,7 +80,8 @@ export class TopdeskApi {
 
   /** A permanent failure for this response: action, status and TOPdesk's message. */
   reject(res: HttpResponse, context: string): TargetRejectedError {
-    const detail = this.scrub(errorText(res));
+    // TOPdesk's text may quote a value (a login name, an address): masked before it is shown.
+    const detail = redactForLog(this.scrub(errorText(res)));
     return new TargetRejectedError(`${context}: TOPdesk answered ${res.status}${detail ? ` (${detail})` : ''}`, {
       code: res.status,
     });
