@@ -65,7 +65,8 @@ export type AccountAttributes = Omit<ManagedAccount, 'username' | 'userPrincipal
 
 export interface LifecycleDeps {
   pool: pg.Pool;
-  rules: () => Rules;
+  /** The rules in force now (the vault's current version, else the worker's rules file). */
+  rules: () => Rules | Promise<Rules>;
   targets: Map<string, TargetConnector>;
   mailDomain: string;
   upnSuffix: string;
@@ -77,7 +78,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
     /** Evaluates rules, the primary contract and the lifecycle moments for one person, now. */
     async planPerson(input: { person: Person; now?: number }): Promise<PersonPlan> {
-      return planPerson(deps.rules(), input.person, input.now ?? Date.now());
+      return planPerson(await deps.rules(), input.person, input.now ?? Date.now());
     },
 
     /**
@@ -219,7 +220,7 @@ async function reserveIdentity(
       } catch (err) {
         // The directory must answer; a dependent target that is down must not hold up the
         // directory account (it rejects a clash itself when it is back, visible in its status).
-        if (isDirectory(deps, id)) throw err;
+        if (await isDirectory(deps, id)) throw err;
       }
     }
     return false;
@@ -263,8 +264,8 @@ async function reserveIdentity(
 }
 
 /** Directory targets (AD) fix the identity; every other target depends on them. */
-function isDirectory(deps: LifecycleDeps, targetId: string): boolean {
-  return deps.rules().targets.find((t) => t.id === targetId)?.kind === 'ad';
+async function isDirectory(deps: LifecycleDeps, targetId: string): Promise<boolean> {
+  return (await deps.rules()).targets.find((t) => t.id === targetId)?.kind === 'ad';
 }
 
 /** The e-mail for the current name: the old one while the name is unchanged, else the first free candidate. */
@@ -284,7 +285,7 @@ async function nextFreeEmail(
       try {
         if (await t.isTaken(candidate, person.key)) taken = true;
       } catch (err) {
-        if (isDirectory(deps, id)) throw err;
+        if (await isDirectory(deps, id)) throw err;
       }
     }
     if (!taken) return c.email;

@@ -25,6 +25,8 @@ import type { SourceConnector, TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
 import { loadRulesFile } from '../domain/rules-file.js';
 import { dataConverterFromEnv } from './temporal-connection.js';
+import { createRulesProvider, type RulesProvider } from './rules-provider.js';
+import { createRulesApplyActivities, rulesApplyLimitsFromEnv } from '../activities/rules-apply.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -36,6 +38,8 @@ export interface TenureSettings {
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
+  /** Which rule set of the vault this installation plans with (TENURE_RULES_SET, default `default`). */
+  rulesSet: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -56,6 +60,7 @@ export function tenureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ten
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    rulesSet: env.TENURE_RULES_SET || 'default',
     env,
   };
 }
@@ -65,7 +70,10 @@ export interface TenureRuntime {
   pool: pg.Pool;
   targets: Map<string, TargetConnector>;
   sources: Map<string, SourceConnector>;
+  /** The rules file the worker started with (its targets are the connectors it runs). */
   rules: Rules;
+  /** The rules in force now: the vault's current version, else the file. */
+  rulesProvider: RulesProvider;
   /** Poll schedules of every configured source. */
   schedules: { id: string; every: string }[];
   close(): Promise<void>;
@@ -87,6 +95,12 @@ export async function createTenureWorkers(opts: {
   const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
+  const rulesProvider = createRulesProvider({
+    pool,
+    fileRules: rules,
+    rulesSet: settings.rulesSet,
+    log: (line) => console.log(line),
+  });
   const targets = new Map<string, TargetConnector>();
   for (const t of rules.targets) {
     if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
@@ -113,7 +127,7 @@ export async function createTenureWorkers(opts: {
     activities: {
       ...createLifecycleActivities({
         pool,
-        rules: () => rules,
+        rules: () => rulesProvider.current(),
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
@@ -123,6 +137,14 @@ export async function createTenureWorkers(opts: {
       ...createWriteBackActivities({ pool, sources }),
       ...createFileExportActivities({ pool, targets }),
       ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+      ...createRulesApplyActivities({
+        pool,
+        client: opts.client,
+        rulesSet: settings.rulesSet,
+        sources: () => [...sources.keys()],
+        taskQueue,
+        limits: rulesApplyLimitsFromEnv(settings.env),
+      }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.
@@ -144,6 +166,7 @@ export async function createTenureWorkers(opts: {
     targets,
     sources,
     rules,
+    rulesProvider,
     schedules,
     async close() {
       for (const t of targets.values()) await t.close().catch(() => undefined);

@@ -1,7 +1,13 @@
 /** The employee workflow's state, in one place, and the pure functions over it. */
 import type { Identity, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { AccountReference } from '../connectors/types.js';
-import type { LifecycleState, ProvisioningHealth, ReprovisionResult, StatusView } from '../common/messages.js';
+import type {
+  LifecycleState,
+  PlanInputView,
+  ProvisioningHealth,
+  ReprovisionResult,
+  StatusView,
+} from '../common/messages.js';
 import type { Person } from '../domain/model.js';
 
 export interface AccountState {
@@ -43,6 +49,8 @@ export interface EmployeeState {
   adminRequests: string[];
   adminResults: Record<string, ReprovisionResult>;
   wakeCause?: string;
+  /** The last rules apply that re-evaluated this person (a re-sent signal is ignored). */
+  lastRulesApply?: string;
 }
 
 export function initialState(personKey: string): EmployeeState {
@@ -112,5 +120,23 @@ export function statusView(s: EmployeeState): StatusView {
     writeBackError: s.writeBackError,
     lastCause: s.lastCause,
     runId: s.runId,
+  };
+}
+
+/** The person and what the workflow holds, for preview and explain (read-only). */
+export function planInputView(s: EmployeeState): PlanInputView {
+  return {
+    personKey: s.personKey,
+    person: s.person,
+    excluded: s.excluded,
+    state: s.state,
+    accounts: Object.fromEntries(
+      Object.entries(s.accounts).map(([target, a]) => [
+        target,
+        { enabled: a.enabled, everEnabled: a.everEnabled, permissions: [...a.permissions] },
+      ]),
+    ),
+    desired: s.plan?.targets.flatMap((t) => t.permissions) ?? [],
+    ruleSetVersion: s.plan?.ruleSetVersion,
   };
 }

@@ -27,7 +27,9 @@ import {
   includeUpdate,
   personChangedSignal,
   personRemovedSignal,
+  planInputQuery,
   reprovisionUpdate,
+  rulesChangedSignal,
   statusQuery,
   upcomingQuery,
   type AdminRequest,
@@ -50,6 +52,7 @@ import {
   applyRemoval,
   initialState,
   phaseAt,
+  planInputView,
   statusView,
   type EmployeeState,
   type TargetPhase,
@@ -132,7 +135,13 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     s.contentHash = undefined;
     s.pendingCauses.push(removal.cause);
   });
+  setHandler(rulesChangedSignal, (change) => {
+    if (s.lastRulesApply === change.applyId) return; // the same apply again (a retried batch)
+    s.lastRulesApply = change.applyId;
+    s.pendingCauses.push(change.cause);
+  });
   setHandler(statusQuery, () => statusView(s));
+  setHandler(planInputQuery, () => planInputView(s));
   setHandler(upcomingQuery, () => (s.excluded ? [] : (s.plan?.upcoming ?? [])));
   setHandler(
     reprovisionUpdate,
@@ -277,7 +286,7 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
             target,
             await targetActivities(target).deleteAccount.executeWithOptions(
               { ...targetOptions(target), summary: `${target}: delete pre-created account (hire withdrawn)` },
-              [{ target, personKey: s.personKey, cause, account: acct.ref }],
+              [{ target, personKey: s.personKey, cause: `${cause}; rules ${plan.ruleSetVersion}`, account: acct.ref }],
             ),
           );
           delete s.accounts[target];
@@ -309,7 +318,7 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
   async function reconcileTarget(t: TargetPlan): Promise<void> {
     const phase = phaseAt(t, now);
     const acct = s.accounts[t.targetId];
-    const call = { target: t.targetId, personKey: s.personKey, cause };
+    const call = { target: t.targetId, personKey: s.personKey, cause: `${cause}; rules ${plan.ruleSetVersion}` };
     if (
       !acct &&
       (!t.wantsAccount || phase === 'pending' || phase === 'leaver' || phase === 'deleted' || phase === 'none')
@@ -397,7 +406,14 @@ async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): P
           t.targetId,
           await targetActivities(t.targetId).revokePermission.executeWithOptions(
             { ...targetOptions(t.targetId), summary: `${t.targetId}: revoke ${name}` },
-            [{ ...call, cause: `${cause}; no rule grants ${name} any more`, account: current.ref, permission: name }],
+            [
+              {
+                ...call,
+                cause: `${cause}; no rule of rules ${plan.ruleSetVersion} grants ${name}`,
+                account: current.ref,
+                permission: name,
+              },
+            ],
           ),
         );
         current.permissions = current.permissions.filter((p) => p !== name);

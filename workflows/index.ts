@@ -3,3 +3,4 @@ export * from './connectivity.js';
 export * from './employee.js';
 export * from './poll.js';
 export * from './file-export.js';
+export * from './rules-apply.js';
