@@ -152,6 +152,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       '--reason TEXT       why, for the vault and the audit log',
       '--by USER           who applies (default $TENURE_OPERATOR, else your login name)',
       '--no-wait           return once the apply is started',
+      '--batch-size N      employee workflows signalled per step (default 200)',
       '--json              machine-readable output',
     ],
     options: {
@@ -160,6 +161,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       reason: { type: 'string' },
       by: { type: 'string' },
       'no-wait': { type: 'boolean' },
+      'batch-size': { type: 'string' },
     },
   },
   explain: {
@@ -459,6 +461,7 @@ async function runRulesCommand(
         osUser: operatorName(),
         reason: reason || undefined,
         noWait: values['no-wait'] === true,
+        batchSize: batchSizeOf(str('batch-size')),
         json: asJson,
         env,
       },
@@ -496,6 +499,13 @@ async function runRulesCommand(
     },
   );
   return 0;
+}
+
+function batchSizeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000)
+    throw new UsageError('--batch-size: a whole number from 1 to 1000');
+  return Number(text);
 }
 
 /** A fresh read of one configured source (TENURE_FILE_SOURCE or the TENURE_CONFIG_FILE sources). */
