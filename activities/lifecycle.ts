@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { TargetConnector } from '../connectors/types.js';
 import type { ManagedAccount } from './targets.js';
-import type { DesiredPermission, PlannedAction } from '../common/messages.js';
+import type { DesiredPermission, EntitlementReason, PlannedAction } from '../common/messages.js';
 import { localDate, localTime, zonedMoment } from '../domain/dates.js';
 import { evaluate, matchContract, matchPerson } from '../domain/entitlements.js';
 import type { Person } from '../domain/model.js';
@@ -30,6 +30,9 @@ export interface TargetPlan {
   /** Rules grant this person an account in this target (now or within the creation window). */
   wantsAccount: boolean;
   wantsAccess: boolean;
+  /** The first rule behind the account and behind its access (for preview and people). */
+  accountReason?: EntitlementReason;
+  accessReason?: EntitlementReason;
   createAt?: number;
   enableAt?: number;
   disableAt?: number;
@@ -117,6 +120,8 @@ export function planPerson(rules: Rules, person: Person, now: number): PersonPla
       kind: t.kind,
       wantsAccount: Boolean(desired?.account) || Boolean(desired?.accountAccess),
       wantsAccess: Boolean(desired?.accountAccess),
+      accountReason: desired?.account?.reasons[0],
+      accessReason: desired?.accountAccess?.reasons[0],
       createAt: schedule?.createAt,
       enableAt: schedule?.enableAt,
       disableAt: schedule?.disableAt,

@@ -39,17 +39,8 @@ function describe(r: EntitlementReason | undefined): string {
   return r ? `rule "${r.rule}" (${r.ruleSetVersion})${r.contractId ? ` for contract ${r.contractId}` : ''}` : 'no rule';
 }
 
-/**
- * The actions, in the order the workflow takes them per target. `accountReasons` gives the rule
- * behind an account or its access (from `evaluate`), for people only: the actions follow the plan.
- */
-export function planActions(
-  personKey: string,
-  plan: PersonPlan,
-  held: HeldState,
-  now: number,
-  accountReasons: Record<string, { account?: EntitlementReason; access?: EntitlementReason }> = {},
-): PreviewAction[] {
+/** The actions, in the order the workflow takes them per target. */
+export function planActions(personKey: string, plan: PersonPlan, held: HeldState, now: number): PreviewAction[] {
   if (held.excluded) return [];
   const out: PreviewAction[] = [];
   const version = plan.ruleSetVersion;
@@ -71,10 +62,10 @@ export function planActions(
       if (acct) out.push({ ...base, action: 'delete', ruleSetVersion: version, why: 'retention period ended' });
       continue;
     }
-    const why = accountReasons[t.targetId];
+    const why = { account: t.accountReason, access: t.accessReason };
     const current = acct ?? { enabled: false, everEnabled: false, permissions: [] as string[] };
     if (!acct) {
-      out.push({ ...base, action: 'create', ...reasonOf(why?.account), why: describe(why?.account) });
+      out.push({ ...base, action: 'create', ...reasonOf(why.account), why: describe(why.account) });
     }
     const wantEnabled = phase === 'active' && t.wantsAccess;
     const wanted = phase === 'active' || phase === 'prehire' ? t.permissions : [];
@@ -102,7 +93,7 @@ export function planActions(
       });
     }
     if (wantEnabled && !current.enabled) {
-      out.push({ ...base, action: 'enable', ...reasonOf(why?.access), why: describe(why?.access) });
+      out.push({ ...base, action: 'enable', ...reasonOf(why.access), why: describe(why.access) });
     } else if (!wantEnabled && current.enabled) {
       out.push({
         ...base,

@@ -6,14 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import {
-  EMPLOYEE_WORKFLOW_TYPE,
-  planInputQuery,
-  type EntitlementReason,
-  type PlanInputView,
-} from '../common/messages.js';
-import { localDate } from '../domain/dates.js';
-import { evaluate } from '../domain/entitlements.js';
+import { EMPLOYEE_WORKFLOW_TYPE, planInputQuery, type PlanInputView } from '../common/messages.js';
 import { employeeWorkflowId, personKey, Person } from '../domain/model.js';
 import type { Rules } from '../domain/rules.js';
 import { planPerson } from './lifecycle.js';
@@ -105,18 +98,8 @@ function emptyTotals(): PreviewTotals {
   };
 }
 
-/** The rule behind each target's account and access, for the `why` of create and enable. */
-function accountReasonsOf(person: Person, rules: Rules, today: string) {
-  const out: Record<string, { account?: EntitlementReason; access?: EntitlementReason }> = {};
-  for (const [id, t] of Object.entries(evaluate(person, rules, today).targets)) {
-    out[id] = { account: t.account?.reasons[0], access: t.accountAccess?.reasons[0] };
-  }
-  return out;
-}
-
 export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview> {
   const now = opts.now ?? Date.now();
-  const today = localDate(now, opts.rules.timeZone);
   const totals = emptyTotals();
   const actions: PreviewAction[] = [];
   const collect = opts.collect !== false;
@@ -141,7 +124,7 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
       return;
     }
     const plan = planPerson(opts.rules, person, now);
-    const list = planActions(key, plan, held, now, accountReasonsOf(person, opts.rules, today));
+    const list = planActions(key, plan, held, now);
     if (list.length) totals.affected += 1;
     for (const a of list) {
       totals.byAction[a.action] = (totals.byAction[a.action] ?? 0) + 1;

@@ -40,9 +40,7 @@ const short = (a: { action: string; permission?: string }) => `${a.action}${a.pe
 
 test('a new hire: create, grants, enable, each with its rule and contract', () => {
   const p = person({ contracts: [contract('c1', '2027-01-01')] });
-  const actions = planActions(key, planPerson(rules, p, NOW), NOTHING_HELD, NOW, {
-    ad: { account: { rule: 'staff', ruleSetVersion: 'p2', contractId: 'c1', matched: {} } },
-  });
+  const actions = planActions(key, planPerson(rules, p, NOW), NOTHING_HELD, NOW);
   assert.deepEqual(actions.map(short), ['create', 'grant all-staff', 'grant fin', 'enable']);
   const fin = actions.find((a) => a.permission === 'fin')!;
   assert.deepEqual([fin.rule, fin.ruleSetVersion, fin.contractId], ['finance', 'p2', 'c1']);

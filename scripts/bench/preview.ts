@@ -13,7 +13,8 @@
  * workflows are listed first (none on the bench's own task queue).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,14 +54,15 @@ async function fetchPhase(): Promise<void> {
     const imported = await source.fetchAll();
     const fetchMs = performance.now() - t;
     await sim.stop();
-    const file = join(dir, 'persons.json');
-    writeFileSync(file, JSON.stringify(imported.persons));
+    const file = join(dir, 'persons.ndjson');
+    writeFileSync(file, imported.persons.map((p) => JSON.stringify(p)).join('\n'));
     const out = execFileSync(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(import.meta.url), '--persons-file', file],
       {
         encoding: 'utf8',
-        env: process.env,
+        // e.g. PREVIEW_NODE_OPTIONS=--max-old-space-size=320: the heap limit of the preview process only.
+        env: { ...process.env, NODE_OPTIONS: process.env.PREVIEW_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '' },
         maxBuffer: 16 * 1024 * 1024,
       },
     );
@@ -88,7 +90,11 @@ async function previewPhase(file: string): Promise<void> {
   try {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const persons = (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).map((p) => Person.parse(p));
+    // One person a line, as a source connector hands them over: only the validated persons stay.
+    const persons: Person[] = [];
+    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+      if (line) persons.push(Person.parse(JSON.parse(line)));
+    }
     const readMs = performance.now() - t0;
     const departments = [...new Set(persons.flatMap((p) => p.contracts.map((c) => c.department.code)))].sort();
     const rules = parseRules(`
@@ -135,6 +141,8 @@ rules:
           actions: preview.actions.length,
         },
         previewProcessPeakRss: mb(process.resourceUsage().maxRSS),
+        heapUsedAfter: mb(process.memoryUsage().heapUsed / 1024),
+        nodeOptions: process.env.NODE_OPTIONS || undefined,
         loadAverage: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
       }),
     );
