@@ -34,7 +34,7 @@ export interface TenantPreview {
   /** ISO instant the preview was planned for. */
   at: string;
   totals: PreviewTotals;
-  /** Every action, by person key then target (omitted when `collect: false`). */
+  /** Every action (up to `maxActions`), by person key then target. */
   actions: PreviewAction[];
 }
 
@@ -49,8 +49,8 @@ export interface PreviewOptions {
   now?: number;
   /** Workflow queries in flight at once (default 16). */
   concurrency?: number;
-  /** Keep the action list (default true); totals only otherwise. */
-  collect?: boolean;
+  /** Keep at most this many actions (default: all); the totals always count every one. */
+  maxActions?: number;
 }
 
 /** Person keys of the running employee workflows (visibility; one page per 1,000). */
@@ -102,7 +102,7 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
   const now = opts.now ?? Date.now();
   const totals = emptyTotals();
   const actions: PreviewAction[] = [];
-  const collect = opts.collect !== false;
+  const maxActions = opts.maxActions ?? Infinity;
   const running = opts.client ? await runningEmployees(opts.client, opts.taskQueue) : new Set<string>();
 
   const query = async (key: string): Promise<PlanInputView | undefined> => {
@@ -134,7 +134,7 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
         const k = `${a.target} ${a.action} ${a.permission}`;
         totals.byPermission[k] = (totals.byPermission[k] ?? 0) + 1;
       }
-      if (collect) actions.push(a);
+      if (actions.length < maxActions) actions.push(a);
     }
   };
 

@@ -125,6 +125,7 @@ export function createRulesApplyActivities(deps: RulesApplyDeps) {
         client: deps.client,
         taskQueue: deps.taskQueue,
         persons: { vault: deps.pool, sources: deps.sources() },
+        maxActions: KEPT_ACTIONS,
       });
       const reasons = rulesThresholdReasons(preview.totals, deps.limits);
       const totals: Record<string, number> = {};
@@ -132,7 +133,7 @@ export function createRulesApplyActivities(deps: RulesApplyDeps) {
         for (const [action, n] of Object.entries(byAction)) totals[`${target} ${action}`] = n;
       await updateRulesApply(deps.pool, applyId, {
         outcome: reasons.length ? 'held' : 'running',
-        preview: { totals: preview.totals, actions: preview.actions.slice(0, KEPT_ACTIONS), at: preview.at },
+        preview: { totals: preview.totals, actions: preview.actions, at: preview.at },
         heldReasons: reasons,
       });
       return {
