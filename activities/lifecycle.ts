@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { TargetConnector } from '../connectors/types.js';
 import type { ManagedAccount } from './targets.js';
-import type { DesiredPermission, PlannedAction } from '../common/messages.js';
+import type { DesiredPermission, EntitlementReason, PlannedAction } from '../common/messages.js';
 import { localDate, localTime, zonedMoment } from '../domain/dates.js';
 import { evaluate, matchContract, matchPerson } from '../domain/entitlements.js';
 import type { Person } from '../domain/model.js';
@@ -32,6 +32,9 @@ export interface TargetPlan {
   /** Rules grant this person an account in this target (now or within the creation window). */
   wantsAccount: boolean;
   wantsAccess: boolean;
+  /** The first rule behind the account and behind its access (for preview and people). */
+  accountReason?: EntitlementReason;
+  accessReason?: EntitlementReason;
   createAt?: number;
   enableAt?: number;
   disableAt?: number;
@@ -69,7 +72,8 @@ export type AccountAttributes = Omit<ManagedAccount, 'username' | 'userPrincipal
 
 export interface LifecycleDeps {
   pool: pg.Pool;
-  rules: () => Rules;
+  /** The rules in force now (the vault's current version, else the worker's rules file). */
+  rules: () => Rules | Promise<Rules>;
   targets: Map<string, TargetConnector>;
   mailDomain: string;
   upnSuffix: string;
@@ -107,7 +111,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
     /** Evaluates rules, the primary contract and the lifecycle moments for one person, now. */
     async planPerson(input: { person: Person; now?: number }): Promise<PersonPlan> {
-      return planPerson(deps.rules(), input.person, input.now ?? Date.now(), deps.correlationValue);
+      return planPerson(await deps.rules(), input.person, input.now ?? Date.now(), deps.correlationValue);
     },
 
     /**
@@ -151,6 +155,8 @@ export function planPerson(
       kind: t.kind,
       wantsAccount: Boolean(desired?.account) || Boolean(desired?.accountAccess),
       wantsAccess: Boolean(desired?.accountAccess),
+      accountReason: desired?.account?.reasons[0],
+      accessReason: desired?.accountAccess?.reasons[0],
       createAt: schedule?.createAt,
       enableAt: schedule?.enableAt,
       disableAt: schedule?.disableAt,
@@ -265,7 +271,7 @@ async function reserveIdentity(
       } catch (err) {
         // The directory must answer; a dependent target that is down must not hold up the
         // directory account (it rejects a clash itself when it is back, visible in its status).
-        if (isDirectory(deps, id)) throw err;
+        if (await isDirectory(deps, id)) throw err;
       }
     }
     return false;
@@ -316,8 +322,8 @@ async function reserveIdentity(
 }
 
 /** Directory targets (AD) fix the identity; every other target depends on them. */
-function isDirectory(deps: LifecycleDeps, targetId: string): boolean {
-  return deps.rules().targets.find((t) => t.id === targetId)?.kind === 'ad';
+async function isDirectory(deps: LifecycleDeps, targetId: string): Promise<boolean> {
+  return (await deps.rules()).targets.find((t) => t.id === targetId)?.kind === 'ad';
 }
 
 /** The e-mail for the current name: the old one while the name is unchanged, else the first free candidate. */
@@ -342,7 +348,7 @@ async function nextFreeEmail(
       try {
         if (await t.isTaken(candidate, employeeId)) taken = true;
       } catch (err) {
-        if (isDirectory(deps, id)) throw err;
+        if (await isDirectory(deps, id)) throw err;
       }
     }
     if (!taken) return c.email;

@@ -6,6 +6,7 @@
 import { requester } from './requester.js';
 import { forgetCommand } from './commands/forget.js';
 import { ErasureRefusedError } from '../vault/retention.js';
+import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
@@ -13,13 +14,28 @@ import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
 import { connectClient } from '../workers/temporal-connection.js';
 import { excludeCommand, includeCommand, reprovisionCommand, requestIdFor } from './commands/admin.js';
 import { auditCommand, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './commands/audit.js';
-import { PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
+import { json, PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
 import { approveCommand, heldCommand, rejectCommand, validatePollTarget } from './commands/polls.js';
 import { statusCommand } from './commands/status.js';
 import { bulkReprovisionCommand, selectionFilter } from './commands/bulk.js';
 import { personsCommand, personsQuery } from './commands/persons.js';
 import { pollNowCommand, validateSourceId } from './commands/poll-now.js';
 import { upcomingCommand } from './commands/upcoming.js';
+import { explainCommand } from './commands/explain.js';
+import { previewCommand } from './commands/preview.js';
+import {
+  decideRulesApply,
+  heldRulesApplies,
+  heldRulesLines,
+  RULES_APPLY_PREFIX,
+  rulesApplyCommand,
+  rulesListCommand,
+} from './commands/rules.js';
+import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+import { createSources, loadTenureConfig } from '../common/tenure-config.js';
+import { FileSource } from '../connectors/sources/file.js';
+import type { Person } from '../domain/model.js';
+import { tenureSourceRegistry } from '../workers/source-registry.js';
 
 export interface CliDeps {
   out?: Out;
@@ -176,26 +192,80 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   held: {
-    summary: 'polls held over a threshold, waiting for approve or reject, with the limits they went over',
+    summary: 'polls and rules applies held over a threshold, waiting for approve or reject, with the limits',
     usage: 'tenure held [--json]',
     details: ['--json              machine-readable output'],
     options: { ...HELP, ...JSON_OPT },
   },
+  preview: {
+    summary: 'what the rules would change now, whole tenant: accounts and permissions per target, totals first',
+    usage: 'tenure preview [--rules FILE] [--source ID] [--only SOURCE] [--json | --csv FILE]',
+    details: [
+      '--rules FILE        preview this rules file (default: the version in force)',
+      '--source ID         a fresh read of this source (go-live) instead of the persons Tenure knows',
+      '--only SOURCE       only the known persons of this source (repeatable)',
+      '--json              machine-readable output (totals and every action)',
+      '--csv FILE          every action to FILE (CSV); totals on the terminal',
+      'Read-only: changes nothing. Needs DATABASE_URL and Temporal (what each employee workflow holds).',
+    ],
+    options: {
+      ...HELP,
+      ...JSON_OPT,
+      rules: { type: 'string' },
+      source: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      csv: { type: 'string' },
+    },
+  },
+  rules: {
+    summary: 'rules versions: `rules apply FILE` puts a new version in force for everyone; `rules list`',
+    usage: 'tenure rules apply <FILE> [--reason TEXT] [--by USER] [--no-wait] [--json]  |  tenure rules list [--json]',
+    details: [
+      'apply: validates FILE, stores it in the vault (text, hash, who, when, reason) and re-evaluates every',
+      '       employee workflow with it; held for `tenure approve` when it would revoke, disable or delete',
+      '       more than TENURE_RULES_APPLY_LIMITS allows. Shows progress until done or held.',
+      '--reason TEXT       why, for the vault and the audit log',
+      '--by USER           who applies (default $TENURE_OPERATOR, else your login name)',
+      '--no-wait           return once the apply is started',
+      '--batch-size N      employee workflows signalled per step (default 200)',
+      '--json              machine-readable output',
+    ],
+    options: {
+      ...HELP,
+      ...JSON_OPT,
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      'batch-size': { type: 'string' },
+    },
+  },
+  explain: {
+    summary: 'why a person has or lacks each entitlement: rule, rules version, contract, condition values',
+    usage: 'tenure explain <personKey> [TARGET PERMISSION] [--rules FILE] [--json]',
+    details: [
+      '--rules FILE        explain under this rules file (default: the version in force)',
+      '--json              machine-readable output',
+    ],
+    options: { ...HELP, ...JSON_OPT, rules: { type: 'string' } },
+  },
   approve: {
-    summary: 'let a held poll go on: signal its changes and accept its snapshot',
-    usage: 'tenure approve <pollWorkflowId|sourceId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    summary: 'let a held poll or rules apply go on',
+    usage:
+      'tenure approve <pollWorkflowId|sourceId|rulesApplyWorkflowId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
     details: ADMIN_DETAILS,
     options: { ...HELP, ...ADMIN },
   },
   reject: {
-    summary: 'drop a held poll: nothing is signalled, the last snapshot stays',
-    usage: 'tenure reject <pollWorkflowId|sourceId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
+    summary: 'drop a held poll (nothing signalled, last snapshot stays) or rules apply (version not in force)',
+    usage:
+      'tenure reject <pollWorkflowId|sourceId|rulesApplyWorkflowId> [--reason TEXT] [--by USER] [--request-id ID] [--json]',
     details: ADMIN_DETAILS,
     options: { ...HELP, ...ADMIN },
   },
 };
 
 const POLL_COMMANDS = new Set(['held', 'approve', 'reject']);
+const RULES_COMMANDS = new Set(['preview', 'rules', 'explain']);
 
 export function mainHelp(): string[] {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -211,7 +281,9 @@ export function mainHelp(): string[] {
     '',
     'Environment:',
     '  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (and TEMPORAL_TLS_*, TEMPORAL_API_KEY)   the Temporal service',
-    '  DATABASE_URL        the vault (Postgres), for audit',
+    '  DATABASE_URL        the vault (Postgres), for audit, preview, rules, explain',
+    "  TENURE_TASK_QUEUE   the workers' task queue (rules apply, preview)",
+    '  TENURE_RULES_SET    the rule set in the vault (default `default`)',
     `  TENURE_TIME_ZONE    zone for times shown (default ${DEFAULT_TIME_ZONE})`,
     '  TENURE_OPERATOR     default for --by',
     '',
@@ -265,6 +337,17 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       for (const line of commandHelp(command)) out(line);
       return 0;
     }
+    if (RULES_COMMANDS.has(command) || (POLL_COMMANDS.has(command) && positionals[0]?.startsWith(RULES_APPLY_PREFIX)))
+      return await runRulesCommand(
+        command,
+        positionals,
+        values,
+        env,
+        deps,
+        out,
+        (c) => (client = c),
+        (p) => (pool = p),
+      );
     if (POLL_COMMANDS.has(command))
       return await runPollCommand(command, positionals, values, env, deps, out, (c) => (client = c));
     if (command === 'poll') {
@@ -405,7 +488,14 @@ async function runPollCommand(
   keep(client);
   const ctx = { client, out, timeZone };
   if (command === 'held') {
-    await heldCommand(ctx, { json: asJson });
+    const polls = await heldCommand(ctx, { json: asJson });
+    const applies = await heldRulesApplies(client);
+    if (asJson) {
+      if (applies.length) json(out, { rulesApplies: applies });
+    } else {
+      if (polls.length === 0 && applies.length) out('(No held polls.)');
+      for (const line of heldRulesLines(applies)) out(line);
+    }
     return 0;
   }
   const reason = str('reason')?.trim();
@@ -479,6 +569,140 @@ async function runManyCommand(
     ...(deps.tty ? { tty: deps.tty } : {}),
   });
   return result.failed > 0 ? 1 : 0;
+}
+
+async function runRulesCommand(
+  command: string,
+  positionals: string[],
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  deps: CliDeps,
+  out: Out,
+  keepClient: (client: Client) => void,
+  keepPool: (pool: pg.Pool) => void,
+): Promise<number> {
+  const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
+  if (!isValidTimeZone(timeZone))
+    throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const asJson = values.json === true;
+  const rulesSet = env.TENURE_RULES_SET || 'default';
+  const taskQueue = env.TENURE_TASK_QUEUE || LIFECYCLE_TASK_QUEUE;
+  const requestedBy = () => requester(str('by'), env);
+  const connectPool = () => {
+    if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault)');
+    const p = deps.connectPostgres
+      ? deps.connectPostgres()
+      : new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+    keepPool(p);
+    return p;
+  };
+  const connectTemporal = async () => {
+    const c = await (deps.connectTemporal ?? (() => connectClient()))();
+    keepClient(c);
+    return c;
+  };
+
+  if (command === 'approve' || command === 'reject') {
+    if (positionals.length !== 1)
+      throw new UsageError(`one rules apply workflow id expected, got ${positionals.length}`);
+    const reason = str('reason')?.trim();
+    const client = await connectTemporal();
+    await decideRulesApply({ client, out, timeZone }, command, positionals[0] as string, {
+      requestedBy: requestedBy(),
+      reason: reason || undefined,
+      requestId: str('request-id'),
+      json: asJson,
+    });
+    return 0;
+  }
+  if (command === 'rules') {
+    const [sub, file, ...extra] = positionals;
+    if (sub === 'list') {
+      if (file !== undefined) throw new UsageError('rules list takes no arguments');
+      await rulesListCommand({ pool: connectPool(), out, rulesSet, timeZone }, { json: asJson });
+      return 0;
+    }
+    if (sub !== 'apply') throw new UsageError('expected `rules apply FILE` or `rules list`');
+    if (!file || extra.length) throw new UsageError('rules apply takes one rules file');
+    const reason = str('reason')?.trim();
+    const pool = connectPool();
+    const client = await connectTemporal();
+    const r = await rulesApplyCommand(
+      { client, pool, out, taskQueue, rulesSet, timeZone, tty: process.stderr.isTTY === true && !asJson },
+      file,
+      {
+        requestedBy: requestedBy(),
+        osUser: operatorName(),
+        reason: reason || undefined,
+        noWait: values['no-wait'] === true,
+        batchSize: batchSizeOf(str('batch-size')),
+        json: asJson,
+        env,
+      },
+    );
+    return r.progress?.phase === 'rejected' ? 1 : 0;
+  }
+  if (command === 'explain') {
+    if (positionals.length !== 1 && positionals.length !== 3)
+      throw new UsageError('expected a person key, optionally followed by TARGET PERMISSION');
+    const personKey = validatePersonKey(positionals[0]);
+    const pool = connectPool();
+    const client = await connectTemporal();
+    await explainCommand({ client, pool, out, rulesSet, env }, personKey, {
+      target: positionals[1],
+      permission: positionals[2],
+      rulesFile: str('rules'),
+      json: asJson,
+    });
+    return 0;
+  }
+  // preview
+  if (positionals.length) throw new UsageError('preview takes no arguments (options only)');
+  if (asJson && str('csv')) throw new UsageError('--json and --csv: choose one');
+  const sourceId = str('source');
+  const pool = connectPool();
+  const client = await connectTemporal();
+  await previewCommand(
+    { client, pool, out, taskQueue, rulesSet, timeZone, env },
+    {
+      rulesFile: str('rules'),
+      source: sourceId ? { id: sourceId, fetch: () => readSource(sourceId, env) } : undefined,
+      only: Array.isArray(values.only) ? (values.only as string[]) : undefined,
+      json: asJson,
+      csv: str('csv'),
+    },
+  );
+  return 0;
+}
+
+function batchSizeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000)
+    throw new UsageError('--batch-size: a whole number from 1 to 1000');
+  return Number(text);
+}
+
+/** A fresh read of one configured source (TENURE_FILE_SOURCE or the TENURE_CONFIG_FILE sources). */
+async function readSource(id: string, env: NodeJS.ProcessEnv): Promise<Person[]> {
+  if (env.TENURE_FILE_SOURCE && id === (env.TENURE_FILE_SOURCE_ID ?? 'file'))
+    return (await new FileSource({ id, path: env.TENURE_FILE_SOURCE }).fetchAll()).persons;
+  if (env.TENURE_CONFIG_FILE) {
+    const config = await loadTenureConfig(env.TENURE_CONFIG_FILE, { registry: tenureSourceRegistry(), env });
+    const source = createSources(config).get(id);
+    if (source) return (await source.fetchAll()).persons;
+  }
+  throw new UsageError(
+    `--source ${id}: no such source (TENURE_FILE_SOURCE with TENURE_FILE_SOURCE_ID, or TENURE_CONFIG_FILE)`,
+  );
+}
+
+function operatorName(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function describeError(e: unknown): string {

@@ -221,3 +221,75 @@ export const approvePollUpdate = defineUpdate<PollDecision, [AdminRequest]>('app
 export const rejectPollUpdate = defineUpdate<PollDecision, [AdminRequest]>('reject');
 /** The held poll's reasons and counts; null while the poll is not held. */
 export const heldPollQuery = defineQuery<HeldPollView | null>('heldPoll');
+
+// ------------------------------------------------------------------ rules versions (apply)
+
+/** A new rules version is in force: re-evaluate now. Handled once per apply (by `applyId`). */
+export interface RulesChanged {
+  /** The apply workflow's id: a re-sent signal of the same apply is ignored. */
+  applyId: string;
+  /** The rules version label now in force. */
+  version: string;
+  /** For the audit log, e.g. `rules version 2027.2 applied by alice: new finance group`. */
+  cause: string;
+}
+
+export const rulesChangedSignal = defineSignal<[RulesChanged]>('rulesChanged');
+
+/** What preview and explain need from an employee workflow: the person and what it holds. */
+export interface PlanInputView {
+  personKey: string;
+  person?: Person;
+  excluded: boolean;
+  state: LifecycleState;
+  accounts: Record<string, { enabled: boolean; everEnabled: boolean; permissions: string[] }>;
+  /** The entitlements of the last plan, with their reasons (what a revoke takes away). */
+  desired: DesiredPermission[];
+  ruleSetVersion?: string;
+}
+
+export const planInputQuery = defineQuery<PlanInputView>('planInput');
+
+export const RULES_APPLY_WORKFLOW_TYPE = 'rulesApply';
+
+export type RulesApplyPhase = 'preview' | 'held' | 'activate' | 'signal' | 'done' | 'rejected';
+
+/** The rules-apply workflow's progress (query `rulesApplyProgress`, and its current details). */
+export interface RulesApplyProgress {
+  workflowId: string;
+  versionId: number;
+  version: string;
+  phase: RulesApplyPhase;
+  /** Persons with a running employee workflow when the preview was taken. */
+  total: number;
+  signalled: number;
+  /** Persons without a running employee workflow (left, deleted, never started). */
+  skipped: number;
+  /** Totals of the preview, e.g. `{ "ad grant": 12 }`, and the limits it went over. */
+  previewTotals: Record<string, number>;
+  heldReasons: RulesThresholdReason[];
+  decision?: RulesApplyDecision;
+}
+
+export interface RulesThresholdReason {
+  metric: 'revoke' | 'disable' | 'delete';
+  value: number;
+  base: number;
+  limit: number;
+  unit: 'actions' | 'percent';
+  message: string;
+}
+
+export interface RulesApplyDecision {
+  workflowId: string;
+  version: string;
+  decision: 'approved' | 'rejected';
+  decidedBy: string;
+  reason?: string;
+  decidedAt: string;
+}
+
+export const rulesApplyProgressQuery = defineQuery<RulesApplyProgress>('rulesApplyProgress');
+/** Same update names as a held poll, so `tenure approve` / `reject` work the same way. */
+export const approveRulesApplyUpdate = defineUpdate<RulesApplyDecision, [AdminRequest]>('approve');
+export const rejectRulesApplyUpdate = defineUpdate<RulesApplyDecision, [AdminRequest]>('reject');

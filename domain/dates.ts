@@ -175,6 +175,20 @@ function offsetAt(epochMs: number, timeZone: string): number {
  *   (still on summer time: 00:30Z).
  */
 export function zonedMoment(date: string, time: string, timeZone: string = DEFAULT_TIME_ZONE): number {
+  // Pure and asked for the same few dates over and over (a whole-tenant preview plans 50,000
+  // persons): remembered, in a bounded map.
+  const key = `${date} ${time} ${timeZone}`;
+  const known = zonedMoments.get(key);
+  if (known !== undefined) return known;
+  const at = computeZonedMoment(date, time, timeZone);
+  if (zonedMoments.size >= 50_000) zonedMoments.clear();
+  zonedMoments.set(key, at);
+  return at;
+}
+
+const zonedMoments = new Map<string, number>();
+
+function computeZonedMoment(date: string, time: string, timeZone: string): number {
   const [y, mo, d] = parseDate(date);
   const tm = TIME_RE.exec(time);
   if (!tm) throw new RangeError(`not a time (HH:MM): ${JSON.stringify(time)}`);

@@ -271,3 +271,122 @@ export function describeReason(r: Reason): string {
     r.template ? ` [from ${r.template}]` : ''
   }`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trace (`tenure explain`): every rule against every contract, with the values that matched or failed.
+
+/** One condition of a rule tested against a person or contract value. */
+export interface ConditionCheck {
+  /** `department.code`, `person.location`, ... */
+  field: string;
+  allowed: string[];
+  /** The person's or contract's value (undefined: the field is empty). */
+  value?: string;
+  ok: boolean;
+}
+
+/** What one rule makes of one contract for one target. */
+export interface ContractTrace {
+  contractId: string;
+  startDate: string;
+  endDate?: string;
+  checks: ConditionCheck[];
+  /** Every person and contract condition holds. */
+  matched: boolean;
+  /** `today` lies in the windows of this target (whatever the conditions say). */
+  windows: { account: boolean; access: boolean; permissions: boolean };
+  /** Window bounds for people: permissions from/until (inclusive; until undefined: open-ended). */
+  permissionsFrom: string;
+  permissionsUntil?: string;
+}
+
+export interface RuleTrace {
+  rule: string;
+  ruleSetVersion: string;
+  target: string;
+  /** What the rule offers in this target. */
+  offers: { account: boolean; accountAccess: boolean; permissions: string[]; dynamicPermissions: string[] };
+  person: ConditionCheck[];
+  contracts: ContractTrace[];
+}
+
+function checkPerson(rule: Rule, person: Person): ConditionCheck[] {
+  const pc = rule.conditions.person;
+  if (!pc) return [];
+  const checks: ConditionCheck[] = [];
+  const add = (field: string, allowed: string[] | undefined, value: string | undefined) => {
+    if (allowed) checks.push({ field, allowed, value, ok: value !== undefined && allowed.includes(value) });
+  };
+  add('person.source', pc.source, person.source);
+  add('person.location', pc.location, person.location);
+  add('person.convention', pc.convention, person.name.convention);
+  for (const [name, allowed] of Object.entries(pc.custom ?? {}))
+    add(`person.custom.${name}`, allowed, person.custom[name]);
+  return checks;
+}
+
+function checkContract(rule: Rule, c: Contract): ConditionCheck[] {
+  const checks: ConditionCheck[] = [];
+  for (const [condition, field] of CONTRACT_CONDITIONS) {
+    const allowed = rule.conditions[condition];
+    if (!allowed) continue;
+    const value = contractValue(c, field);
+    checks.push({ field, allowed, value, ok: value !== undefined && allowed.includes(value) });
+  }
+  return checks;
+}
+
+/**
+ * Every rule that offers something in a target, against every contract, on `today`: the same
+ * tests `evaluate` makes, with the values seen. Disabled targets are left out.
+ */
+export function traceRules(person: Person, rules: Rules, today: string): RuleTrace[] {
+  const enabled = new Set(rules.targets.filter((t) => t.enabled).map((t) => t.id));
+  const contracts = sortedContracts(person.contracts);
+  const out: RuleTrace[] = [];
+  for (const rule of rules.rules) {
+    const personChecks = checkPerson(rule, person);
+    const personOk = personChecks.every((c) => c.ok);
+    for (const [targetId, ent] of Object.entries(rule.entitlements)) {
+      if (!enabled.has(targetId)) continue;
+      const timings = timingsFor(rules, targetId);
+      const before = rule.conditions.daysBeforeStart ?? creationDays(timings);
+      const after = rule.conditions.daysAfterEnd ?? 0;
+      out.push({
+        rule: rule.name,
+        ruleSetVersion: rules.version,
+        target: targetId,
+        offers: {
+          account: Boolean(ent.account || ent.accountAccess),
+          accountAccess: Boolean(ent.accountAccess),
+          permissions: ent.permissions ?? [],
+          dynamicPermissions: ent.dynamicPermissions ?? [],
+        },
+        person: personChecks,
+        contracts: contracts.map((c) => {
+          const checks = checkContract(rule, c);
+          return {
+            contractId: c.id,
+            startDate: c.startDate,
+            endDate: c.endDate,
+            checks,
+            matched: personOk && checks.every((x) => x.ok),
+            windows: {
+              account: inWindow(c, today, before, deletionDays(timings)),
+              access: isActiveOn(c, today),
+              permissions: inWindow(c, today, before, after),
+            },
+            permissionsFrom: addDays(c.startDate, -before),
+            permissionsUntil: c.endDate ? addDays(c.endDate, after) : undefined,
+          };
+        }),
+      });
+    }
+  }
+  return out;
+}
+
+/** `department.code=FIN ✓ (allowed FIN, FIN-AP)` / `title.code=MW ✗ (allowed CTRL)`. */
+export function describeCheck(c: ConditionCheck): string {
+  return `${c.field}=${c.value ?? '(empty)'} ${c.ok ? 'matches' : 'fails'} (allowed: ${c.allowed.join(', ')})`;
+}

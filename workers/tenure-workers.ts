@@ -39,6 +39,8 @@ import { MailTemplates, templateSettingsFromEnv } from '../alerts/mail-templates
 import { alertObserver } from '../alerts/observer.js';
 import { createAlertSweepActivities } from '../alerts/sweep.js';
 import { createBulkReprovisionActivities } from '../activities/bulk-reprovision.js';
+import { createRulesProvider, type RulesProvider } from './rules-provider.js';
+import { createRulesApplyActivities, rulesApplyLimitsFromEnv } from '../activities/rules-apply.js';
 
 export interface TenureSettings {
   databaseUrl: string;
@@ -56,6 +58,8 @@ export interface TenureSettings {
   reservedLocalParts: string[];
   /** Days after the last account deletion before a person's data is erased; null = never (TENURE_RETENTION_DAYS=off). */
   retentionDays: number | null;
+  /** Which rule set of the vault this installation plans with (TENURE_RULES_SET, default `default`). */
+  rulesSet: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -95,6 +99,7 @@ export function tenureSettingsFromEnv(
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
+    rulesSet: env.TENURE_RULES_SET || 'default',
     env,
   };
 }
@@ -114,7 +119,10 @@ export interface TenureRuntime {
   pool: pg.Pool;
   targets: Map<string, TargetConnector>;
   sources: Map<string, SourceConnector>;
+  /** The rules file the worker started with (its targets are the connectors it runs). */
   rules: Rules;
+  /** The rules in force now: the vault's current version, else the file. */
+  rulesProvider: RulesProvider;
   /** Poll schedules of every configured source. */
   schedules: { id: string; every: string }[];
   metrics: TenureMetrics;
@@ -149,6 +157,12 @@ export async function createTenureWorkers(opts: {
   // A connection the server drops while idle (a PostgreSQL restart or failover) must not end the
   // worker: the pool discards it and opens a new one; an activity caught mid-query is retried.
   pool.on('error', (err) => console.warn(`[vault] connection lost: ${err.message}`));
+  const rulesProvider = createRulesProvider({
+    pool,
+    fileRules: rules,
+    rulesSet: settings.rulesSet,
+    log: (line) => console.log(line),
+  });
   const targets = new Map<string, TargetConnector>();
   const ownership = new Map<string, OwnershipSettings & { kind: string }>();
   for (const t of rules.targets) {
@@ -192,7 +206,7 @@ export async function createTenureWorkers(opts: {
     activities: {
       ...createLifecycleActivities({
         pool,
-        rules: () => rules,
+        rules: () => rulesProvider.current(),
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
@@ -208,6 +222,14 @@ export async function createTenureWorkers(opts: {
       ...createAlertSweepActivities({ alerts, client: opts.client }),
       ...createBulkReprovisionActivities({ client: opts.client, namespace }),
       ...createRetentionActivities({ pool, retentionDays: settings.retentionDays ?? DEFAULT_RETENTION_DAYS }),
+      ...createRulesApplyActivities({
+        pool,
+        client: opts.client,
+        rulesSet: settings.rulesSet,
+        sources: () => [...sources.keys()],
+        taskQueue,
+        limits: rulesApplyLimitsFromEnv(settings.env),
+      }),
     },
   });
   // One worker per target, on that target's own queue; the directory's concurrency is bounded.
@@ -231,6 +253,7 @@ export async function createTenureWorkers(opts: {
     targets,
     sources,
     rules,
+    rulesProvider,
     schedules,
     metrics,
     alerts,

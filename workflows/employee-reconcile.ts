@@ -94,8 +94,8 @@ const references = proxyActivities<ReferenceActivities>({
 const ANNOUNCE_ACCOUNTS = 'announce-new-accounts-to-reports';
 
 /** Brings every target in line with the plan for `now`. Returns what it did. */
-export async function reconcile(s: EmployeeState, cause: string, fullCheck: boolean): Promise<TakenAction[]> {
-  s.lastCause = cause;
+export async function reconcile(s: EmployeeState, trigger: string, fullCheck: boolean): Promise<TakenAction[]> {
+  s.lastCause = trigger;
   const taken: TakenAction[] = [];
   if (!s.person) return taken;
   const person = s.person;
@@ -106,6 +106,8 @@ export async function reconcile(s: EmployeeState, cause: string, fullCheck: bool
   s.plan = plan;
   const now = Date.now();
   s.plannedAt = now;
+  // Every change below is audited with what triggered it and the rules version that decided it.
+  const cause = `${trigger}; rules ${plan.ruleSetVersion}`;
 
   const note = (target: string, out: AccountOutcome) => {
     for (const l of out.lines) taken.push({ target, action: l.action, outcome: l.outcome, detail: l.message });

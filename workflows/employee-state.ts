@@ -1,7 +1,13 @@
 /** The employee workflow's state, in one place, and the pure functions over it. */
 import type { Identity, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { AccountReference } from '../connectors/types.js';
-import type { LifecycleState, ProvisioningHealth, ReprovisionResult, StatusView } from '../common/messages.js';
+import type {
+  LifecycleState,
+  PlanInputView,
+  ProvisioningHealth,
+  ReprovisionResult,
+  StatusView,
+} from '../common/messages.js';
 import { localDate } from '../domain/dates.js';
 import type { Person } from '../domain/model.js';
 
@@ -55,6 +61,8 @@ export interface EmployeeState {
   /** Results of admin requests by update id, until the update handler has returned them. */
   adminResults: Record<string, ReprovisionResult>;
   wakeCause?: string;
+  /** The last rules apply that re-evaluated this person (a re-sent signal is ignored). */
+  lastRulesApply?: string;
   /** A manager's account appeared since the last pass: write references into every account again. */
   refreshReferences?: boolean;
 }
@@ -166,5 +174,23 @@ export function statusView(s: EmployeeState): StatusView {
     writeBackError: s.writeBackError,
     lastCause: s.lastCause,
     runId: s.runId,
+  };
+}
+
+/** The person and what the workflow holds, for preview and explain (read-only). */
+export function planInputView(s: EmployeeState): PlanInputView {
+  return {
+    personKey: s.personKey,
+    person: s.person,
+    excluded: s.excluded,
+    state: s.lifecycle,
+    accounts: Object.fromEntries(
+      Object.entries(s.accounts).map(([target, a]) => [
+        target,
+        { enabled: a.enabled, everEnabled: a.everEnabled, permissions: [...a.permissions] },
+      ]),
+    ),
+    desired: s.plan?.targets.flatMap((t) => t.permissions) ?? [],
+    ruleSetVersion: s.plan?.ruleSetVersion,
   };
 }

@@ -23,7 +23,9 @@ import {
   personChangedSignal,
   personRemovedSignal,
   referencesChangedSignal,
+  planInputQuery,
   reprovisionUpdate,
+  rulesChangedSignal,
   statusQuery,
   upcomingQuery,
   type AdminRequest,
@@ -42,7 +44,14 @@ import {
 } from '../common/search-attributes.js';
 import { checkPersonChanged, checkPersonRemoved } from '../common/signal-payloads.js';
 import { RETRY_FAILED_AFTER_MS, RETRY_REFUSED_AFTER_MS, reconcile } from './employee-reconcile.js';
-import { applyRemoval, stateFromCarried, statusView, todayOf, type EmployeeState } from './employee-state.js';
+import {
+  applyRemoval,
+  planInputView,
+  stateFromCarried,
+  statusView,
+  todayOf,
+  type EmployeeState,
+} from './employee-state.js';
 
 export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<ReprovisionResult> {
   const s: EmployeeState = stateFromCarried(input.personKey, input.carried);
@@ -83,7 +92,13 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     s.refreshReferences = true;
     s.pendingCauses.push(r.cause);
   });
+  setHandler(rulesChangedSignal, (change) => {
+    if (s.lastRulesApply === change.applyId) return; // the same apply again (a retried batch)
+    s.lastRulesApply = change.applyId;
+    s.pendingCauses.push(change.cause);
+  });
   setHandler(statusQuery, () => statusView(s));
+  setHandler(planInputQuery, () => planInputView(s));
   setHandler(upcomingQuery, () => (s.excluded ? [] : (s.plan?.upcoming ?? [])));
   setHandler(
     reprovisionUpdate,

@@ -6,3 +6,4 @@ export * from './file-export.js';
 export * from './admin-alerts.js';
 export * from './bulk-reprovision.js';
 export * from './retention.js';
+export * from './rules-apply.js';

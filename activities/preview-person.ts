@@ -1,0 +1,107 @@
+/**
+ * What one employee workflow's next pass would do to its targets, computed without doing it: the
+ * plan (`planPerson`, the same code the workflow runs) against what the workflow holds. Mirrors the
+ * decisions of the workflow's reconcile pass (workflows/employee.ts) for a re-evaluation that is not
+ * a full check: withdrawn hire, create, delete after retention, grants before revokes, enable/disable.
+ * Pure: no I/O.
+ */
+import type { PersonPlan } from './lifecycle.js';
+import type { DesiredPermission, EntitlementReason, PlanInputView } from '../common/messages.js';
+import { phaseAt } from '../workflows/employee-state.js';
+
+export const PREVIEW_ACTIONS = ['create', 'enable', 'disable', 'delete', 'grant', 'revoke'] as const;
+export type PreviewActionKind = (typeof PREVIEW_ACTIONS)[number];
+
+export interface PreviewAction {
+  personKey: string;
+  target: string;
+  action: PreviewActionKind;
+  /** For grant and revoke. */
+  permission?: string;
+  /** The rule, rules version and contract behind it (for a revoke: what granted it before). */
+  rule?: string;
+  ruleSetVersion?: string;
+  contractId?: string;
+  /** One line for people: why. */
+  why: string;
+}
+
+/** What a workflow holds, in the shape preview needs (a person without a workflow holds nothing). */
+export type HeldState = Pick<PlanInputView, 'accounts' | 'excluded' | 'desired'>;
+
+export const NOTHING_HELD: HeldState = { accounts: {}, excluded: false, desired: [] };
+
+function reasonOf(r: EntitlementReason | undefined): Pick<PreviewAction, 'rule' | 'ruleSetVersion' | 'contractId'> {
+  return r ? { rule: r.rule, ruleSetVersion: r.ruleSetVersion, contractId: r.contractId } : {};
+}
+
+function describe(r: EntitlementReason | undefined): string {
+  return r ? `rule "${r.rule}" (${r.ruleSetVersion})${r.contractId ? ` for contract ${r.contractId}` : ''}` : 'no rule';
+}
+
+/** The actions, in the order the workflow takes them per target. */
+export function planActions(personKey: string, plan: PersonPlan, held: HeldState, now: number): PreviewAction[] {
+  if (held.excluded) return [];
+  const out: PreviewAction[] = [];
+  const version = plan.ruleSetVersion;
+  const previous = new Map<string, DesiredPermission>(held.desired.map((d) => [`${d.target}\u0000${d.name}`, d]));
+
+  if (!plan.employed && !Object.values(held.accounts).some((a) => a.everEnabled)) {
+    for (const target of Object.keys(held.accounts)) {
+      out.push({ personKey, target, action: 'delete', ruleSetVersion: version, why: 'hire withdrawn' });
+    }
+    return out;
+  }
+
+  for (const t of plan.targets) {
+    const phase = phaseAt(t, now);
+    const acct = held.accounts[t.targetId];
+    if (!acct && (!t.wantsAccount || ['pending', 'leaver', 'deleted', 'none'].includes(phase))) continue;
+    const base = { personKey, target: t.targetId };
+    if (phase === 'deleted') {
+      if (acct) out.push({ ...base, action: 'delete', ruleSetVersion: version, why: 'retention period ended' });
+      continue;
+    }
+    const why = { account: t.accountReason, access: t.accessReason };
+    const current = acct ?? { enabled: false, everEnabled: false, permissions: [] as string[] };
+    if (!acct) {
+      out.push({ ...base, action: 'create', ...reasonOf(why.account), why: describe(why.account) });
+    }
+    const wantEnabled = phase === 'active' && t.wantsAccess;
+    const wanted = phase === 'active' || phase === 'prehire' ? t.permissions : [];
+    const wantedNames = new Set(wanted.map((p) => p.name));
+    for (const p of wanted) {
+      if (current.permissions.includes(p.name)) continue;
+      out.push({
+        ...base,
+        action: 'grant',
+        permission: p.name,
+        ...reasonOf(p.reasons[0]),
+        why: describe(p.reasons[0]),
+      });
+    }
+    for (const name of current.permissions) {
+      if (wantedNames.has(name)) continue;
+      const before = previous.get(`${t.targetId}\u0000${name}`)?.reasons[0];
+      out.push({
+        ...base,
+        action: 'revoke',
+        permission: name,
+        ...reasonOf(before),
+        ruleSetVersion: version,
+        why: `no rule of rules ${version} grants ${name}${before ? ` (was: ${describe(before)})` : ''}`,
+      });
+    }
+    if (wantEnabled && !current.enabled) {
+      out.push({ ...base, action: 'enable', ...reasonOf(why.access), why: describe(why.access) });
+    } else if (!wantEnabled && current.enabled) {
+      out.push({
+        ...base,
+        action: 'disable',
+        ruleSetVersion: version,
+        why: phase === 'leaver' ? 'employment ended' : `no rule of rules ${version} gives access`,
+      });
+    }
+  }
+  return out;
+}
