@@ -7,7 +7,7 @@
  */
 import type { PersonPlan } from './lifecycle.js';
 import type { DesiredPermission, EntitlementReason, PlanInputView } from '../common/messages.js';
-import { phaseAt } from '../workflows/employee-state.js';
+import { phaseAt } from '../domain/phases.js';
 
 export const PREVIEW_ACTIONS = ['create', 'enable', 'disable', 'delete', 'grant', 'revoke'] as const;
 export type PreviewActionKind = (typeof PREVIEW_ACTIONS)[number];

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Person } from '../domain/model.js';
+import type { ThresholdReason } from '../domain/thresholds.js';
 
 export const EMPLOYEE_WORKFLOW_TYPE = 'employeeLifecycle';
 export const POLL_WORKFLOW_TYPE = 'pollSource';
@@ -146,23 +147,7 @@ export interface EmployeeWorkflowInput {
 // ------------------------------------------------------------------ poll workflow: thresholds
 
 /** One limit a poll went over (docs/lifecycle.md section 5). */
-export interface ThresholdReason {
-  /**
-   * `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window;
-   * `truncated`: records read dropped; `firstPoll`: the source's first poll (go-live) waits for approval.
-   */
-  scope: 'import' | 'window' | 'truncated' | 'firstPoll';
-  metric: 'removed' | 'endingToday' | 'changes' | 'recordsRead';
-  /** The count that went over (for `truncated`: the records read now). */
-  value: number;
-  /** What percentages are of: persons in the snapshot (window: the most in the window); for `truncated`, records read by the last accepted poll. */
-  base: number;
-  /** The limit that tripped and its unit. */
-  limit: number;
-  unit: 'persons' | 'percent';
-  /** For people: `removed: 6 of 20 persons (30%) in this import; limit 10%`. */
-  message: string;
-}
+export type { ThresholdReason };
 
 /** The `heldPoll` query: what a held poll would do and why it waits. */
 export interface HeldPollView {

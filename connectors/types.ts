@@ -2,22 +2,11 @@
  * The connector contracts (docs/connector-contract.md). Every source and target implements one of
  * these; the workflow and activities only ever talk to these interfaces.
  */
-import type { Department, Person } from '../domain/model.js';
+import type { Department, Person, SourceRecordError } from '../domain/model.js';
 
 // ---------------------------------------------------------------- sources
 
-/** A record a source could not accept, with enough to find it in the source. */
-export interface SourceRecordError {
-  source: string;
-  /** File name or endpoint the record came from. */
-  origin: string;
-  /** 1-based line (files) or record index (APIs). */
-  line?: number;
-  /** The person or contract key, when it could be read. */
-  key?: string;
-  field: string;
-  reason: string;
-}
+export type { SourceRecordError };
 
 export interface SourceImport {
   persons: Person[];

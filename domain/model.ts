@@ -145,3 +145,16 @@ export function personKey(p: Pick<Person, 'source' | 'key'>): string {
 export function employeeWorkflowId(key: string): string {
   return `employee-${key}`;
 }
+
+/** A record a source could not accept, with enough to find it in the source. */
+export interface SourceRecordError {
+  source: string;
+  /** File name or endpoint the record came from. */
+  origin: string;
+  /** 1-based line (files) or record index (APIs). */
+  line?: number;
+  /** The person or contract key, when it could be read. */
+  key?: string;
+  field: string;
+  reason: string;
+}

@@ -4,9 +4,26 @@
  * them. Pure: the counts come from the vault (vault/polls.ts), the settings from the config file
  * (common/thresholds-config.ts).
  */
-import type { ThresholdReason } from '../common/messages.js';
 import { DEFAULT_TIME_ZONE } from './dates.js';
 import { formatDuration } from './durations.js';
+
+export interface ThresholdReason {
+  /**
+   * `import`: this poll alone; `window`: this poll plus the accepted polls of the rolling window;
+   * `truncated`: records read dropped; `firstPoll`: the source's first poll (go-live) waits for approval.
+   */
+  scope: 'import' | 'window' | 'truncated' | 'firstPoll';
+  metric: 'removed' | 'endingToday' | 'changes' | 'recordsRead';
+  /** The count that went over (for `truncated`: the records read now). */
+  value: number;
+  /** What percentages are of: persons in the snapshot (window: the most in the window); for `truncated`, records read by the last accepted poll. */
+  base: number;
+  /** The limit that tripped and its unit. */
+  limit: number;
+  unit: 'persons' | 'percent';
+  /** For people: `removed: 6 of 20 persons (30%) in this import; limit 10%`. */
+  message: string;
+}
 
 export const THRESHOLD_METRICS = ['removed', 'endingToday', 'changes'] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];

@@ -7,8 +7,7 @@
  */
 import type pg from 'pg';
 import type { ThresholdReason } from '../common/messages.js';
-import type { SourceRecordError } from '../connectors/types.js';
-import type { Department, Person } from '../domain/model.js';
+import type { Department, Person, SourceRecordError } from '../domain/model.js';
 import { inTransaction } from './transaction.js';
 
 type Db = pg.Pool | pg.PoolClient;

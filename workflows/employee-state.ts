@@ -1,5 +1,5 @@
 /** The employee workflow's state, in one place, and the pure functions over it. */
-import type { Identity, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
+import type { Identity, PersonPlan } from '../activities/lifecycle.js';
 import type { AccountReference } from '../connectors/types.js';
 import type {
   LifecycleState,
@@ -10,6 +10,7 @@ import type {
 } from '../common/messages.js';
 import { localDate } from '../domain/dates.js';
 import type { Person } from '../domain/model.js';
+export { phaseAt, type TargetPhase } from '../domain/phases.js';
 
 export interface AccountState {
   ref: AccountReference;
@@ -115,18 +116,6 @@ export function stateFromCarried(personKey: string, carried: unknown): EmployeeS
     adminRequests: (c.adminRequests ?? []).map((r) => (typeof r === 'string' ? { id: r, cause: r } : r)),
     adminResults: {},
   };
-}
-
-export type TargetPhase = 'none' | 'pending' | 'prehire' | 'active' | 'leaver' | 'deleted';
-
-/** Where a target's lifecycle stands at `now`, from the plan's moments. */
-export function phaseAt(t: TargetPlan, now: number): TargetPhase {
-  if (t.createAt === undefined || t.enableAt === undefined) return 'none';
-  if (t.deleteAt !== undefined && now >= t.deleteAt) return 'deleted';
-  if (t.disableAt !== undefined && now >= t.disableAt) return 'leaver';
-  if (now >= t.enableAt) return 'active';
-  if (now >= t.createAt) return 'prehire';
-  return 'pending';
 }
 
 /**
