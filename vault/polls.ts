@@ -568,3 +568,19 @@ export async function recordPollEnd(
     [pollId, outcome, signalled ?? null],
   );
 }
+
+/** The persons a poll would add or change (its staged records), for a preview of the held poll. */
+export async function stagedPersons(
+  db: Db,
+  pollId: number,
+): Promise<{ added: unknown[]; changed: unknown[]; removed: number }> {
+  const { rows } = await db.query<{ kind: string; person: unknown }>(
+    'select kind, person from poll_changes where poll_id = $1 order by person_key',
+    [pollId],
+  );
+  return {
+    added: rows.filter((r) => r.kind === 'added').map((r) => r.person),
+    changed: rows.filter((r) => r.kind === 'changed').map((r) => r.person),
+    removed: rows.filter((r) => r.kind === 'removed').length,
+  };
+}

@@ -12,6 +12,7 @@ import { correlationFor, createLifecycleActivities } from '../activities/lifecyc
 import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
+import { createHeldPollPreviewer } from '../activities/held-poll-preview.js';
 import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
 import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
@@ -214,7 +215,19 @@ export async function createTenureWorkers(opts: {
         reservedLocalParts: settings.reservedLocalParts,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
-      ...createPollActivities({ pool, client: opts.client, sources, thresholds, employeeTaskQueue: taskQueue }),
+      ...createPollActivities({
+        pool,
+        client: opts.client,
+        sources,
+        thresholds,
+        employeeTaskQueue: taskQueue,
+        previewHeldPoll: createHeldPollPreviewer({
+          pool,
+          client: opts.client,
+          taskQueue,
+          rules: () => rulesProvider.current(),
+        }),
+      }),
       ...createWriteBackActivities({ pool, sources }),
       ...createReferenceActivities({ pool, client: opts.client }),
       ...createFileExportActivities({ pool, targets }),

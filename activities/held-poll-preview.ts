@@ -1,0 +1,47 @@
+/**
+ * The preview attached to a held poll (the go-live hold and every threshold hold): what approving
+ * it would do, planned from the poll's staged records with the rules in force, against what the
+ * running employee workflows hold. The same planning as `tenure preview`; read-only.
+ */
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { PollPreview } from '../common/messages.js';
+import { Person } from '../domain/model.js';
+import type { Rules } from '../domain/rules.js';
+import { stagedPersons } from '../vault/polls.js';
+import type { HeldPollPreviewRequest } from './poll.js';
+import { previewTenant } from './preview.js';
+
+export function createHeldPollPreviewer(deps: {
+  pool: pg.Pool;
+  client: Pick<Client, 'workflow'>;
+  taskQueue?: string;
+  rules: () => Promise<Rules>;
+}): (poll: HeldPollPreviewRequest) => Promise<PollPreview> {
+  return async ({ pollId, sourceId }) => {
+    const staged = await stagedPersons(deps.pool, pollId);
+    const persons = [...staged.added, ...staged.changed].flatMap((p) => {
+      const parsed = Person.safeParse(p);
+      return parsed.success ? [parsed.data] : [];
+    });
+    const preview = await previewTenant({
+      rules: await deps.rules(),
+      client: deps.client,
+      taskQueue: deps.taskQueue,
+      persons: { imported: persons },
+      maxActions: 0,
+    });
+    const totals: Record<string, number> = {};
+    for (const [target, actions] of Object.entries(preview.totals.byTarget))
+      for (const [action, n] of Object.entries(actions)) if (n) totals[`${target}/${action}`] = n;
+    const parts = Object.entries(totals).map(([k, n]) => `${n} ${k.replace('/', ' ')}`);
+    return {
+      summary:
+        `${staged.added.length} added and ${staged.changed.length} changed persons (rules ${preview.ruleSetVersion}): ` +
+        `${parts.length ? parts.join(', ') : 'no account or permission changes'}` +
+        (staged.removed ? `; ${staged.removed} removed persons end their employment (not in these totals)` : ''),
+      totals,
+      location: `tenure preview --source ${sourceId}`,
+    };
+  };
+}
