@@ -2,14 +2,9 @@
  * The Temporal Schedule that runs the admin alert sweep (workflows/admin-alerts.ts) every few
  * minutes: created when missing, brought in line with the settings when present.
  */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleUpdateOptions,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+import { upsertSchedule } from './schedules.js';
 
 export const ALERT_SWEEP_SCHEDULE_ID = 'admin-alert-sweep';
 
@@ -32,22 +27,8 @@ export async function ensureAlertSweepSchedule(
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every },
   };
-  const handle = client.schedule.getHandle(scheduleId);
-  try {
-    await handle.describe();
-    await handle.update((prev): ScheduleUpdateOptions => ({
-      ...prev,
-      spec: parts.spec,
-      action: parts.action,
-      policies: { ...prev.policies, ...parts.policies },
-    }));
-    return;
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-  await client.schedule
-    .create({ scheduleId, ...parts, state: { note: `Admin alert sweep every ${every} (managed by Tenure)` } })
-    .catch((err: unknown) => {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    });
+  await upsertSchedule(client, scheduleId, {
+    ...parts,
+    note: `Admin alert sweep every ${every} (managed by Tenure)`,
+  });
 }

@@ -60,6 +60,54 @@ function scheduleParts(source: SourceSchedule, taskQueue: string) {
   };
 }
 
+/** What `upsertSchedule` puts in place: the schedule's spec, action and policies, and its note. */
+export interface ManagedSchedule {
+  spec: ScheduleOptions['spec'];
+  action: ScheduleOptions['action'];
+  policies: NonNullable<ScheduleOptions['policies']>;
+  note: string;
+  memo?: Record<string, unknown>;
+}
+
+/**
+ * Create a schedule Tenure manages, or bring an existing one in line (spec, action, policies),
+ * keeping its paused state and an admin's note on a paused schedule. Idempotent; safe when another
+ * process creates it at the same moment.
+ */
+export async function upsertSchedule(client: Client, scheduleId: string, want: ManagedSchedule): Promise<EnsureResult> {
+  const handle = client.schedule.getHandle(scheduleId);
+  const update = async (): Promise<EnsureResult> => {
+    await handle.update((prev): ScheduleUpdateOptions => ({
+      ...prev,
+      spec: want.spec,
+      action: want.action,
+      policies: { ...prev.policies, ...want.policies },
+      state: { ...prev.state, note: prev.state.paused ? prev.state.note : want.note },
+    }));
+    return 'updated';
+  };
+  try {
+    await handle.describe();
+    return await update();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec: want.spec,
+      action: want.action,
+      policies: want.policies,
+      state: { note: want.note },
+      ...(want.memo ? { memo: want.memo } : {}),
+    });
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    return update(); // created concurrently by another process
+  }
+}
+
 /**
  * Create the schedule of every source, or bring an existing one in line (spec, action, policies),
  * keeping its paused state. Idempotent. Schedules of sources no longer configured are left alone.
@@ -72,38 +120,12 @@ export async function ensureSourceSchedules(
   const taskQueue = options.taskQueue ?? LIFECYCLE_TASK_QUEUE;
   const results: Record<string, EnsureResult> = {};
   for (const source of sources) {
-    const scheduleId = pollScheduleId(source.id);
-    const parts = scheduleParts(source, taskQueue);
-    const handle = client.schedule.getHandle(scheduleId);
-    const update = async () => {
-      await handle.update((prev): ScheduleUpdateOptions => ({
-        ...prev,
-        spec: parts.spec,
-        action: parts.action,
-        policies: { ...prev.policies, ...parts.policies },
-        state: { ...prev.state, note: prev.state.paused ? prev.state.note : parts.state.note },
-      }));
-      results[source.id] = 'updated';
-    };
-    try {
-      await handle.describe();
-      await update();
-      continue;
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    }
-    const create: ScheduleOptions = {
-      scheduleId,
+    const { state, ...parts } = scheduleParts(source, taskQueue);
+    results[source.id] = await upsertSchedule(client, pollScheduleId(source.id), {
       ...parts,
+      note: state.note,
       memo: { sourceId: source.id, every: source.every },
-    };
-    try {
-      await client.schedule.create(create);
-      results[source.id] = 'created';
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await update(); // created concurrently by another process
-    }
+    });
   }
   return results;
 }
@@ -208,32 +230,12 @@ export async function ensureExportSchedules(
         catchupWindow: daily ? '12 hours' : (t as IntervalExport).every,
       },
     };
-    const handle = client.schedule.getHandle(`export-${t.id}`);
-    try {
-      await handle.describe();
-      await handle.update((prev): ScheduleUpdateOptions => ({
-        ...prev,
-        spec: parts.spec,
-        action: parts.action,
-        policies: { ...prev.policies, ...parts.policies },
-      }));
-      continue;
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    }
-    await client.schedule
-      .create({
-        scheduleId: `export-${t.id}`,
-        ...parts,
-        state: {
-          note: daily
-            ? `Exports ${t.id} daily at ${(t as DailyExport).at} ${(t as DailyExport).timeZone} (managed by Tenure)`
-            : `Exports ${t.id} every ${(t as IntervalExport).every} (managed by Tenure)`,
-        },
-      })
-      .catch((err: unknown) => {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      });
+    await upsertSchedule(client, `export-${t.id}`, {
+      ...parts,
+      note: daily
+        ? `Exports ${t.id} daily at ${(t as DailyExport).at} ${(t as DailyExport).timeZone} (managed by Tenure)`
+        : `Exports ${t.id} every ${(t as IntervalExport).every} (managed by Tenure)`,
+    });
   }
 }
 
@@ -259,26 +261,8 @@ export async function ensureRetentionSchedule(
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every },
   };
-  const handle = client.schedule.getHandle(RETENTION_SCHEDULE_ID);
-  try {
-    await handle.describe();
-    await handle.update((prev): ScheduleUpdateOptions => ({
-      ...prev,
-      spec: parts.spec,
-      action: parts.action,
-      policies: { ...prev.policies, ...parts.policies },
-    }));
-    return;
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-  await client.schedule
-    .create({
-      scheduleId: RETENTION_SCHEDULE_ID,
-      ...parts,
-      state: { note: `Retention sweep every ${every} (managed by Tenure)` },
-    })
-    .catch((err: unknown) => {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    });
+  await upsertSchedule(client, RETENTION_SCHEDULE_ID, {
+    ...parts,
+    note: `Retention sweep every ${every} (managed by Tenure)`,
+  });
 }
