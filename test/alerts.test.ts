@@ -118,6 +118,8 @@ rules:
         TENURE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/tenure`,
         TENURE_ALERT_WEBHOOK_TOKEN: 'hook-token',
         TENURE_ALERT_FAILING_AFTER: '1h',
+        // The default thresholds (the harness switches them off), without the go-live hold.
+        TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify({ firstPoll: 'accept' }),
       },
     );
   });
