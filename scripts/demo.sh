@@ -55,6 +55,7 @@ wait_for "Tenure codec server" "$RUN_ROOT/codec.log" 60 grep -q '\[codec\] liste
 node --import tsx scripts/demo/tenant.ts "$TENANT"
 cp "$TENANT/hr-export-v1.csv" "$TENANT/hr-export.csv"
 node --import tsx scripts/demo/prepare.ts groups "$TENANT/rules.yaml"
+node --import tsx scripts/demo/prepare.ts legacy
 # Manager mails go to a local SMTP sink that prints what it receives.
 stop_pid "$RUN_ROOT/mail.pid" group
 setsid node --import tsx scripts/demo/mail-sink.ts "$SMTP_PORT" >"$RUN_ROOT/mail.log" 2>&1 </dev/null &
@@ -88,6 +89,8 @@ What happens:
   1046..1049 start next month: see 'upcoming'
   namesakes  demo:1010, 1030, 1031 are all Ruben ter Horst: r.terhorst, ru.terhorst, rub.terhorst;
              demo:1027, 1032, 1033 are all Bo Smit: b.smit, bo.smit, b.smit2 (first account made first)
+  go-live    demo:1005 already had an account (legacy1005, made by an older tool): Tenure adopts it
+             and keeps its login names; the audit log says 'adopted' (node bin/tenure.js audit demo:1005)
 
 First: source $RUN_ROOT/encryption.env   (the CLI needs the demo key to read encrypted results;
        without it the CLI says so and stops)

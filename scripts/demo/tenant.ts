@@ -35,6 +35,9 @@ defaults:
 targets:
   - id: ad
     kind: ad
+    # Go-live: an account already in the managed OUs that carries a person's employee number is
+    # taken over with its own login names (demo:1005, see scripts/demo/prepare.ts legacy).
+    options: { ownership: { adopt: inScope } }
 rules:
   - name: all staff
     entitlements:

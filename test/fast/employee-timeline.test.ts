@@ -141,10 +141,10 @@ function recordingActivities() {
   return { calls, held, lifecycle, targets, mail, writeBack };
 }
 
-function person(contract: Record<string, unknown>): Person {
+function person(contract: Record<string, unknown>, key = '4711'): Person {
   const input: PersonInput = {
     source: 'file',
-    key: '4711',
+    key,
     name: { nickName: 'Anna', familyName: 'Visser' },
     contracts: [{ id: 'c1', department: { code: 'FIN', name: 'Finance' }, managerKey: '100', ...contract } as never],
   };
@@ -290,7 +290,7 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     });
     const { inState } = watch(handle);
     await handle.signal(personChangedSignal, {
-      person: person({ startDate }),
+      person: person({ startDate }, '4712'),
       contentHash: digest('w1'),
       cause: 'poll file#4',
     });
