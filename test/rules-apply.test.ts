@@ -11,6 +11,7 @@ import type { TenantPreview } from '../activities/preview.js';
 import { runCli, type CliDeps } from '../cli/main.js';
 import { planInputQuery, rulesApplyProgressQuery, type RulesApplyProgress } from '../common/messages.js';
 import { employeeWorkflowId } from '../domain/model.js';
+import { migrate } from '../vault/migrate.js';
 import { currentRulesVersion } from '../vault/rules-versions.js';
 import { connectWorker } from '../workers/temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from '../workers/tenure-workers.js';
@@ -128,6 +129,7 @@ describe('rules versions: preview, apply, approve, explain', () => {
     h.client.workflow.getHandle(workflowId).query(rulesApplyProgressQuery) as Promise<RulesApplyProgress>;
 
   before(async () => {
+    await migrate(requireEnv('DATABASE_URL'));
     const salt = `${Date.now().toString(36)}`;
     groups = { all: `rv-all-${salt}`, fin: `rv-fin-${salt}` };
     rulesSet = `test-${salt}`;
