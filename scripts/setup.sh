@@ -2,6 +2,7 @@
 # Installs what Tenure needs on a fresh Debian 12 machine; fast when everything is already there.
 #  - Debian packages for Samba AD, OpenLDAP tools, OpenSSH and PostgreSQL 15
 #  - the Temporal CLI (dev server + Web UI) built from the Go module proxy into .tools/bin
+#  - the Temporal server and temporal-sql-tool (same version) for the PostgreSQL-backed cluster
 #  - node_modules from the lockfile
 SERVICE=setup
 source "$(dirname "$0")/lib.sh"
@@ -45,5 +46,7 @@ install_node_modules() {
 started=$SECONDS
 install_debian_packages
 build_temporal_cli
+# The production-shaped server for scripts/cluster-test.sh (shares the CLI's Go build cache).
+bash "$TENURE_ROOT/scripts/services/temporal-cluster.sh" build
 install_node_modules
 log "setup done in $((SECONDS - started))s"

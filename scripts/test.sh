@@ -24,3 +24,10 @@ mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' |
 [ "${#files[@]}" -gt 0 ] || die "no test files found"
 log "running ${#files[@]} test files"
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"
+
+# Then the lifecycle, crash-safety and poller tests again against the production-shaped Temporal
+# server (PostgreSQL persistence, SQL visibility). TENURE_CLUSTER_TESTS=off skips this phase.
+if [ "${TENURE_CLUSTER_TESTS:-on}" != off ]; then
+  log "against the Temporal cluster (PostgreSQL persistence)"
+  bash scripts/cluster-test.sh
+fi

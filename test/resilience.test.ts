@@ -70,91 +70,104 @@ function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
+/**
+ * 200 employees provisioned while a worker is SIGKILLed mid-way. 'restart': the only worker dies and a
+ * new one is started; 'survivor': two workers share the queues and the second finishes alone.
+ */
+async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tenure-crash-'));
+  const sourceId = `c${mode[0]}${uniqueSuffix()}`.slice(0, 16);
+  const prefix = uniqueSuffix().slice(-5);
+  const rows: Row[] = Array.from({ length: 200 }, (_, i) => {
+    const key = `${prefix}${String(i).padStart(3, '0')}`;
+    return {
+      key,
+      nick: 'Crash',
+      family: `Test${key}`,
+      contract: `${key}c`,
+      start: '2022-01-01',
+      dept: `D${i % 4}`,
+      location: 'Zeist',
+    };
+  });
+  writeFileSync(join(dir, 'hr-export.csv'), csvOf(rows));
+  writeFileSync(join(dir, 'rules.yaml'), RULES);
+  const ldap = await directory();
+  await ldap
+    .add(`CN=all-staff,OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
+      objectClass: ['top', 'group'],
+      sAMAccountName: 'all-staff',
+      groupType: '-2147483646',
+    })
+    .catch(() => undefined);
+  await ldap.unbind();
+  const env = {
+    ...process.env,
+    TENURE_RULES_FILE: join(dir, 'rules.yaml'),
+    TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
+    TENURE_FILE_SOURCE_ID: sourceId,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: '9',
+    SMTP_FROM: 'tenure@tenure.test',
+    TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
+  };
+  const client = await connectClient();
+  const worker = startWorker(env);
+  // 'survivor': a second worker runs from the start and carries on alone after the kill.
+  let second: ChildProcess | undefined = mode === 'survivor' ? startWorker(env) : undefined;
+  try {
+    await client.workflow.start(POLL_WORKFLOW_TYPE, {
+      taskQueue: env.TENURE_TASK_QUEUE,
+      workflowId: `poll-${sourceId}-crash`,
+      args: [{ sourceId, batchSize: 50 }],
+    });
+    // Kill the worker hard once provisioning is under way.
+    const partial = await eventually(
+      () => accountsByPrefix(prefix),
+      (m) => m.size >= 20,
+      180_000,
+      500,
+    );
+    assert.ok(partial.size >= 20 && partial.size < 200, `killed mid-way at ${partial.size} accounts`);
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+
+    if (mode === 'restart') second = startWorker(env);
+    const done = await eventually(
+      () => accountsByPrefix(prefix),
+      (m) =>
+        m.size === 200 &&
+        [...m.values()].every((a) => a.length === 1 && (a[0]!.uac & 2) === 0 && a[0]!.groups.length === 2),
+      420_000,
+      2_000,
+    );
+    assert.equal(done.size, 200);
+    for (const [id, accounts] of done) {
+      assert.equal(accounts.length, 1, `exactly one account for ${id}`);
+      const i = Number(id.slice(prefix.length));
+      assert.deepEqual(accounts[0]!.groups, ['all-staff', `dept-D${i % 4}`].sort());
+      assert.equal(accounts[0]!.uac & 2, 0, `${id} enabled`);
+    }
+  } finally {
+    worker.kill('SIGKILL');
+    second?.kill('SIGTERM');
+    if (second) await new Promise((r) => second!.once('exit', r));
+    for (const r of rows)
+      await client.workflow
+        .getHandle(employeeWorkflowId(`${sourceId}:${r.key}`))
+        .terminate('test finished')
+        .catch(() => undefined);
+    await client.connection.close();
+  }
+}
+
 describe('crash safety', () => {
   test('a worker killed while provisioning 200 employees: a new worker finishes, exactly one account each, right groups', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tenure-crash-'));
-    const sourceId = `c${uniqueSuffix()}`.slice(0, 16);
-    const prefix = uniqueSuffix().slice(-5);
-    const rows: Row[] = Array.from({ length: 200 }, (_, i) => {
-      const key = `${prefix}${String(i).padStart(3, '0')}`;
-      return {
-        key,
-        nick: 'Crash',
-        family: `Test${key}`,
-        contract: `${key}c`,
-        start: '2022-01-01',
-        dept: `D${i % 4}`,
-        location: 'Zeist',
-      };
-    });
-    writeFileSync(join(dir, 'hr-export.csv'), csvOf(rows));
-    writeFileSync(join(dir, 'rules.yaml'), RULES);
-    const ldap = await directory();
-    await ldap
-      .add(`CN=all-staff,OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
-        objectClass: ['top', 'group'],
-        sAMAccountName: 'all-staff',
-        groupType: '-2147483646',
-      })
-      .catch(() => undefined);
-    await ldap.unbind();
-    const env = {
-      ...process.env,
-      TENURE_RULES_FILE: join(dir, 'rules.yaml'),
-      TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
-      TENURE_FILE_SOURCE_ID: sourceId,
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: '9',
-      SMTP_FROM: 'tenure@tenure.test',
-      TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
-    };
-    const client = await connectClient();
-    const worker = startWorker(env);
-    let second: ChildProcess | undefined;
-    try {
-      await client.workflow.start(POLL_WORKFLOW_TYPE, {
-        taskQueue: env.TENURE_TASK_QUEUE,
-        workflowId: `poll-${sourceId}-crash`,
-        args: [{ sourceId, batchSize: 50 }],
-      });
-      // Kill the worker hard once provisioning is under way.
-      const partial = await eventually(
-        () => accountsByPrefix(prefix),
-        (m) => m.size >= 20,
-        180_000,
-        500,
-      );
-      assert.ok(partial.size >= 20 && partial.size < 200, `killed mid-way at ${partial.size} accounts`);
-      worker.kill('SIGKILL');
-      await new Promise((r) => worker.once('exit', r));
+    await provisionThroughCrash('restart');
+  });
 
-      second = startWorker(env);
-      const done = await eventually(
-        () => accountsByPrefix(prefix),
-        (m) =>
-          m.size === 200 &&
-          [...m.values()].every((a) => a.length === 1 && (a[0]!.uac & 2) === 0 && a[0]!.groups.length === 2),
-        420_000,
-        2_000,
-      );
-      assert.equal(done.size, 200);
-      for (const [id, accounts] of done) {
-        assert.equal(accounts.length, 1, `exactly one account for ${id}`);
-        const i = Number(id.slice(prefix.length));
-        assert.deepEqual(accounts[0]!.groups, ['all-staff', `dept-D${i % 4}`].sort());
-        assert.equal(accounts[0]!.uac & 2, 0, `${id} enabled`);
-      }
-    } finally {
-      worker.kill('SIGKILL');
-      second?.kill('SIGTERM');
-      if (second) await new Promise((r) => second!.once('exit', r));
-      for (const r of rows)
-        await client.workflow
-          .getHandle(employeeWorkflowId(`${sourceId}:${r.key}`))
-          .terminate('test finished')
-          .catch(() => undefined);
-      await client.connection.close();
-    }
+  test('two workers, one killed while provisioning 200 employees: the other finishes, exactly one account each', async () => {
+    await provisionThroughCrash('survivor');
   });
 });
 
@@ -206,6 +219,44 @@ describe('directory outage', () => {
       }
       const audit = await h.audit(`${h.sourceId}:${keys[0]}`);
       assert.equal(audit.filter((a) => a.action === 'create' && a.outcome === 'success').length, 1, 'created once');
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('vault outage', () => {
+  test('PostgreSQL drops the worker connections: the worker lives on and the next hire is provisioned', async () => {
+    const h = await startHarness(RULES);
+    try {
+      const row = (key: string) => ({
+        key,
+        nick: 'Kluis',
+        family: `Test${key}`,
+        contract: `${key}c`,
+        start: '2022-01-01',
+        dept: 'OPS',
+        location: 'Zeist',
+      });
+      const first = h.key();
+      h.writeExport([row(first)]);
+      assert.equal((await h.poll()).signalled, 1);
+      const enabled = (u: Record<string, unknown> | undefined) =>
+        u !== undefined && (Number(u.userAccountControl) & 2) === 0;
+      assert.ok(await eventually(() => h.adUser(first), enabled, 120_000, 500), 'first hire provisioned');
+
+      // What a restart or failover does to idle connections: the server ends them. Unhandled, the
+      // pool's 'error' event ends the process (this test process: the worker runs in it).
+      const { rows } = await h.db.query<{ n: number }>(
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = 'tenure-worker'`,
+      );
+      assert.ok(rows[0]!.n > 0, 'the worker had connections to drop');
+      await new Promise((r) => setTimeout(r, 500));
+
+      const second = h.key();
+      h.writeExport([row(first), row(second)]);
+      assert.equal((await h.poll()).signalled, 1);
+      assert.ok(await eventually(() => h.adUser(second), enabled, 120_000, 500), 'second hire provisioned');
     } finally {
       await h.stop();
     }

@@ -94,7 +94,10 @@ export async function createTenureWorkers(opts: {
   const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
   const dataConverter = opts.dataConverter ?? dataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
-  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
+  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10, application_name: 'tenure-worker' });
+  // A connection the server drops while idle (a PostgreSQL restart or failover) must not end the
+  // worker: the pool discards it and opens a new one; an activity caught mid-query is retried.
+  pool.on('error', (err) => console.warn(`[vault] connection lost: ${err.message}`));
   const rulesProvider = createRulesProvider({
     pool,
     fileRules: rules,

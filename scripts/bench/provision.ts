@@ -10,8 +10,7 @@
  * (accounts, groups, the raw OU) and the employee workflows it started are terminated; the vault
  * rows (audit log, snapshot, reservations) of the run's source stay, as they would in production.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,13 +23,41 @@ import { AD_TASK_QUEUE, LIFECYCLE_TASK_QUEUE } from '../../common/task-queues.js
 import { escapeFilterValue, rdn } from '../../connectors/ldap-escape.js';
 import { FileSource } from '../../connectors/sources/file.js';
 import { generatePassword, unicodePwd } from '../../connectors/targets/ad/password.js';
-import { employeeWorkflowId, type PersonName } from '../../domain/model.js';
+import { employeeWorkflowId } from '../../domain/model.js';
 import { displayName, familyDisplayName } from '../../domain/naming.js';
 import { connectClient } from '../../workers/temporal-connection.js';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
+import {
+  ROOT,
+  ZONE,
+  addIgnoringExists,
+  boundLdap,
+  clock,
+  countUsers,
+  cpuSecondsOf,
+  csvOf,
+  delIgnoringMissing,
+  eachLimited,
+  fmtRate,
+  ldapError,
+  makePersons,
+  memoryOf,
+  need,
+  percentile,
+  rate,
+  rulesOf,
+  secs,
+  serverCpuSeconds,
+  sleep,
+  startWorker,
+  tail,
+  stopWorker,
+  waitForWorker,
+  wallClock,
+  type BenchPerson,
+  type WorkerProcess,
+} from './stack.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const ZONE = 'Europe/Amsterdam';
 /** Time the worker gets from spawn to "[worker] running" before the poll is due (bundle prebuilt). */
 const WORKER_START_BUDGET_MS = 20_000;
 
@@ -98,330 +125,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     skipRaw: values['skip-raw'],
     force: values.force,
   };
-}
-
-// ------------------------------------------------------------------ small helpers
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
-function need(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run 'set -a; . .run/demo/services.env; set +a' first`);
-  return v;
-}
-
-/** Nearest-rank percentile of ascending `sorted`. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1]!;
-}
-
-const secs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a');
-const rate = (n: number, ms: number) => (ms > 0 ? n / (ms / 1000) : NaN);
-const fmtRate = (r: number) => (Number.isFinite(r) ? r.toFixed(1) : 'n/a');
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
-
-/** `HH:MM:SS` and the date of instant `at` in `timeZone`. */
-export function wallClock(at: number, timeZone = ZONE): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(at));
-  const p = (t: string) => parts.find((x) => x.type === t)!.value;
-  return { date: `${p('year')}-${p('month')}-${p('day')}`, time: `${p('hour')}:${p('minute')}:${p('second')}` };
-}
-
-/** Runs `fn` over `items`, `limit` at a time; errors are counted, never thrown. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<number> {
-  let next = 0;
-  let failed = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item).catch(() => {
-        failed++;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  return failed;
-}
-
-/** An LDAP error as code + message, never the values sent (a password may be one of them). */
-function ldapError(err: unknown): string {
-  const e = err as { code?: number; message?: string };
-  return `${e.code !== undefined ? `LDAP ${e.code}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`;
-}
-
-// ------------------------------------------------------------------ the HR export
-
-const NICKS = [
-  'Zoë', 'Anaïs', 'Jérôme', 'Noëlle', 'Björn', 'Sjoerd', 'Chloé', 'Mehmet', 'Ömer', 'Łukasz',
-  'Ana-Lucía', 'Søren', 'Renée', 'Joël', 'Thijs', 'Aïcha', 'Françoise', 'Jan', 'Marieke', 'Daan',
-  'Emma', 'Lotte', 'Niels', 'Inès', 'Zoltán', 'Ilse', 'Ruud', 'Hélène', 'Gülşen', 'Kees',
-]; // prettier-ignore
-const PREFIXES = ['', '', '', 'van', 'van den', 'van der', 'de', "'t", 'ter', 'van de', 'in het', 'den'];
-const STEMS = [
-  'Bak', 'Jans', 'Vis', 'Mul', 'Dijk', 'Hoek', 'Mé', 'Kö', 'Dü', 'Çe', 'Brou', 'Smé', 'Wil', 'Bé',
-  'Grö', 'Hen', 'Lin', 'Mée', 'Nij', 'Oos', 'Pië', 'Roo', 'Stâ', 'Ter', 'Uy', 'Vër', 'Wou', 'Zand',
-]; // prettier-ignore
-const MIDS = ['', '', 'ker', 'sen', 'ser', 'der', 'ë', 'el', 'in', 'ter', 'ing', 'ho', 'ma', 'lé'];
-const ENDS = [
-  'stra', 'ijer', 'ster', 'ring', 'lik', 'wer', 'ets', 'ters', 'lems', 'mans', 'boom', 'veld', 'berg',
-  'hof', 'kamp', 'link', 'naar', 'rink', 'sma', 'tink', 'werf', 'zee', "'s", 'ué',
-]; // prettier-ignore
-const LOCATIONS = ['Utrecht', "'s-Hertogenbosch", 'Zwolle', 'Leeuwarden', 'Den Haag'];
-const TITLES: [string, string][] = [
-  ['MW', 'Medewerker'],
-  ['VPK', 'Verpleegkundige'],
-  ['TL', 'Teamleider'],
-  ['ADV', 'Adviseur, HR & Financiën'],
-];
-const DEPT_NAMES = ['Zorg', 'Cliëntenservice', 'ICT & Data', 'Financiën', 'Wijk + Thuis', 'Personeelszaken'];
-
-export interface BenchPerson {
-  key: string;
-  name: PersonName;
-  location: string;
-  contractId: string;
-  startDate: string;
-  departmentCode: string;
-  departmentName: string;
-  title: [string, string];
-}
-
-const pick = <T>(a: readonly T[]): T => a[Math.floor(Math.random() * a.length)]!;
-
-export function makePersons(opts: {
-  count: number;
-  keyPrefix: string;
-  startDate: string;
-  departmentCodes: string[];
-}): BenchPerson[] {
-  const persons: BenchPerson[] = [];
-  for (let i = 1; i <= opts.count; i++) {
-    const key = `${opts.keyPrefix}${String(i).padStart(5, '0')}`;
-    const nick = pick(NICKS);
-    const family = pick(STEMS) + pick(MIDS) + pick(ENDS);
-    const withPartner = Math.random() < 0.15;
-    const name: PersonName = {
-      nickName: nick,
-      given: nick,
-      initials: `${Array.from(nick)[0]}.`,
-      familyNamePrefix: pick(PREFIXES) || undefined,
-      familyName: i % 97 === 0 ? `O'${family}, Jr.` : family,
-      convention: withPartner ? pick(['B', 'P', 'BP', 'PB'] as const) : 'B',
-      ...(withPartner ? { partnerNamePrefix: pick(PREFIXES) || undefined, partnerName: pick(STEMS) + pick(ENDS) } : {}),
-    } as PersonName;
-    const d = (i - 1) % opts.departmentCodes.length;
-    persons.push({
-      key,
-      name,
-      location: pick(LOCATIONS),
-      contractId: `${key}c1`,
-      startDate: opts.startDate,
-      departmentCode: opts.departmentCodes[d]!,
-      departmentName: `${DEPT_NAMES[d % DEPT_NAMES.length]} ${d + 1}`,
-      title: pick(TITLES),
-    });
-  }
-  return persons;
-}
-
-const CSV_COLUMNS = [
-  'person_key', 'nick_name', 'given_name', 'initials', 'family_name_prefix', 'family_name',
-  'partner_name_prefix', 'partner_name', 'name_convention', 'location', 'contract_id', 'start_date',
-  'end_date', 'department_code', 'department_name', 'title_code', 'title_name', 'contract_location',
-  'manager_key', 'employer', 'fte', 'sequence', 'bsn',
-]; // prettier-ignore
-
-function csvCell(v: string | undefined): string {
-  const s = v ?? '';
-  return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** The HR export as docs/hr-export.md describes it (`;`, one row per contract, an ignored bsn column). */
-export function csvOf(persons: readonly BenchPerson[]): string {
-  const lines = [CSV_COLUMNS.join(';')];
-  for (const p of persons) {
-    lines.push(
-      [
-        p.key,
-        p.name.nickName,
-        p.name.given,
-        p.name.initials,
-        p.name.familyNamePrefix,
-        p.name.familyName,
-        p.name.partnerNamePrefix,
-        p.name.partnerName,
-        p.name.convention,
-        p.location,
-        p.contractId,
-        p.startDate,
-        '',
-        p.departmentCode,
-        p.departmentName,
-        p.title[0],
-        p.title[1],
-        p.location,
-        '',
-        'Tenure Zorg',
-        '1',
-        '1',
-        String(100_000_000 + Math.floor(Math.random() * 899_999_999)),
-      ]
-        .map(csvCell)
-        .join(';'),
-    );
-  }
-  return lines.join('\n') + '\n';
-}
-
-export function rulesOf(opts: { version: string; enableAt: string; staticGroup: string }): string {
-  return `version: "${opts.version}"
-timeZone: ${ZONE}
-defaults:
-  timings:
-    enableAt: "${opts.enableAt}"
-    createSecondsBeforeStart: 3600
-targets:
-  - id: ad
-    kind: ad
-rules:
-  - name: benchmark staff
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [${opts.staticGroup}]
-        dynamicPermissions: ["dept-{department.code}"]
-`;
-}
-
-// ------------------------------------------------------------------ LDAP
-
-function ldapConnect(timeoutMs = 15_000): LdapClient {
-  const url = need('AD_URL');
-  const insecure = /^(1|true|yes|on)$/i.test(process.env.AD_TLS_INSECURE ?? '');
-  const ca = process.env.AD_TLS_CA_FILE ? readFileSync(process.env.AD_TLS_CA_FILE) : undefined;
-  return new LdapClient({
-    url,
-    timeout: timeoutMs,
-    connectTimeout: 5000,
-    // ldapts tries TLS on ldap:// when tlsOptions is given: only for ldaps://.
-    tlsOptions: /^ldaps:/i.test(url) ? { rejectUnauthorized: !insecure, ...(ca ? { ca } : {}) } : undefined,
-  });
-}
-
-async function addIgnoringExists(ldap: LdapClient, dn: string, attrs: Record<string, string | string[]>) {
-  await ldap.add(dn, attrs).catch((err: { code?: number }) => {
-    if (err.code !== 68) throw err;
-  });
-}
-
-async function delIgnoringMissing(ldap: LdapClient, dn: string): Promise<boolean> {
-  try {
-    await ldap.del(dn);
-    return true;
-  } catch (err) {
-    if ((err as { code?: number }).code === 32) return false;
-    throw err;
-  }
-}
-
-async function countUsers(ldap: LdapClient, base: string): Promise<number> {
-  const { searchEntries } = await ldap.search(base, {
-    scope: 'sub',
-    filter: '(&(objectClass=user)(objectCategory=person))',
-    attributes: ['dn'],
-    paged: { pageSize: 1000 },
-  });
-  return searchEntries.length;
-}
-
-// ------------------------------------------------------------------ the worker child process
-
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  log: string;
-  exited: Promise<number | null>;
-  exitCode(): number | null | undefined;
-}
-
-function startWorker(env: NodeJS.ProcessEnv, logPath: string): WorkerProcess {
-  const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  let code: number | null | undefined;
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (c) => {
-      code = c;
-      r(c);
-    }),
-  );
-  if (child.pid === undefined) throw new Error('could not start the worker process');
-  return { child, pid: child.pid, log: logPath, exited, exitCode: () => code };
-}
-
-function tail(path: string, lines = 20): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function waitForWorker(w: WorkerProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (w.exitCode() !== undefined) throw new Error(`worker exited (${w.exitCode()}):\n${tail(w.log)}`);
-    if (readFileSync(w.log, 'utf8').includes('[worker] running')) return;
-    await sleep(100);
-  }
-  throw new Error(`worker not ready within ${timeoutMs / 1000} s:\n${tail(w.log)}`);
-}
-
-async function stopWorker(w: WorkerProcess): Promise<void> {
-  if (w.exitCode() !== undefined) return;
-  w.child.kill('SIGTERM');
-  const done = await Promise.race([w.exited.then(() => true), sleep(15_000).then(() => false)]);
-  if (!done) {
-    w.child.kill('SIGKILL');
-    await Promise.race([w.exited, sleep(5000)]);
-  }
-}
-
-/** kB values of /proc/<pid>/status (VmRSS, VmHWM); undefined once the process is gone. */
-export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
 }
 
 // ------------------------------------------------------------------ Temporal
@@ -495,6 +198,8 @@ interface TenureFigures {
   readyHwmKb?: number;
   maxSampledRssKb: number;
   workerCpuS?: number;
+  /** CPU seconds of each server during the measurement (Temporal, Samba, PostgreSQL). */
+  serverCpuS?: Record<string, number>;
 }
 
 interface RawFigures {
@@ -541,8 +246,9 @@ async function main(): Promise<number> {
 
   const client = await connectClient();
   const db = new pg.Pool({ connectionString: need('DATABASE_URL'), max: 3 });
-  const ldap = ldapConnect();
-  await ldap.bind(need('AD_BIND_DN'), need('AD_BIND_PASSWORD'));
+  // Samba drops an idle bound connection during a long run: the raw part and the cleanup each
+  // bind a connection of their own (boundLdap) instead of reusing this one.
+  const ldap = await boundLdap();
   let worker: WorkerProcess | undefined;
   let memTimer: NodeJS.Timeout | undefined;
   const figures: TenureFigures = {
@@ -636,6 +342,7 @@ async function main(): Promise<number> {
       if (m && m.rssKb > figures.maxSampledRssKb) figures.maxSampledRssKb = m.rssKb;
     }, 250);
     const cpuBefore = cpuSecondsOf(w.pid);
+    const serversBefore = serverCpuSeconds();
 
     await sleep(pollAt - Date.now());
     figures.pollStart = Date.now();
@@ -717,6 +424,12 @@ async function main(): Promise<number> {
     const measuredUntil = Date.now();
     figures.peakRssKb = memoryOf(w.pid)?.hwmKb;
     figures.workerCpuS = cpuSecondsOf(w.pid) - cpuBefore;
+    const serversAfter = serverCpuSeconds();
+    figures.serverCpuS = Object.fromEntries(
+      Object.entries(serversAfter)
+        .filter(([name]) => serversBefore[name] !== undefined)
+        .map(([name, s]) => [name, s - serversBefore[name]!]),
+    );
     clearInterval(memTimer);
 
     // Per-person figures.
@@ -768,15 +481,20 @@ async function main(): Promise<number> {
     await stopWorker(w);
 
     if (!opts.skipRaw && !abort.signal.aborted) {
-      raw = await rawRun(ldap, {
-        persons,
-        rawOU,
-        upnSuffix,
-        departmentCodes,
-        runId,
-        timeoutMs: opts.rawTimeout * 1000,
-        signal: abort.signal,
-      });
+      const rawLdap = await boundLdap();
+      try {
+        raw = await rawRun(rawLdap, {
+          persons,
+          rawOU,
+          upnSuffix,
+          departmentCodes,
+          runId,
+          timeoutMs: opts.rawTimeout * 1000,
+          signal: abort.signal,
+        });
+      } finally {
+        await rawLdap.unbind().catch(() => undefined);
+      }
     }
   } catch (err) {
     console.error(`benchmark failed: ${(err as Error).message}`);
@@ -787,10 +505,17 @@ async function main(): Promise<number> {
     console.log('Cleaning up');
     if (persons.length) await terminateEmployees(client, sourceId, persons);
     if (worker) await stopWorker(worker);
-    await cleanup(ldap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
-      console.error(`  cleanup failed: ${ldapError(err)}`),
-    );
     await ldap.unbind().catch(() => undefined);
+    const cleanupLdap = await boundLdap().catch((err) => {
+      console.error(`  cleanup failed: cannot bind: ${ldapError(err)}`);
+      return undefined;
+    });
+    if (cleanupLdap) {
+      await cleanup(cleanupLdap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
+        console.error(`  cleanup failed: ${ldapError(err)}`),
+      );
+      await cleanupLdap.unbind().catch(() => undefined);
+    }
     await db.end().catch(() => undefined);
     await client.connection.close().catch(() => undefined);
     console.log(`Done in ${secs(Date.now() - started)}`);
@@ -999,6 +724,19 @@ function report(opts: BenchOptions, f: TenureFigures, raw: RawFigures | undefine
       `                signal → created: p50 ${secs(percentile(f.createLatencies, 50))}, p95 ${secs(percentile(f.createLatencies, 95))}`,
       `  worker        peak RSS (VmHWM) ${mib(f.peakRssKb)} (${mib(f.readyHwmKb)} at ready; max sampled VmRSS ${mib(f.maxSampledRssKb || undefined)}); ` +
         `CPU ${Number.isFinite(f.workerCpuS ?? NaN) ? `${f.workerCpuS!.toFixed(1)} s` : 'n/a'} during the measurement`,
+      `  servers CPU   ${
+        Object.entries(f.serverCpuS ?? {})
+          .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+          .join(', ') || 'n/a'
+      } during the measurement (share of the wall time: ${Object.entries({
+        worker: f.workerCpuS ?? NaN,
+        ...f.serverCpuS,
+      })
+        .map(
+          ([name, s]) =>
+            `${name} ${Number.isFinite(s) && e2eMs > 0 ? `${((100_000 * s) / e2eMs).toFixed(0)} %` : 'n/a'}`,
+        )
+        .join(', ')})`,
     );
   }
   if (raw) {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The lifecycle, crash-safety and poller tests against Temporal as it runs in production: the server
+# binary with PostgreSQL persistence and SQL visibility (scripts/services/temporal-cluster.sh) instead
+# of the dev server. Crash safety includes two worker processes with one SIGKILLed mid-load.
+# Usage: bash scripts/cluster-test.sh [extra node --test args]
+SERVICE=cluster-test
+export TENURE_ENV=test
+source "$(dirname "$0")/lib.sh"
+cd "$TENURE_ROOT"
+
+bash scripts/setup.sh
+trap 'bash scripts/services/temporal-cluster.sh stop >/dev/null 2>&1 || true; bash scripts/services/all.sh stop >/dev/null 2>&1 || true' EXIT
+bash scripts/services/all.sh start
+bash scripts/services/temporal-cluster.sh start
+set -a
+# shellcheck disable=SC1091
+source "$RUN_ROOT/services.env"
+# shellcheck disable=SC1091
+source "$RUN_ROOT/temporal-cluster/cluster.env" # TEMPORAL_ADDRESS now points at the cluster
+set +a
+log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" --version))"
+
+files=(test/lifecycle.test.ts test/lifecycle-changes.test.ts test/resilience.test.ts test/poller.test.ts)
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"
