@@ -243,6 +243,17 @@ describe('rules versions: preview, apply, approve, explain', () => {
     assert.equal(stored.rows[0].preview.totals.byAction.revoke, N, 'the preview is kept with the held apply');
     const held = await cli(['held']);
     assert.match(held.out, new RegExp(`Held for approval: rules version v3 \\(${workflowId}\\)`));
+    // One apply at a time.
+    const other = await cli([
+      'rules',
+      'apply',
+      writeRules('v3b.yaml', rulesText('v3b', groups, { finGroup: false, allGroup: true })),
+    ]);
+    assert.equal(other.code, 1);
+    assert.match(
+      other.err,
+      new RegExp(`rules version v3 \\(#\\d+\\) is still being applied or held \\(${workflowId}\\)`),
+    );
     // Nothing happened yet.
     assert.ok((await groupsHeld()).every((g) => g.includes(groups.all)));
 
