@@ -11,6 +11,7 @@ import type { TenantPreview } from '../activities/preview.js';
 import { runCli, type CliDeps } from '../cli/main.js';
 import { planInputQuery, rulesApplyProgressQuery, type RulesApplyProgress } from '../common/messages.js';
 import { employeeWorkflowId } from '../domain/model.js';
+import { migrate } from '../vault/migrate.js';
 import { currentRulesVersion } from '../vault/rules-versions.js';
 import { connectWorker } from '../workers/temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from '../workers/tenure-workers.js';
@@ -128,6 +129,7 @@ describe('rules versions: preview, apply, approve, explain', () => {
     h.client.workflow.getHandle(workflowId).query(rulesApplyProgressQuery) as Promise<RulesApplyProgress>;
 
   before(async () => {
+    await migrate(requireEnv('DATABASE_URL'));
     const salt = `${Date.now().toString(36)}`;
     groups = { all: `rv-all-${salt}`, fin: `rv-fin-${salt}` };
     rulesSet = `test-${salt}`;
@@ -241,6 +243,17 @@ describe('rules versions: preview, apply, approve, explain', () => {
     assert.equal(stored.rows[0].preview.totals.byAction.revoke, N, 'the preview is kept with the held apply');
     const held = await cli(['held']);
     assert.match(held.out, new RegExp(`Held for approval: rules version v3 \\(${workflowId}\\)`));
+    // One apply at a time.
+    const other = await cli([
+      'rules',
+      'apply',
+      writeRules('v3b.yaml', rulesText('v3b', groups, { finGroup: false, allGroup: true })),
+    ]);
+    assert.equal(other.code, 1);
+    assert.match(
+      other.err,
+      new RegExp(`rules version v3 \\(#\\d+\\) is still being applied or held \\(${workflowId}\\)`),
+    );
     // Nothing happened yet.
     assert.ok((await groupsHeld()).every((g) => g.includes(groups.all)));
 

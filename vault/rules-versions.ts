@@ -135,6 +135,18 @@ export async function storeRulesVersion(
   return row(r.rows[0]);
 }
 
+/** Versions stored but not (yet) in force: their apply is running, held, or ended without deciding. */
+export async function pendingRulesVersions(
+  db: Pick<pg.Pool, 'query'>,
+  rulesSet = DEFAULT_RULES_SET,
+): Promise<RulesVersion[]> {
+  const r = await db.query(
+    `select ${COLUMNS} from rules_versions where rules_set = $1 and status = 'pending' order by id`,
+    [rulesSet],
+  );
+  return r.rows.map(row);
+}
+
 /** Puts a pending version in force (the previous one is superseded). Idempotent. */
 export async function activateRulesVersion(pool: pg.Pool, id: number): Promise<void> {
   const client = await pool.connect();

@@ -22,6 +22,8 @@ import {
   currentRulesVersion,
   DEFAULT_RULES_SET,
   listRulesVersions,
+  pendingRulesVersions,
+  rejectRulesVersion,
   storeRulesVersion,
   type RulesVersion,
 } from '../../vault/rules-versions.js';
@@ -119,6 +121,20 @@ export async function rulesApplyCommand(
       throw new Error(
         `${changes.join(', ')}: targets are the connectors the workers run; change them in the workers' rules file and restart the workers (rules apply changes rules and timings)`,
       );
+  }
+  // One apply at a time: two held versions approved in some order would leave either in force.
+  for (const p of await pendingRulesVersions(ctx.pool, rulesSet)) {
+    const id = rulesApplyWorkflowId(rulesSet, p.id);
+    const running = await ctx.client.workflow
+      .getHandle(id)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => false);
+    if (running)
+      throw new Error(
+        `rules version ${p.version} (#${p.id}) is still being applied or held (${id}); let it finish, or approve or reject it first`,
+      );
+    await rejectRulesVersion(ctx.pool, p.id); // its apply ended without putting it in force
   }
   const version = await storeRulesVersion(ctx.pool, {
     rulesSet,
