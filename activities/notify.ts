@@ -22,6 +22,7 @@
  * Invalid input throws a non-retryable ApplicationFailure of type `InvalidNotification`.
  * Everything else (4xx, connection, TLS, authentication) is a plain, retryable Error.
  */
+import { INSECURE_TRANSPORT_SWITCH, insecureTransportAllowed } from '../connectors/transport.js';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
@@ -83,6 +84,10 @@ export function smtpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SmtpCon
     throw new Error(`invalid SMTP configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.SMTP_TLS_INSECURE && !insecureTransportAllowed(env))
+    throw new Error(
+      `invalid SMTP configuration: SMTP_TLS_INSECURE accepts any certificate and is for tests only (${INSECURE_TRANSPORT_SWITCH}=1)`,
+    );
   if (Boolean(e.SMTP_USER) !== Boolean(e.SMTP_PASSWORD)) {
     throw new Error('invalid SMTP configuration: SMTP_USER and SMTP_PASSWORD must be set together');
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { smtpConfigFromEnv } from '../activities/notify.js';
 import { HttpClient, HttpError } from '../connectors/http.js';
 import { fetchWithRetry, VismaNetError } from '../connectors/sources/vismanet/http.js';
 import { InsecureTransportError, insecureTransportAllowed, requireHttps } from '../connectors/transport.js';
@@ -46,6 +47,13 @@ describe('transport rules', () => {
     assert.throws(() => requireHttps('X', 'not a url', {}), /X: not a URL/);
     assert.equal(insecureTransportAllowed({}), false);
     assert.equal(insecureTransportAllowed({ TENURE_ALLOW_INSECURE_TRANSPORT: '1' }), true);
+  });
+
+  test('SMTP: accepting any certificate is refused outside tests', () => {
+    const smtp = { SMTP_HOST: 'smtp.example.test', SMTP_FROM: 'tenure@example.test', SMTP_TLS_INSECURE: 'true' };
+    assert.throws(() => smtpConfigFromEnv(smtp), /SMTP_TLS_INSECURE .* tests only/);
+    assert.equal(smtpConfigFromEnv({ ...smtp, TENURE_ALLOW_INSECURE_TRANSPORT: '1' }).tlsInsecure, true);
+    assert.equal(smtpConfigFromEnv({ ...smtp, SMTP_TLS_INSECURE: 'false' }).tlsInsecure, false);
   });
 
   test('HttpClient refuses http:// before sending anything, outside tests', async () => {

@@ -75,6 +75,8 @@ export async function erasePerson(db: pg.Pool, personKey: string, cause: string)
       'delete from poll_changes where person_key = $1',
       'delete from source_snapshots where person_key = $1',
       'delete from persons where person_key = $1',
+      // Normally gone with the account (the connector deletes its rows); erased here whatever happened.
+      'delete from spendcloud_persons where person_key = $1',
     ]) {
       rowsDeleted += (await client.query(sql, [personKey])).rowCount ?? 0;
     }
