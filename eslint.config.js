@@ -33,7 +33,18 @@ const nodeGlobals = Object.fromEntries(
 //   domain  <-  common  <-  connectors, vault  <-  activities  <-  workers  <-  cli
 //                                     workflows (types only from activities, connectors, vault)
 // test/, scripts/ and bin/ are outside the layers and may import anything.
-const FOLDERS = ['domain', 'common', 'connectors', 'vault', 'activities', 'workflows', 'workers', 'cli'];
+const FOLDERS = [
+  'domain',
+  'common',
+  'connectors',
+  'vault',
+  'activities',
+  'metrics',
+  'alerts',
+  'workflows',
+  'workers',
+  'cli',
+];
 const OUTSIDE = ['test', 'scripts', 'bin'];
 
 /** A relative import that reaches the top-level folder `name` from anywhere below the root. */
@@ -75,24 +86,33 @@ const LAYERS = {
     message: 'domain/ imports nothing from the other layers',
   }),
   common: layer({
-    forbidden: ['connectors', 'vault', 'activities', 'workflows', 'workers', 'cli'],
+    forbidden: ['connectors', 'vault', 'activities', 'metrics', 'alerts', 'workflows', 'workers', 'cli'],
     message: 'common/ may import domain/ only',
   }),
   connectors: layer({
-    forbidden: ['vault', 'activities', 'workflows', 'workers', 'cli'],
+    forbidden: ['vault', 'activities', 'metrics', 'alerts', 'workflows', 'workers', 'cli'],
     message: 'connectors/ may import domain/ and common/ only',
   }),
   vault: layer({
-    forbidden: ['connectors', 'activities', 'workflows', 'workers', 'cli'],
+    forbidden: ['connectors', 'activities', 'metrics', 'alerts', 'workflows', 'workers', 'cli'],
     message: 'vault/ may import domain/ and common/ only',
   }),
   activities: layer({
     forbidden: ['workflows', 'workers', 'cli'],
     message: 'activities/ may not import workflows/, workers/ or cli/',
   }),
+  // Beside the activities: metrics (prom-client, the activity interceptor) and admin alerts.
+  metrics: layer({
+    forbidden: ['alerts', 'workflows', 'workers', 'cli'],
+    message: 'metrics/ may not import alerts/, workflows/, workers/ or cli/',
+  }),
+  alerts: layer({
+    forbidden: ['workflows', 'workers', 'cli'],
+    message: 'alerts/ may not import workflows/, workers/ or cli/',
+  }),
   workflows: layer({
     forbidden: ['workers', 'cli'],
-    typesOnly: ['activities', 'connectors', 'vault'],
+    typesOnly: ['activities', 'connectors', 'vault', 'metrics', 'alerts'],
     packages: {
       regex: '^(?![./])(?!@temporalio/(workflow|common)$)',
       message:
