@@ -38,8 +38,8 @@ describe('the same key in two sources', () => {
       config,
       `timeZone: Europe/Amsterdam
 sources:
-  - { id: ${a}, kind: file, options: { path: a.csv } }
-  - { id: ${b}, kind: file, options: { path: b.csv } }
+  - { id: ${a}, kind: file, thresholds: { firstPoll: accept }, options: { path: a.csv } }
+  - { id: ${b}, kind: file, thresholds: { firstPoll: accept }, options: { path: b.csv } }
 `,
     );
     writeFileSync(

@@ -106,6 +106,8 @@ async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void
     TENURE_RULES_FILE: join(dir, 'rules.yaml'),
     TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
     TENURE_FILE_SOURCE_ID: sourceId,
+    // A crash test, not a go-live: the source's first poll goes through without approval.
+    TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify({ firstPoll: 'accept' }),
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: '9',
     SMTP_FROM: 'tenure@tenure.test',

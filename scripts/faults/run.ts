@@ -216,6 +216,8 @@ async function main(): Promise<number> {
     TENURE_RULES_FILE: join(dir, 'rules.yaml'),
     TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
     TENURE_FILE_SOURCE_ID: sourceId,
+    // A fault run, not a go-live: the source's first poll goes through without approval.
+    TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify({ firstPoll: 'accept' }),
     TENURE_TASK_QUEUE: `tenure-fault-${sourceId}`,
     TENURE_SCHEDULES: 'off',
     SMTP_HOST: '127.0.0.1',
