@@ -1,13 +1,14 @@
 /**
  * What one employee workflow's next pass would do to its targets, computed without doing it: the
  * plan (`planPerson`, the same code the workflow runs) against what the workflow holds. Mirrors the
- * decisions of the workflow's reconcile pass (workflows/employee.ts) for a re-evaluation that is not
- * a full check: withdrawn hire, create, delete after retention, grants before revokes, enable/disable.
+ * decisions of the workflow's reconcile pass (workflows/employee-reconcile.ts) for a re-evaluation that
+ * is not a full check: withdrawn hire (an adopted account is disabled, not deleted), create, delete only
+ * after Tenure's own disable moment plus the retention, grants before revokes, enable/disable.
  * Pure: no I/O.
  */
 import type { PersonPlan } from './lifecycle.js';
 import type { DesiredPermission, EntitlementReason, PlanInputView } from '../common/messages.js';
-import { phaseAt } from '../domain/phases.js';
+import { deletionDue, phaseAt } from '../domain/phases.js';
 
 export const PREVIEW_ACTIONS = ['create', 'enable', 'disable', 'delete', 'grant', 'revoke'] as const;
 export type PreviewActionKind = (typeof PREVIEW_ACTIONS)[number];
@@ -47,15 +48,22 @@ export function planActions(personKey: string, plan: PersonPlan, held: HeldState
   const previous = new Map<string, DesiredPermission>(held.desired.map((d) => [`${d.target}\u0000${d.name}`, d]));
 
   if (!plan.employed && !Object.values(held.accounts).some((a) => a.everEnabled)) {
-    for (const target of Object.keys(held.accounts)) {
+    for (const [target, acct] of Object.entries(held.accounts)) {
+      if (acct.origin === 'adopted') {
+        if (acct.enabled || acct.disabledAt === undefined)
+          out.push({ personKey, target, action: 'disable', ruleSetVersion: version, why: 'hire withdrawn (adopted)' });
+        continue;
+      }
       out.push({ personKey, target, action: 'delete', ruleSetVersion: version, why: 'hire withdrawn' });
     }
     return out;
   }
 
   for (const t of plan.targets) {
-    const phase = phaseAt(t, now);
     const acct = held.accounts[t.targetId];
+    let phase = phaseAt(t, now);
+    // HR dates say delete; the workflow deletes only after its own disable moment plus the retention.
+    if (phase === 'deleted' && acct && !deletionDue(acct, t, now)) phase = 'leaver';
     if (!acct && (!t.wantsAccount || ['pending', 'leaver', 'deleted', 'none'].includes(phase))) continue;
     const base = { personKey, target: t.targetId };
     if (phase === 'deleted') {

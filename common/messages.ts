@@ -227,7 +227,17 @@ export interface PlanInputView {
   person?: Person;
   excluded: boolean;
   state: LifecycleState;
-  accounts: Record<string, { enabled: boolean; everEnabled: boolean; permissions: string[] }>;
+  accounts: Record<
+    string,
+    {
+      enabled: boolean;
+      everEnabled: boolean;
+      permissions: string[];
+      /** How Tenure came to hold it, and its own first disable moment (epoch ms). */
+      origin?: 'created' | 'adopted';
+      disabledAt?: number;
+    }
+  >;
   /** The entitlements of the last plan, with their reasons (what a revoke takes away). */
   desired: DesiredPermission[];
   ruleSetVersion?: string;

@@ -24,8 +24,13 @@ rules:
 `);
 const NOW = Date.parse('2027-04-01T10:00:00Z');
 const key = 'file:100234';
-const held = (permissions: string[], enabled = true, everEnabled = enabled): HeldState => ({
-  accounts: { ad: { enabled, everEnabled, permissions } },
+const held = (
+  permissions: string[],
+  enabled = true,
+  everEnabled = enabled,
+  own: { origin?: 'created' | 'adopted'; disabledAt?: number } = {},
+): HeldState => ({
+  accounts: { ad: { enabled, everEnabled, permissions, ...own } },
   excluded: false,
   desired: [
     {
@@ -54,19 +59,32 @@ test('an existing employee: only the difference; a revoke names the version and 
   assert.equal(actions[0]!.why, 'no rule of rules p2 grants old (was: rule "legacy" (p1) for contract c1)');
 });
 
-test('a leaver: permissions revoked and the account disabled; after retention: deleted', () => {
+test('a leaver: permissions revoked and the account disabled; deleted only after the retention from its own disable moment', () => {
   const p = person({ contracts: [contract('c1', '2026-01-01', '2027-03-01')] });
   assert.deepEqual(planActions(key, planPerson(rules, p, NOW), held(['all-staff']), NOW).map(short), [
     'revoke all-staff',
     'disable',
   ]);
   const later = Date.parse('2027-09-01T10:00:00Z');
-  assert.deepEqual(planActions(key, planPerson(rules, p, later), held([], false), later).map(short), ['delete']);
+  const disabledAt = Date.parse('2027-03-02T00:00:00Z');
+  assert.deepEqual(
+    planActions(key, planPerson(rules, p, later), held([], false, true, { disabledAt }), later).map(short),
+    ['delete'],
+  );
+  // The HR dates say delete, but Tenure has no disable moment of its own (an end date typed long
+  // in the past, the account still enabled): disable now, delete after the retention from now.
+  assert.deepEqual(planActions(key, planPerson(rules, p, later), held([], true), later).map(short), ['disable']);
+  assert.deepEqual(
+    planActions(key, planPerson(rules, p, later), held([], false, true, { disabledAt: later - 1000 }), later),
+    [],
+  );
 });
 
-test('a withdrawn hire never enabled: its accounts are deleted; excluded persons: nothing', () => {
+test('a withdrawn hire never enabled: its accounts are deleted, an adopted one disabled; excluded persons: nothing', () => {
   const p = person({ contracts: [] });
   assert.deepEqual(planActions(key, planPerson(rules, p, NOW), held([], false), NOW).map(short), ['delete']);
+  const adopted = held([], true, false, { origin: 'adopted' });
+  assert.deepEqual(planActions(key, planPerson(rules, p, NOW), adopted, NOW).map(short), ['disable']);
   const q = person({ contracts: [contract('c1', '2027-01-01')] });
   assert.deepEqual(planActions(key, planPerson(rules, q, NOW), { ...held([]), excluded: true }, NOW), []);
 });

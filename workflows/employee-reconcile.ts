@@ -21,6 +21,7 @@ import type { AccountOutcome, TargetActivities } from '../activities/targets.js'
 import type { TakenAction } from '../common/messages.js';
 import { targetTaskQueue } from '../common/task-queues.js';
 import { addDays } from '../domain/dates.js';
+import { deletionDue, retentionOf } from '../domain/phases.js';
 import { phaseAt, todayOf, type AccountState, type EmployeeState, type TargetPhase } from './employee-state.js';
 
 /** A start or end longer ago than this is not news for the manager (initial loads). */
@@ -408,20 +409,10 @@ async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAc
   }
 }
 
-/** The retention of a target: from the rules' timings, or the plan's disable-to-delete span. */
-function retentionOf(t: TargetPlan): number {
-  return t.retentionMs ?? (t.deleteAt !== undefined && t.disableAt !== undefined ? t.deleteAt - t.disableAt : 0);
-}
-
 /** Notes Tenure's own disable moment (the first one) and when the retention from it ends. */
 function markDisabled(acct: AccountState, t: TargetPlan | undefined, at: number): void {
   acct.disabledAt ??= at;
   if (t) acct.deleteNotBefore = acct.disabledAt + retentionOf(t);
-}
-
-/** Deletion is due: Tenure disabled the account itself and the retention from that moment has passed. */
-export function deletionDue(acct: AccountState, t: TargetPlan, now: number): boolean {
-  return !acct.enabled && acct.disabledAt !== undefined && now >= acct.disabledAt + retentionOf(t);
 }
 
 /** A withdrawn hire's adopted account: disabled now, deleted after the retention from that moment. */

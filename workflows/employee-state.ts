@@ -176,7 +176,13 @@ export function planInputView(s: EmployeeState): PlanInputView {
     accounts: Object.fromEntries(
       Object.entries(s.accounts).map(([target, a]) => [
         target,
-        { enabled: a.enabled, everEnabled: a.everEnabled, permissions: [...a.permissions] },
+        {
+          enabled: a.enabled,
+          everEnabled: a.everEnabled,
+          permissions: [...a.permissions],
+          origin: a.origin,
+          disabledAt: a.disabledAt,
+        },
       ]),
     ),
     desired: s.plan?.targets.flatMap((t) => t.permissions) ?? [],
