@@ -97,6 +97,8 @@ export class SmtpSink {
       SMTP_SECURE: 'false',
       SMTP_FROM: from,
       SMTP_TLS_INSECURE: 'true',
+      // The sink's certificate is self-signed: accepting it is allowed under the test-only switch.
+      TENURE_ALLOW_INSECURE_TRANSPORT: '1',
     };
   }
 
