@@ -59,10 +59,23 @@ async function accountsByPrefix(prefix: string): Promise<Map<string, { uac: numb
   }
 }
 
+/** Resolves when the child has exited (at once when it already has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
 function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
-    env: { TENURE_PAYLOADS_PLAINTEXT: '1', ...env, TENURE_SCHEDULES: 'off', TENURE_TASK_QUEUE: env.TENURE_TASK_QUEUE },
+    env: {
+      TENURE_PAYLOADS_PLAINTEXT: '1',
+      ...env,
+      TENURE_SCHEDULES: 'off',
+      TENURE_TASK_QUEUE: env.TENURE_TASK_QUEUE,
+      // Two workers on one machine: only one could serve /metrics on the default port.
+      TENURE_METRICS_PORT: 'off',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.resume();
@@ -131,8 +144,9 @@ async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void
       500,
     );
     assert.ok(partial.size >= 20 && partial.size < 200, `killed mid-way at ${partial.size} accounts`);
+    assert.equal(worker.exitCode, null, 'the first worker was still running when it was killed');
     worker.kill('SIGKILL');
-    await new Promise((r) => worker.once('exit', r));
+    await exited(worker);
 
     if (mode === 'restart') second = startWorker(env);
     const done = await eventually(
@@ -153,7 +167,7 @@ async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void
   } finally {
     worker.kill('SIGKILL');
     second?.kill('SIGTERM');
-    if (second) await new Promise((r) => second!.once('exit', r));
+    if (second) await exited(second);
     for (const r of rows)
       await client.workflow
         .getHandle(employeeWorkflowId(`${sourceId}:${r.key}`))
