@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lifecycle, crash-safety and poller tests against Temporal as it runs in production: the server
 # binary with PostgreSQL persistence and SQL visibility (scripts/services/temporal-cluster.sh) instead
-# of the dev server. Crash safety includes two worker processes with one SIGKILLed mid-load.
+# of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one.
 # Usage: bash scripts/cluster-test.sh [extra node --test args]
 SERVICE=cluster-test
 export TENURE_ENV=test
