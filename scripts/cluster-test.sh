@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lifecycle, crash-safety and poller tests against Temporal as it runs in production: the server
+# The lifecycle and crash-safety tests against Temporal as it runs in production: the server
 # binary with PostgreSQL persistence and SQL visibility (scripts/services/temporal-cluster.sh) instead
 # of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one.
 # Usage: bash scripts/cluster-test.sh [extra node --test args]
@@ -20,5 +20,5 @@ source "$RUN_ROOT/temporal-cluster/cluster.env" # TEMPORAL_ADDRESS now points at
 set +a
 log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" --version))"
 
-files=(test/lifecycle.test.ts test/lifecycle-changes.test.ts test/resilience.test.ts test/poller.test.ts)
+files=(test/lifecycle.test.ts test/resilience.test.ts)
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"

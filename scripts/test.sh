@@ -26,7 +26,7 @@ mapfile -t files < <(find test/fast -name '*.test.ts' | sort; find test -name '*
 log "running ${#files[@]} test files"
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"
 
-# Then the lifecycle, crash-safety and poller tests again against the production-shaped Temporal
+# Then the lifecycle and crash-safety tests again against the production-shaped Temporal
 # server (PostgreSQL persistence, SQL visibility). TENURE_CLUSTER_TESTS=off skips this phase.
 if [ "${TENURE_CLUSTER_TESTS:-on}" != off ]; then
   log "against the Temporal cluster (PostgreSQL persistence)"
