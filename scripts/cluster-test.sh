@@ -21,4 +21,5 @@ set +a
 log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" --version))"
 
 files=(test/lifecycle.test.ts test/resilience.test.ts)
-node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"
+timeout --kill-after=30s 25m node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit \
+  --test-reporter=spec "${files[@]}" "$@"

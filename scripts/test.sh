@@ -24,7 +24,10 @@ npx prettier --check . >/dev/null || { npx prettier --check . ; die "formatting 
 mapfile -t files < <(find test/fast -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/fast/*' | sort)
 [ "${#files[@]}" -gt 0 ] || die "no test files found"
 log "running ${#files[@]} test files"
-node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}" "$@"
+# --test-force-exit and the outer timeout: a test that leaves a process or handle behind fails the
+# run instead of keeping it open until CI's own limit.
+timeout --kill-after=30s 45m node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit \
+  --test-reporter=spec "${files[@]}" "$@"
 
 # Then the lifecycle and crash-safety tests again against the production-shaped Temporal
 # server (PostgreSQL persistence, SQL visibility). TENURE_CLUSTER_TESTS=off skips this phase.

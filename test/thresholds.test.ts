@@ -817,6 +817,6 @@ describe('thresholds: CLI arguments', () => {
     for (const c of ['held', 'approve', 'reject']) assert.match(out.join('\n'), new RegExp(`^  ${c} `, 'm'));
     const help: string[] = [];
     await runCli(['approve', '--help'], { ...noConnections, out: (l) => help.push(l) });
-    assert.match(help.join('\n'), /Usage: tenure approve <pollWorkflowId\|sourceId>/);
+    assert.match(help.join('\n'), /Usage: tenure approve <pollWorkflowId\|sourceId\|rulesApplyWorkflowId>/);
   });
 });

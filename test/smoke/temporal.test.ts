@@ -1,14 +1,13 @@
-// The real Temporal dev server (CLI v1.5.1 built by setup) and a real worker.
+// The project-started Temporal dev server (CLI v1.5.1 built by setup) and a real worker.
 import '../support/quiet-runtime.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createConnectivityActivities, connectivityDepsFromEnv } from '../../activities/connectivity.js';
 import { connectClient, connectWorker } from '../../workers/temporal-connection.js';
 import { EmployeeIdKey, seenQuery, wakeSignal } from '../support/smoke-workflows.js';
-import { temporalCliPath, uniqueSuffix } from '../support/env.js';
+import { uniqueSuffix } from '../support/env.js';
 
 const workflowsPath = fileURLToPath(new URL('../support/smoke-workflows.ts', import.meta.url));
 let bundle: WorkflowBundleWithSourceMap;
@@ -17,33 +16,6 @@ before(async () => {
   bundle = await bundleWorkflowCode({
     workflowsPath,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-  });
-});
-
-describe('Temporal through @temporalio/testing with the project-built server', () => {
-  test('createLocal with existing-path starts the CLI dev server and runs checkConnectivity against every component', async () => {
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: temporalCliPath() } },
-    });
-    try {
-      const taskQueue = `smoke-${uniqueSuffix()}`;
-      const worker = await Worker.create({
-        connection: env.nativeConnection,
-        taskQueue,
-        workflowBundle: bundle,
-        activities: createConnectivityActivities(connectivityDepsFromEnv()),
-      });
-      const report = await worker.runUntil(
-        env.client.workflow.execute('checkConnectivity', { taskQueue, workflowId: `connectivity-${taskQueue}` }),
-      );
-      const failed = (report as { checks: { ok: boolean; component: string; detail: string }[] }).checks.filter(
-        (c) => !c.ok,
-      );
-      assert.deepEqual(failed, [], 'every component answers');
-      assert.equal((report as { checks: unknown[] }).checks.length, 3);
-    } finally {
-      await env.teardown();
-    }
   });
 });
 
@@ -56,51 +28,75 @@ describe('the project-started dev server', () => {
     await client.connection.close();
   });
 
-  test('signal-with-start reaches a waiting workflow, and its search attribute is found through visibility', async () => {
+  test('checkConnectivity runs against every component', { timeout: 180_000 }, async () => {
     const taskQueue = `smoke-${uniqueSuffix()}`;
-    const employeeId = `smoke-${uniqueSuffix()}`;
-    const worker = await Worker.create({ connection: await connectWorker(), taskQueue, workflowBundle: bundle });
-    await worker.runUntil(async () => {
-      const workflowId = `employee-${employeeId}`;
-      const handle = await client.workflow.signalWithStart('waitForWake', {
-        workflowId,
-        taskQueue,
-        args: [employeeId],
-        signal: wakeSignal,
-        signalArgs: ['hello'],
-        typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
-      });
-      // A second signal-with-start lands on the same running execution.
-      await client.workflow.signalWithStart('waitForWake', {
-        workflowId,
-        taskQueue,
-        args: [employeeId],
-        signal: wakeSignal,
-        signalArgs: ['again'],
-      });
-      assert.deepEqual(
-        await waitUntil(
-          () => handle.query(seenQuery),
-          (s) => s.length === 2,
-        ),
-        ['hello', 'again'],
-      );
-
-      const found = await waitUntil(
-        async () => {
-          const ids: string[] = [];
-          for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` }))
-            ids.push(wf.workflowId);
-          return ids;
-        },
-        (ids) => ids.length === 1,
-      );
-      assert.deepEqual(found, [workflowId]);
-
-      await handle.signal(wakeSignal, 'done');
-      assert.deepEqual(await handle.result(), ['hello', 'again', 'done']);
+    const worker = await Worker.create({
+      connection: await connectWorker(),
+      taskQueue,
+      workflowBundle: bundle,
+      activities: createConnectivityActivities(connectivityDepsFromEnv()),
     });
+    const report = await worker.runUntil(
+      client.workflow.execute('checkConnectivity', { taskQueue, workflowId: `connectivity-${taskQueue}` }),
+    );
+    const checks = (report as { checks: { ok: boolean; component: string; detail: string }[] }).checks;
+    assert.deepEqual(
+      checks.filter((c) => !c.ok),
+      [],
+      'every component answers',
+    );
+    assert.equal(checks.length, 3);
   });
+
+  test(
+    'signal-with-start reaches a waiting workflow, and its search attribute is found through visibility',
+    { timeout: 180_000 },
+    async () => {
+      const taskQueue = `smoke-${uniqueSuffix()}`;
+      const employeeId = `smoke-${uniqueSuffix()}`;
+      const worker = await Worker.create({ connection: await connectWorker(), taskQueue, workflowBundle: bundle });
+      await worker.runUntil(async () => {
+        const workflowId = `employee-${employeeId}`;
+        const handle = await client.workflow.signalWithStart('waitForWake', {
+          workflowId,
+          taskQueue,
+          args: [employeeId],
+          signal: wakeSignal,
+          signalArgs: ['hello'],
+          typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
+        });
+        // A second signal-with-start lands on the same running execution.
+        await client.workflow.signalWithStart('waitForWake', {
+          workflowId,
+          taskQueue,
+          args: [employeeId],
+          signal: wakeSignal,
+          signalArgs: ['again'],
+        });
+        assert.deepEqual(
+          await waitUntil(
+            () => handle.query(seenQuery),
+            (s) => s.length === 2,
+          ),
+          ['hello', 'again'],
+        );
+
+        const found = await waitUntil(
+          async () => {
+            const ids: string[] = [];
+            for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` }))
+              ids.push(wf.workflowId);
+            return ids;
+          },
+          (ids) => ids.length === 1,
+        );
+        assert.deepEqual(found, [workflowId]);
+
+        await handle.signal(wakeSignal, 'done');
+        assert.deepEqual(await handle.result(), ['hello', 'again', 'done']);
+      });
+    },
+  );
 });
 
 async function waitUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
