@@ -25,6 +25,7 @@
 import type { Contract, Person } from './model.js';
 import { addDays, compareDates, isActiveOn } from './dates.js';
 import { removeDiacritics } from './naming.js';
+import { describeMatch, matchesValue, type ValueMatch } from './value-match.js';
 import { TEMPLATE_FIELDS, timingsFor, type Rule, type Rules, type TemplateField, type Timings } from './rules.js';
 
 /** Why an entitlement is desired. */
@@ -118,10 +119,10 @@ export function matchPerson(rule: Rule, person: Person): Record<string, string> 
   const pc = rule.conditions.person;
   const matched: Record<string, string> = {};
   if (!pc) return matched;
-  const check = (field: string, allowed: string[] | undefined, value: string | undefined): boolean => {
+  const check = (field: string, allowed: ValueMatch | undefined, value: string | undefined): boolean => {
     if (!allowed) return true;
-    if (value === undefined || !allowed.includes(value)) return false;
-    matched[field] = value;
+    if (!matchesValue(allowed, value)) return false;
+    if (value !== undefined) matched[field] = value;
     return true;
   };
   if (!check('person.source', pc.source, person.source)) return null;
@@ -140,8 +141,8 @@ export function matchContract(rule: Rule, c: Contract): Record<string, string> |
     const allowed = rule.conditions[condition];
     if (!allowed) continue;
     const value = contractValue(c, field);
-    if (value === undefined || !allowed.includes(value)) return null;
-    matched[field] = value;
+    if (!matchesValue(allowed, value)) return null;
+    if (value !== undefined) matched[field] = value;
   }
   return matched;
 }
@@ -314,8 +315,8 @@ function checkPerson(rule: Rule, person: Person): ConditionCheck[] {
   const pc = rule.conditions.person;
   if (!pc) return [];
   const checks: ConditionCheck[] = [];
-  const add = (field: string, allowed: string[] | undefined, value: string | undefined) => {
-    if (allowed) checks.push({ field, allowed, value, ok: value !== undefined && allowed.includes(value) });
+  const add = (field: string, allowed: ValueMatch | undefined, value: string | undefined) => {
+    if (allowed) checks.push({ field, allowed: describeMatch(allowed), value, ok: matchesValue(allowed, value) });
   };
   add('person.source', pc.source, person.source);
   add('person.location', pc.location, person.location);
@@ -331,7 +332,7 @@ function checkContract(rule: Rule, c: Contract): ConditionCheck[] {
     const allowed = rule.conditions[condition];
     if (!allowed) continue;
     const value = contractValue(c, field);
-    checks.push({ field, allowed, value, ok: value !== undefined && allowed.includes(value) });
+    checks.push({ field, allowed: describeMatch(allowed), value, ok: matchesValue(allowed, value) });
   }
   return checks;
 }

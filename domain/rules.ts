@@ -6,6 +6,7 @@
  * code must not import.
  */
 import { z } from 'zod';
+import { ValueMatch } from './value-match.js';
 import type { Node } from 'yaml';
 import { cleanMessage, keyNode, locate, readYaml } from './yaml-document.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from './dates.js';
@@ -24,11 +25,6 @@ const Count = z
   .min(0, 'must not be negative');
 
 const StringValue = z.string({ error: 'expected a string' }).trim().min(1, 'is empty');
-/** OR between the values. */
-const StringList = z
-  .array(StringValue, { error: 'expected an array of strings' })
-  .min(1, 'expected at least one value');
-
 /**
  * Lifecycle timings of a target (all optional in the file; see `DEFAULT_TIMINGS`).
  * The `...Seconds...` fields are exact overrides for demos and tests; when present they replace
@@ -101,22 +97,22 @@ const Template = StringValue.superRefine((s, ctx) => {
 });
 
 const PersonConditions = z.strictObject({
-  source: StringList.optional(),
-  location: StringList.optional(),
-  convention: StringList.optional(),
+  source: ValueMatch.optional(),
+  location: ValueMatch.optional(),
+  convention: ValueMatch.optional(),
   /** Custom person fields by name. */
-  custom: z.record(z.string(), StringList).optional(),
+  custom: z.record(z.string(), ValueMatch).optional(),
 });
 
-/** AND between the conditions, OR between the values of one condition. */
+/** AND between the conditions; per condition a list of values (OR) or operators (domain/value-match.ts). */
 export const Conditions = z.strictObject({
   /** Contract department code. */
-  department: StringList.optional(),
+  department: ValueMatch.optional(),
   /** Contract title (job) code. */
-  title: StringList.optional(),
-  location: StringList.optional(),
-  employer: StringList.optional(),
-  costCenter: StringList.optional(),
+  title: ValueMatch.optional(),
+  location: ValueMatch.optional(),
+  employer: ValueMatch.optional(),
+  costCenter: ValueMatch.optional(),
   person: PersonConditions.optional(),
   /** A contract is in conditions from this many days before its start (default: the target's creation window). */
   daysBeforeStart: Count.optional(),

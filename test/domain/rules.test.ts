@@ -57,13 +57,16 @@ test('errors name file, line, column and path', () => {
     () => parseRules(bad, 'rules.yaml'),
     (e: unknown) => {
       assert.ok(e instanceof RulesError);
-      assert.equal(e.message, 'rules.yaml:28:7: rules[1].conditions.department: expected an array of strings');
+      assert.equal(
+        e.message,
+        'rules.yaml:28:7: rules[1].conditions.department: expected an array of strings (or an object with in, not, prefix, contains or regex)',
+      );
       assert.deepEqual(e.issues[0], {
         file: 'rules.yaml',
         line: 28,
         column: 7,
         path: 'rules[1].conditions.department',
-        message: 'expected an array of strings',
+        message: 'expected an array of strings (or an object with in, not, prefix, contains or regex)',
       });
       return true;
     },
