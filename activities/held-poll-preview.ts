@@ -11,12 +11,18 @@ import type { Rules } from '../domain/rules.js';
 import { stagedPersons } from '../vault/polls.js';
 import type { HeldPollPreviewRequest } from './poll.js';
 import { previewTenant } from './preview.js';
+import { previewAccountLookup } from './existing-account.js';
+import type { CorrelationValue } from './lifecycle.js';
+import type { TargetConnector } from '../connectors/types.js';
 
 export function createHeldPollPreviewer(deps: {
   pool: pg.Pool;
   client: Pick<Client, 'workflow'>;
   taskQueue?: string;
   rules: () => Promise<Rules>;
+  /** The worker's target connectors: a create that meets an existing account shows as adopt or report. */
+  targets?: ReadonlyMap<string, TargetConnector>;
+  correlationValue?: CorrelationValue;
 }): (poll: HeldPollPreviewRequest) => Promise<PollPreview> {
   return async ({ pollId, sourceId }) => {
     const staged = await stagedPersons(deps.pool, pollId);
@@ -24,8 +30,11 @@ export function createHeldPollPreviewer(deps: {
       const parsed = Person.safeParse(p);
       return parsed.success ? [parsed.data] : [];
     });
+    const rules = await deps.rules();
     const preview = await previewTenant({
-      rules: await deps.rules(),
+      rules,
+      accounts: deps.targets && previewAccountLookup({ pool: deps.pool, targets: deps.targets, rules }),
+      correlationValue: deps.correlationValue,
       client: deps.client,
       taskQueue: deps.taskQueue,
       persons: { imported: persons },
