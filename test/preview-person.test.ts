@@ -80,6 +80,32 @@ test('a leaver: permissions revoked and the account disabled; deleted only after
   );
 });
 
+test('an existing account a create would meet: adopt (enable only when disabled now) or report', () => {
+  const p = person({ contracts: [contract('c1', '2027-01-01')] });
+  const plan = planPerson(rules, p, NOW);
+  const names = { username: 'legacy19', userPrincipalName: 'legacy19@example.org', email: 'l.egacy@example.org' };
+  const enabled = planActions(key, plan, NOTHING_HELD, NOW, {
+    ad: { kind: 'adopt', enabled: true, names, renamed: false },
+  });
+  assert.deepEqual(enabled.map(short), ['adopt', 'grant all-staff', 'grant fin']);
+  assert.deepEqual(enabled[0]!.names, names);
+  assert.deepEqual([enabled[0]!.rule, enabled[0]!.contractId], ['staff', 'c1']);
+  assert.match(enabled[0]!.why, /keeps its login names legacy19 \/ legacy19@example.org \/ l.egacy@example.org/);
+  const disabled = planActions(key, plan, NOTHING_HELD, NOW, {
+    ad: { kind: 'adopt', enabled: false, names, renamed: true },
+  });
+  assert.deepEqual(disabled.map(short), ['adopt', 'grant all-staff', 'grant fin', 'enable']);
+  assert.match(disabled[0]!.why, /gets the generated login names; its own \(legacy19/);
+  const refused = planActions(key, plan, NOTHING_HELD, NOW, { ad: { kind: 'refused', why: 'adoption is off' } });
+  assert.deepEqual(refused.map(short), ['report']);
+  assert.equal(refused[0]!.why, 'adoption is off');
+  // A person who holds the account already: what a look-up found is not used.
+  assert.deepEqual(
+    planActions(key, plan, held(['all-staff', 'fin']), NOW, { ad: { kind: 'refused', why: 'x' } }).map(short),
+    [],
+  );
+});
+
 test('a withdrawn hire never enabled: its accounts are deleted, an adopted one disabled; excluded persons: nothing', () => {
   const p = person({ contracts: [] });
   assert.deepEqual(planActions(key, planPerson(rules, p, NOW), held([], false), NOW).map(short), ['delete']);
