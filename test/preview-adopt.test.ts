@@ -4,6 +4,7 @@
 // the first poll then does; and `ownership.renameAdopted` gives an adopted account the generated names
 // while its own stay reserved for the person.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change, type Client as LdapClient } from 'ldapts';
@@ -199,6 +200,36 @@ describe('go-live preview shows adoption (Samba AD)', () => {
     );
     assert.ok(text.some((l) => /^create\s+2\s+2$/.test(l)));
     assert.ok(text.some((l) => l.includes(pk(inScope)) && l.includes('adopt') && l.includes(kept.username)));
+
+    // --csv: every action to the file while planning, the login names in their own columns.
+    const csvPath = join(h.dir, 'golive.csv');
+    const csvOut: string[] = [];
+    await previewCommand(
+      {
+        client: h.client,
+        pool: h.db,
+        out: (l) => csvOut.push(l),
+        taskQueue: `tenure-test-${h.sourceId}`,
+        accounts: (r) => ({
+          lookup: previewAccountLookup({ pool: h.db, targets: h.runtime.targets, rules: r }),
+          close: async () => undefined,
+        }),
+      },
+      { rulesFile: join(h.dir, 'rules.yaml'), source: { id: h.sourceId, fetch: readSource }, csv: csvPath },
+    );
+    const csvLines = readFileSync(csvPath, 'utf8').trim().split('\n');
+    assert.equal(
+      csvLines[0],
+      '"person_key","target","action","permission","rule","rules_version","contract_id","username","user_principal_name","email","why"',
+    );
+    assert.equal(csvLines.length - 1, preview.actions.length, 'every action in the file');
+    assert.ok(csvOut.includes(`${preview.actions.length} actions written to ${csvPath}`), csvOut.join('\n'));
+    const adoptRow = csvLines.find((l) => l.includes('"adopt"'))!;
+    assert.ok(
+      adoptRow.startsWith(`"${pk(inScope)}","ad","adopt","","all staff","preview-adopt-1",`) &&
+        adoptRow.includes(`"${kept.username}","${kept.userPrincipalName}","${kept.email}"`),
+      adoptRow,
+    );
 
     // With AD_OUT_OF_SCOPE_MATCH=report the same person shows as report, still never adopt.
     const reporting = new AdTargetConnector({ ...adConfigFromEnv(process.env), id: 'ad', outOfScopeMatch: 'report' });
