@@ -678,7 +678,9 @@ async function runRulesCommand(
       rulesSet,
       timeZone,
       env,
-      accounts: (rules) => previewConnectors(rules, pool, env, out),
+      // Notes go to stderr: stdout may be --json.
+      accounts: (rules) =>
+        previewConnectors(rules, pool, env, deps.err ?? ((line: string) => process.stderr.write(`${line}\n`))),
       correlationValue: correlationFor(env.TENURE_CORRELATION, await sourceCount(env)),
     },
     {

@@ -12,6 +12,7 @@ import { previewAccountLookup } from '../activities/existing-account.js';
 import { previewTenant } from '../activities/preview.js';
 import type { PreviewAction } from '../activities/preview-person.js';
 import { previewCommand } from '../cli/commands/preview.js';
+import { runCli } from '../cli/main.js';
 import { FileSource } from '../connectors/sources/file.js';
 import { AdTargetConnector, adConfigFromEnv } from '../connectors/targets/ad.js';
 import { generatePassword, unicodePwd } from '../connectors/targets/ad/password.js';
@@ -200,6 +201,26 @@ describe('go-live preview shows adoption (Samba AD)', () => {
     );
     assert.ok(text.some((l) => /^create\s+2\s+2$/.test(l)));
     assert.ok(text.some((l) => l.includes(pk(inScope)) && l.includes('adopt') && l.includes(kept.username)));
+
+    // The command as an admin runs it: the connectors built from the environment, as the workers do.
+    const lines: string[] = [];
+    const errs: string[] = [];
+    const code = await runCli(['preview', '--source', h.sourceId, '--rules', join(h.dir, 'rules.yaml'), '--json'], {
+      out: (l) => lines.push(l),
+      err: (l) => errs.push(l),
+      env: {
+        ...process.env,
+        TENURE_FILE_SOURCE: join(h.dir, 'hr-export.csv'),
+        TENURE_FILE_SOURCE_ID: h.sourceId,
+        TENURE_TASK_QUEUE: `tenure-test-${h.sourceId}`,
+      },
+      connectTemporal: async () => h.client,
+      connectPostgres: () => h.db,
+      closeConnections: false,
+    });
+    assert.equal(code, 0, errs.join('\n'));
+    const fromCli = JSON.parse(lines.join('\n')) as TenantPreview;
+    assert.deepEqual(fromCli.actions.map(line).sort(), preview.actions.map(line).sort(), 'the CLI shows the same');
 
     // --csv: every action to the file while planning, the login names in their own columns.
     const csvPath = join(h.dir, 'golive.csv');
