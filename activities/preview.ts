@@ -28,6 +28,8 @@ export interface PreviewTotals {
   withoutWorkflow: number;
   /** Records that are not valid persons (vault rows that no longer validate). */
   invalid: number;
+  /** Creates shown without looking for an existing account (the look-up's time budget ran out). */
+  createsNotLookedUp?: number;
   /** `create`, `grant`, ... over every target. */
   byAction: Record<string, number>;
   /** Per target, per action: `{ ad: { grant: 12 } }`. */
@@ -67,6 +69,8 @@ export interface PreviewOptions {
    * reported). Without it every missing account shows as a create.
    */
   accounts?: AccountLookup;
+  /** Epoch ms after which no more look-ups are made (the rest show as creates and are counted). */
+  lookupUntil?: number;
 }
 
 /** What a create of this person's account in this target would meet; null: a plain create. */
@@ -166,6 +170,10 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
     const found: Record<string, FoundAccount> = {};
     for (const a of list) {
       if (a.action !== 'create') continue;
+      if (opts.lookupUntil !== undefined && Date.now() > opts.lookupUntil) {
+        totals.createsNotLookedUp = (totals.createsNotLookedUp ?? 0) + 1;
+        continue;
+      }
       const f = await opts.accounts(key, a.target, p.account.employeeId);
       if (f) found[a.target] = f;
     }

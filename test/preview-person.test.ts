@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planPerson } from '../activities/lifecycle.js';
 import { NOTHING_HELD, planActions, type HeldState } from '../activities/preview-person.js';
-import type { PreviewTotals } from '../activities/preview.js';
+import { previewTenant, type PreviewTotals } from '../activities/preview.js';
 import { DEFAULT_RULES_APPLY_LIMITS, rulesThresholdReasons } from '../activities/rules-apply.js';
 import { parseRules } from '../domain/rules.js';
 import { contract, person } from './domain/helpers.js';
@@ -138,4 +138,17 @@ test('apply limits: revokes, disables and deletes over max or percent hold; gran
     ['revoke: 6 over 100 persons (6.0%); limit 5%'],
   );
   assert.deepEqual(rulesThresholdReasons(totals({ revoke: 6 }, 10), DEFAULT_RULES_APPLY_LIMITS), [], 'small: max only');
+});
+
+test('look-ups stop at their time budget: the rest show as creates and are counted', async () => {
+  const persons = ['1', '2'].map((k) => person({ key: k, contracts: [contract(`c${k}`, '2027-01-01')] }));
+  const r = await previewTenant({
+    rules,
+    persons: { imported: persons },
+    now: NOW,
+    accounts: () => Promise.reject(new Error('no look-up after the budget')),
+    lookupUntil: 0,
+  });
+  assert.equal(r.totals.createsNotLookedUp, 2);
+  assert.equal(r.totals.byAction.create, 2);
 });
