@@ -10,7 +10,7 @@ import type { PersonPlan } from './lifecycle.js';
 import type { DesiredPermission, EntitlementReason, PlanInputView } from '../common/messages.js';
 import { deletionDue, phaseAt } from '../domain/phases.js';
 
-export const PREVIEW_ACTIONS = ['create', 'enable', 'disable', 'delete', 'grant', 'revoke'] as const;
+export const PREVIEW_ACTIONS = ['create', 'adopt', 'report', 'enable', 'disable', 'delete', 'grant', 'revoke'] as const;
 export type PreviewActionKind = (typeof PREVIEW_ACTIONS)[number];
 
 export interface PreviewAction {
@@ -19,6 +19,8 @@ export interface PreviewAction {
   action: PreviewActionKind;
   /** For grant and revoke. */
   permission?: string;
+  /** For adopt: the login names the account carries now (kept, unless renameAdopted). */
+  names?: { username: string; userPrincipalName: string; email: string };
   /** The rule, rules version and contract behind it (for a revoke: what granted it before). */
   rule?: string;
   ruleSetVersion?: string;
@@ -32,6 +34,14 @@ export type HeldState = Pick<PlanInputView, 'accounts' | 'excluded' | 'desired'>
 
 export const NOTHING_HELD: HeldState = { accounts: {}, excluded: false, desired: [] };
 
+/**
+ * What a create would meet in a target, looked up read-only (activities/existing-account.ts): an
+ * existing account to adopt, or a refusal that is reported instead of a create.
+ */
+export type FoundAccount =
+  | { kind: 'adopt'; enabled: boolean; names: NonNullable<PreviewAction['names']>; renamed: boolean }
+  | { kind: 'refused'; why: string };
+
 function reasonOf(r: EntitlementReason | undefined): Pick<PreviewAction, 'rule' | 'ruleSetVersion' | 'contractId'> {
   return r ? { rule: r.rule, ruleSetVersion: r.ruleSetVersion, contractId: r.contractId } : {};
 }
@@ -41,7 +51,13 @@ function describe(r: EntitlementReason | undefined): string {
 }
 
 /** The actions, in the order the workflow takes them per target. */
-export function planActions(personKey: string, plan: PersonPlan, held: HeldState, now: number): PreviewAction[] {
+export function planActions(
+  personKey: string,
+  plan: PersonPlan,
+  held: HeldState,
+  now: number,
+  found: Record<string, FoundAccount> = {},
+): PreviewAction[] {
   if (held.excluded) return [];
   const out: PreviewAction[] = [];
   const version = plan.ruleSetVersion;
@@ -71,8 +87,31 @@ export function planActions(personKey: string, plan: PersonPlan, held: HeldState
       continue;
     }
     const why = { account: t.accountReason, access: t.accessReason };
-    const current = acct ?? { enabled: false, everEnabled: false, permissions: [] as string[] };
-    if (!acct) {
+    const existing = acct ? undefined : found[t.targetId];
+    if (existing?.kind === 'refused') {
+      // The create is refused (nothing changes in the target); the person shows as failing.
+      out.push({ ...base, action: 'report', ...reasonOf(why.account), why: existing.why });
+      continue;
+    }
+    const current = acct ?? {
+      enabled: existing?.enabled ?? false,
+      everEnabled: false,
+      permissions: [] as string[],
+    };
+    if (existing?.kind === 'adopt') {
+      const n = existing.names;
+      out.push({
+        ...base,
+        action: 'adopt',
+        ...reasonOf(why.account),
+        names: n,
+        why:
+          `${describe(why.account)}; existing account in scope ` +
+          (existing.renamed
+            ? `gets the generated login names; its own (${n.username} / ${n.userPrincipalName} / ${n.email}) stay reserved`
+            : `keeps its login names ${n.username} / ${n.userPrincipalName} / ${n.email}`),
+      });
+    } else if (!acct) {
       out.push({ ...base, action: 'create', ...reasonOf(why.account), why: describe(why.account) });
     }
     const wantEnabled = phase === 'active' && t.wantsAccess;

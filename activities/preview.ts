@@ -9,8 +9,15 @@ import type pg from 'pg';
 import { EMPLOYEE_WORKFLOW_TYPE, planInputQuery, type PlanInputView } from '../common/messages.js';
 import { employeeWorkflowId, personKey, Person } from '../domain/model.js';
 import type { Rules } from '../domain/rules.js';
-import { planPerson } from './lifecycle.js';
-import { NOTHING_HELD, PREVIEW_ACTIONS, planActions, type HeldState, type PreviewAction } from './preview-person.js';
+import { planPerson, type CorrelationValue } from './lifecycle.js';
+import {
+  NOTHING_HELD,
+  PREVIEW_ACTIONS,
+  planActions,
+  type FoundAccount,
+  type HeldState,
+  type PreviewAction,
+} from './preview-person.js';
 
 export interface PreviewTotals {
   persons: number;
@@ -21,6 +28,8 @@ export interface PreviewTotals {
   withoutWorkflow: number;
   /** Records that are not valid persons (vault rows that no longer validate). */
   invalid: number;
+  /** Creates shown without looking for an existing account (the look-up's time budget ran out). */
+  createsNotLookedUp?: number;
   /** `create`, `grant`, ... over every target. */
   byAction: Record<string, number>;
   /** Per target, per action: `{ ad: { grant: 12 } }`. */
@@ -47,11 +56,25 @@ export interface PreviewOptions {
   /** Persons from the vault (of these sources, or all) or from a fresh source read. */
   persons: { vault: Pick<pg.Pool, 'query'>; sources?: string[] } | { imported: Person[] };
   now?: number;
-  /** Workflow queries in flight at once (default 16). */
+  /** Workflow queries (and account look-ups) in flight at once (default 16). */
   concurrency?: number;
-  /** Keep at most this many actions (default: all); the totals always count every one. */
+  /** Keep at most this many actions in the result (default: all); the totals always count every one. */
   maxActions?: number;
+  /** Every action, in order, as it is planned (for a CSV written while planning). */
+  onAction?: (action: PreviewAction) => void;
+  /** The person's correlation value in the targets (as the workers compute it; default the bare key). */
+  correlationValue?: CorrelationValue;
+  /**
+   * Read-only look-up of the existing account a create would meet (adopt, or a refusal that is
+   * reported). Without it every missing account shows as a create.
+   */
+  accounts?: AccountLookup;
+  /** Epoch ms after which no more look-ups are made (the rest show as creates and are counted). */
+  lookupUntil?: number;
 }
+
+/** What a create of this person's account in this target would meet; null: a plain create. */
+export type AccountLookup = (personKey: string, target: string, employeeId: string) => Promise<FoundAccount | null>;
 
 /** Person keys of the running employee workflows (visibility; one page per 1,000). */
 export async function runningEmployees(client: Pick<Client, 'workflow'>, taskQueue?: string): Promise<Set<string>> {
@@ -78,12 +101,33 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   return out;
 }
 
-async function vaultPersons(db: Pick<pg.Pool, 'query'>, sources?: string[]): Promise<{ key: string; data: unknown }[]> {
-  const r = sources
-    ? await db.query(`select person_key, data from persons where source = any($1) order by person_key`, [sources])
-    : await db.query(`select person_key, data from persons order by person_key`);
-  return r.rows.map((x) => ({ key: x.person_key as string, data: x.data }));
+/** Persons a page at a time, in person-key order (keyset paging: memory stays one page whatever the tenant). */
+async function* vaultPersons(
+  db: Pick<pg.Pool, 'query'>,
+  sources: string[] | undefined,
+  pageSize = PAGE,
+): AsyncGenerator<{ key: string; data: unknown }[]> {
+  let after = '';
+  for (;;) {
+    const r = sources
+      ? await db.query(
+          `select person_key, data from persons where source = any($1) and person_key > $2 order by person_key limit $3`,
+          [sources, after, pageSize],
+        )
+      : await db.query(`select person_key, data from persons where person_key > $1 order by person_key limit $2`, [
+          after,
+          pageSize,
+        ]);
+    if (!r.rows.length) return;
+    const page = r.rows.map((x) => ({ key: x.person_key as string, data: x.data }));
+    yield page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.key;
+  }
 }
+
+/** Persons planned per batch: what is in memory at once besides the totals. */
+const PAGE = 500;
 
 function emptyTotals(): PreviewTotals {
   return {
@@ -103,6 +147,7 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
   const totals = emptyTotals();
   const actions: PreviewAction[] = [];
   const maxActions = opts.maxActions ?? Infinity;
+  const concurrency = opts.concurrency ?? 16;
   const running = opts.client ? await runningEmployees(opts.client, opts.taskQueue) : new Set<string>();
 
   const query = async (key: string): Promise<PlanInputView | undefined> => {
@@ -116,15 +161,27 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
     }
   };
 
-  const add = (person: Person, held: HeldState) => {
+  /** The person's actions; a create that would meet an existing account becomes adopt or report. */
+  const plan = async (person: Person, held: HeldState): Promise<PreviewAction[]> => {
     const key = personKey(person);
-    totals.persons += 1;
-    if (held.excluded) {
-      totals.excluded += 1;
-      return;
+    const p = planPerson(opts.rules, person, now, opts.correlationValue);
+    const list = planActions(key, p, held, now);
+    if (!opts.accounts) return list;
+    const found: Record<string, FoundAccount> = {};
+    for (const a of list) {
+      if (a.action !== 'create') continue;
+      if (opts.lookupUntil !== undefined && Date.now() > opts.lookupUntil) {
+        totals.createsNotLookedUp = (totals.createsNotLookedUp ?? 0) + 1;
+        continue;
+      }
+      const f = await opts.accounts(key, a.target, p.account.employeeId);
+      if (f) found[a.target] = f;
     }
-    const plan = planPerson(opts.rules, person, now);
-    const list = planActions(key, plan, held, now);
+    return Object.keys(found).length ? planActions(key, p, held, now, found) : list;
+  };
+
+  const count = (list: PreviewAction[]) => {
+    totals.persons += 1;
     if (list.length) totals.affected += 1;
     for (const a of list) {
       totals.byAction[a.action] = (totals.byAction[a.action] ?? 0) + 1;
@@ -134,38 +191,52 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
         const k = `${a.target} ${a.action} ${a.permission}`;
         totals.byPermission[k] = (totals.byPermission[k] ?? 0) + 1;
       }
+      opts.onAction?.(a);
       if (actions.length < maxActions) actions.push(a);
+    }
+  };
+
+  /** One batch: query what each workflow holds and plan, with bounded concurrency; count in order. */
+  const batch = async (items: { key: string; person?: Person; data?: unknown }[], vault: boolean) => {
+    const results = await mapBounded(items, concurrency, async (item) => {
+      const view = await query(item.key);
+      if (vault && opts.client && !view) return 'withoutWorkflow' as const;
+      // Started but never given a person: its pass does nothing.
+      if (vault && view && !view.person) return 'nothing' as const;
+      let person = item.person;
+      if (!person) {
+        const parsed = Person.safeParse(view?.person ?? item.data);
+        if (!parsed.success) return 'invalid' as const;
+        person = parsed.data;
+      }
+      const held = view ?? NOTHING_HELD;
+      if (held.excluded) return 'excluded' as const;
+      return plan(person, held);
+    });
+    for (const r of results) {
+      if (r === 'withoutWorkflow') totals.withoutWorkflow += 1;
+      else if (r === 'nothing') totals.persons += 1;
+      else if (r === 'invalid') totals.invalid += 1;
+      else if (r === 'excluded') {
+        totals.persons += 1;
+        totals.excluded += 1;
+      } else count(r);
     }
   };
 
   if ('imported' in opts.persons) {
     // Go-live or a fresh read: the source's view of each person; a running workflow adds what it holds.
-    const persons = [...opts.persons.imported].sort((a, b) => cmp(personKey(a), personKey(b)));
-    const views = await mapBounded(persons, opts.concurrency ?? 16, (p) => query(personKey(p)));
-    persons.forEach((p, i) => add(p, views[i] ?? NOTHING_HELD));
+    const persons = opts.persons.imported
+      .map((p) => ({ key: personKey(p), person: p }))
+      .sort((a, b) => cmp(a.key, b.key));
+    for (let i = 0; i < persons.length; i += PAGE) await batch(persons.slice(i, i + PAGE), false);
   } else {
     // Who Tenure knows: only running workflows are re-evaluated, each with the person it holds.
-    const rows = await vaultPersons(opts.persons.vault, opts.persons.sources);
-    const withWorkflow = rows.filter((r) => !opts.client || running.has(r.key));
-    totals.withoutWorkflow = rows.length - withWorkflow.length;
-    const views = await mapBounded(withWorkflow, opts.concurrency ?? 16, (r) => query(r.key));
-    withWorkflow.forEach((r, i) => {
-      const view = views[i];
-      if (opts.client && !view) {
-        totals.withoutWorkflow += 1;
-        return;
-      }
-      if (view && !view.person) {
-        totals.persons += 1; // started but never given a person: its pass does nothing
-        return;
-      }
-      const parsed = Person.safeParse(view?.person ?? r.data);
-      if (!parsed.success) {
-        totals.invalid += 1;
-        return;
-      }
-      add(parsed.data, view ?? NOTHING_HELD);
-    });
+    for await (const page of vaultPersons(opts.persons.vault, opts.persons.sources)) {
+      const withWorkflow = opts.client ? page.filter((r) => running.has(r.key)) : page;
+      totals.withoutWorkflow += page.length - withWorkflow.length;
+      await batch(withWorkflow, true);
+    }
   }
   return { ruleSetVersion: opts.rules.version, at: new Date(now).toISOString(), totals, actions };
 }

@@ -20,6 +20,7 @@ import type {
   TargetConnector,
 } from '../connectors/types.js';
 import { DEFAULT_OWNERSHIP, type OwnershipSettings } from '../connectors/ownership.js';
+import { existingAccount, reservationsOf, type ExistingAccount } from './existing-account.js';
 import { appendAudit } from '../vault/audit.js';
 import {
   grantsOf,
@@ -170,31 +171,21 @@ export function createTargetActivities(deps: TargetDeps) {
     return connector(call.target).correlate(call.employeeId);
   }
 
-  /** Takes over an existing in-scope account for the person, when the target's settings allow it. */
+  /**
+   * Takes over an existing in-scope account for the person (the target allows it; existingAccount
+   * decided). Its login names are reserved for the person, whether they are kept or replaced by the
+   * generated ones (`ownership.renameAdopted`).
+   */
   async function adopt(
     call: TargetCall,
     c: TargetConnector,
-    found: AccountReference,
+    found: Extract<ExistingAccount, { kind: 'adopt' }>,
     desired: DesiredAccount,
   ): Promise<AccountOutcome> {
-    if (settingsOf(call.target).adopt !== 'inScope')
-      return refuse(
-        call,
-        'create',
-        'create account: an existing account correlates on the employee number and adoption is off for this target (ownership.adopt)',
-      );
-    const seen = c.inspect ? await c.inspect(found) : null;
-    if (c.inspect && (!seen || !seen.inScope))
-      return refuse(call, 'create', 'create account: the correlated account is outside the target scope');
-    const names = {
-      username: seen?.names.username ?? desired.username,
-      userPrincipalName: seen?.names.userPrincipalName ?? desired.userPrincipalName,
-      email: seen?.names.email ?? desired.email,
-    };
+    const names = found.names;
     const reserved = await reserve(deps.pool, call.personKey, [
-      { kind: 'username', value: names.username },
-      { kind: 'upn', value: names.userPrincipalName },
-      { kind: 'email', value: names.email },
+      ...reservationsOf(found.found),
+      ...(found.renamed ? reservationsOf(names) : []),
     ]);
     if (!reserved)
       return refuse(
@@ -202,47 +193,47 @@ export function createTargetActivities(deps: TargetDeps) {
         'create',
         "create account: the existing account's login names are reserved for another person",
       );
-    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found);
+    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account);
     const out = await run(call, 'update', async () => {
-      const updated = await c.update(found, { ...desired, ...names });
+      const updated = await c.update(found.account, { ...desired, ...names });
       return {
-        account: updated.account ?? found,
+        account: updated.account ?? found.account,
         audit: [
           {
             target: call.target,
             action: 'correlate',
             outcome: 'success',
-            message: 'adopted an existing account in scope; its login names are kept',
-            details: { adopted: true },
+            message: found.renamed
+              ? 'adopted an existing account in scope; it gets the generated login names (ownership.renameAdopted), its old ones stay reserved'
+              : 'adopted an existing account in scope; its login names are kept',
+            details: { adopted: true, renamed: found.renamed },
           },
           ...updated.audit,
         ],
       };
     });
-    return { ...out, origin: 'adopted', adoptedNames: names, enabled: seen?.enabled ?? false };
+    // Renamed: the generated names stay the person's identity; kept: the account's names become it.
+    return { ...out, origin: 'adopted', adoptedNames: found.renamed ? undefined : names, enabled: found.enabled };
   }
 
   return {
     /**
      * Creates the account disabled, or finds the one a timed-out earlier attempt created. An
      * existing account that correlates (inside the target's scope) and that Tenure did not create is
-     * adopted when the target allows it, keeping its login names; otherwise the create is refused.
+     * adopted when the target allows it, keeping its login names unless `renameAdopted`; otherwise
+     * the create is refused.
      */
     async createAccount(call: TargetCall & { desired: ManagedAccount }): Promise<AccountOutcome> {
       const c = connector(call.target);
       const desired = await resolveManager(c, call.desired);
-      const own = await ownedAccount(deps.pool, call.target, call.personKey);
-      const found = await c.correlate(desired.employeeId);
-      if (found) {
-        const owner = await ownerOf(deps.pool, call.target, found.id);
-        if (owner && owner.personKey !== call.personKey)
-          return refuse(call, 'create', `create account: the correlated account is recorded for another person`);
-        const ours =
-          owner?.personKey === call.personKey || (own?.origin === 'creating' && !own.accountId && !own.deletedAt);
-        if (!ours) return adopt(call, c, found, desired);
-      } else {
-        await recordCreating(deps.pool, call.target, call.personKey);
-      }
+      const found = await existingAccount(
+        { pool: deps.pool, connector: c, settings: settingsOf(call.target) },
+        call,
+        desired,
+      );
+      if (found.kind === 'refused') return refuse(call, 'create', found.why);
+      if (found.kind === 'adopt') return adopt(call, c, found, desired);
+      if (found.kind === 'none') await recordCreating(deps.pool, call.target, call.personKey);
       // The connector correlates first and finishes a create that got partly through (a worker
       // killed between the add and the password); a correlated account is then brought in line.
       const out = await run(call, 'create', async () => {

@@ -36,6 +36,12 @@ import { createSources, loadTenureConfig } from '../common/tenure-config.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { Person } from '../domain/model.js';
 import { tenureSourceRegistry } from '../workers/source-registry.js';
+import { createTarget } from '../workers/target-registry.js';
+import { previewAccountLookup } from '../activities/existing-account.js';
+import { correlationFor } from '../activities/lifecycle.js';
+import type { AccountLookup } from '../activities/preview.js';
+import type { TargetConnector } from '../connectors/types.js';
+import type { Rules } from '../domain/rules.js';
 
 export interface CliDeps {
   out?: Out;
@@ -664,7 +670,19 @@ async function runRulesCommand(
   const pool = connectPool();
   const client = await connectTemporal();
   await previewCommand(
-    { client, pool, out, taskQueue, rulesSet, timeZone, env },
+    {
+      client,
+      pool,
+      out,
+      taskQueue,
+      rulesSet,
+      timeZone,
+      env,
+      // Notes go to stderr: stdout may be --json.
+      accounts: (rules) =>
+        previewConnectors(rules, pool, env, deps.err ?? ((line: string) => process.stderr.write(`${line}\n`))),
+      correlationValue: correlationFor(env.TENURE_CORRELATION, await sourceCount(env)),
+    },
     {
       rulesFile: str('rules'),
       source: sourceId ? { id: sourceId, fetch: () => readSource(sourceId, env) } : undefined,
@@ -681,6 +699,42 @@ function batchSizeOf(text: string | undefined): number | undefined {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000)
     throw new UsageError('--batch-size: a whole number from 1 to 1000');
   return Number(text);
+}
+
+/**
+ * The rules' enabled targets as the workers build them, for read-only look-ups (an existing account a
+ * create would meet). A target whose settings are missing here is not looked up, and says so.
+ */
+function previewConnectors(
+  rules: Rules,
+  pool: pg.Pool,
+  env: NodeJS.ProcessEnv,
+  out: Out,
+): { lookup: AccountLookup; close: () => Promise<void> } {
+  const targets = new Map<string, TargetConnector>();
+  for (const t of rules.targets.filter((x) => x.enabled)) {
+    try {
+      targets.set(t.id, createTarget(t.id, t.kind, env, { pool }));
+    } catch (err) {
+      out(`(target ${t.id}: existing accounts not looked up, creates shown as creates: ${(err as Error).message})`);
+    }
+  }
+  return {
+    lookup: previewAccountLookup({ pool, targets, rules }),
+    close: async () => {
+      for (const c of targets.values()) await c.close().catch(() => undefined);
+    },
+  };
+}
+
+/** How many sources the workers run (the correlation value depends on it, TENURE_CORRELATION=auto). */
+async function sourceCount(env: NodeJS.ProcessEnv): Promise<number> {
+  const ids = new Set<string>(env.TENURE_FILE_SOURCE ? [env.TENURE_FILE_SOURCE_ID ?? 'file'] : []);
+  if (env.TENURE_CONFIG_FILE) {
+    const config = await loadTenureConfig(env.TENURE_CONFIG_FILE, { registry: tenureSourceRegistry(), env });
+    for (const id of createSources(config).keys()) ids.add(id);
+  }
+  return ids.size;
 }
 
 /** A fresh read of one configured source (TENURE_FILE_SOURCE or the TENURE_CONFIG_FILE sources). */

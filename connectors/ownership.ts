@@ -9,6 +9,11 @@ export const OwnershipSettingsSchema = z.strictObject({
   /** `off`: an existing account that correlates is reported, never taken over; `inScope`: adopted. */
   adopt: z.enum(['off', 'inScope']).default('off'),
   /**
+   * An adopted account keeps its login names (false, the default) or gets the generated ones (true);
+   * either way the names it had stay reserved for the person.
+   */
+  renameAdopted: z.boolean().default(false),
+  /**
    * Permissions a full check may revoke. Empty: only what Tenure itself granted (its own record),
    * besides the connector's own scope (AD: the groups OU).
    */
@@ -16,7 +21,7 @@ export const OwnershipSettingsSchema = z.strictObject({
 });
 export type OwnershipSettings = z.output<typeof OwnershipSettingsSchema>;
 
-export const DEFAULT_OWNERSHIP: OwnershipSettings = { adopt: 'off', managedPermissions: [] };
+export const DEFAULT_OWNERSHIP: OwnershipSettings = { adopt: 'off', renameAdopted: false, managedPermissions: [] };
 
 /** The ownership settings of one rules-file target; a bad value names the target and the field. */
 export function ownershipSettingsOf(target: { id: string; options?: Record<string, unknown> }): OwnershipSettings {

@@ -119,6 +119,11 @@ export interface TargetConnector {
   correlate(employeeId: string): Promise<AccountReference | null>;
   /** The account as it is now, for the checks before a delete or an adoption; null when gone. */
   inspect?(ref: AccountReference): Promise<AccountInspection | null>;
+  /**
+   * Read-only: why `create` would be refused for a person without an account in scope (AD: the only
+   * match lies outside the search OUs and AD_OUT_OF_SCOPE_MATCH=report), or null when it would create.
+   */
+  createRefusal?(employeeId: string): Promise<string | null>;
   /** Create disabled; if the account exists already (retry), correlate and return it. */
   create(desired: DesiredAccount): Promise<ActionResult>;
   /** Write only attributes that differ; rename and move when needed. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planPerson } from '../activities/lifecycle.js';
 import { NOTHING_HELD, planActions, type HeldState } from '../activities/preview-person.js';
-import type { PreviewTotals } from '../activities/preview.js';
+import { previewTenant, type PreviewTotals } from '../activities/preview.js';
 import { DEFAULT_RULES_APPLY_LIMITS, rulesThresholdReasons } from '../activities/rules-apply.js';
 import { parseRules } from '../domain/rules.js';
 import { contract, person } from './domain/helpers.js';
@@ -80,6 +80,32 @@ test('a leaver: permissions revoked and the account disabled; deleted only after
   );
 });
 
+test('an existing account a create would meet: adopt (enable only when disabled now) or report', () => {
+  const p = person({ contracts: [contract('c1', '2027-01-01')] });
+  const plan = planPerson(rules, p, NOW);
+  const names = { username: 'legacy19', userPrincipalName: 'legacy19@example.org', email: 'l.egacy@example.org' };
+  const enabled = planActions(key, plan, NOTHING_HELD, NOW, {
+    ad: { kind: 'adopt', enabled: true, names, renamed: false },
+  });
+  assert.deepEqual(enabled.map(short), ['adopt', 'grant all-staff', 'grant fin']);
+  assert.deepEqual(enabled[0]!.names, names);
+  assert.deepEqual([enabled[0]!.rule, enabled[0]!.contractId], ['staff', 'c1']);
+  assert.match(enabled[0]!.why, /keeps its login names legacy19 \/ legacy19@example.org \/ l.egacy@example.org/);
+  const disabled = planActions(key, plan, NOTHING_HELD, NOW, {
+    ad: { kind: 'adopt', enabled: false, names, renamed: true },
+  });
+  assert.deepEqual(disabled.map(short), ['adopt', 'grant all-staff', 'grant fin', 'enable']);
+  assert.match(disabled[0]!.why, /gets the generated login names; its own \(legacy19/);
+  const refused = planActions(key, plan, NOTHING_HELD, NOW, { ad: { kind: 'refused', why: 'adoption is off' } });
+  assert.deepEqual(refused.map(short), ['report']);
+  assert.equal(refused[0]!.why, 'adoption is off');
+  // A person who holds the account already: what a look-up found is not used.
+  assert.deepEqual(
+    planActions(key, plan, held(['all-staff', 'fin']), NOW, { ad: { kind: 'refused', why: 'x' } }).map(short),
+    [],
+  );
+});
+
 test('a withdrawn hire never enabled: its accounts are deleted, an adopted one disabled; excluded persons: nothing', () => {
   const p = person({ contracts: [] });
   assert.deepEqual(planActions(key, planPerson(rules, p, NOW), held([], false), NOW).map(short), ['delete']);
@@ -112,4 +138,17 @@ test('apply limits: revokes, disables and deletes over max or percent hold; gran
     ['revoke: 6 over 100 persons (6.0%); limit 5%'],
   );
   assert.deepEqual(rulesThresholdReasons(totals({ revoke: 6 }, 10), DEFAULT_RULES_APPLY_LIMITS), [], 'small: max only');
+});
+
+test('look-ups stop at their time budget: the rest show as creates and are counted', async () => {
+  const persons = ['1', '2'].map((k) => person({ key: k, contracts: [contract(`c${k}`, '2027-01-01')] }));
+  const r = await previewTenant({
+    rules,
+    persons: { imported: persons },
+    now: NOW,
+    accounts: () => Promise.reject(new Error('no look-up after the budget')),
+    lookupUntil: 0,
+  });
+  assert.equal(r.totals.createsNotLookedUp, 2);
+  assert.equal(r.totals.byAction.create, 2);
 });

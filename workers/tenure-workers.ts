@@ -182,6 +182,7 @@ export async function createTenureWorkers(opts: {
     schedules.push(...sourceSchedules(config));
   }
 
+  const correlationValue = correlationFor(settings.env.TENURE_CORRELATION, sources.size);
   const mailer = Mailer.fromEnv(settings.env);
   const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
   const metrics = new TenureMetrics({ rulesVersion: rules.version, persons: visibilityCounter(opts.client) });
@@ -211,7 +212,7 @@ export async function createTenureWorkers(opts: {
         targets,
         mailDomain: settings.mailDomain,
         upnSuffix: settings.upnSuffix,
-        correlationValue: correlationFor(settings.env.TENURE_CORRELATION, sources.size),
+        correlationValue,
         reservedLocalParts: settings.reservedLocalParts,
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
@@ -226,6 +227,8 @@ export async function createTenureWorkers(opts: {
           client: opts.client,
           taskQueue,
           rules: () => rulesProvider.current(),
+          targets,
+          correlationValue,
         }),
       }),
       ...createWriteBackActivities({ pool, sources }),

@@ -3,11 +3,13 @@
  * diff the rules would make now (accounts to create, enable, disable, delete; permissions to grant
  * and revoke; per target, each with its rule and contract), totals first. Read-only.
  */
-import { writeFile } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { previewTenant, type TenantPreview } from '../../activities/preview.js';
-import { PREVIEW_ACTIONS } from '../../activities/preview-person.js';
+import type { CorrelationValue } from '../../activities/lifecycle.js';
+import { previewTenant, type AccountLookup, type TenantPreview } from '../../activities/preview.js';
+import { PREVIEW_ACTIONS, type PreviewAction } from '../../activities/preview-person.js';
+import type { Rules } from '../../domain/rules.js';
 import type { Person } from '../../domain/model.js';
 import { CsvWriter } from '../../connectors/targets/spendcloud/csv.js';
 import { resolveRules } from './rules.js';
@@ -15,6 +17,13 @@ import { clean, json, localTimestamp, table, type Out } from './common.js';
 
 export interface PreviewContext {
   client?: Client;
+  /**
+   * The target connectors for the previewed rules, used read-only: a create that meets an existing
+   * account shows as adopt (or as report when it would be refused). Closed after the preview.
+   */
+  accounts?: (rules: Rules) => { lookup: AccountLookup; close: () => Promise<void> };
+  /** The correlation value the workers give persons (TENURE_CORRELATION and the number of sources). */
+  correlationValue?: CorrelationValue;
   pool: Pick<pg.Pool, 'query'>;
   out: Out;
   taskQueue: string;
@@ -44,14 +53,33 @@ export async function previewCommand(ctx: PreviewContext, opts: PreviewCommandOp
   const persons = opts.source
     ? { imported: await opts.source.fetch() }
     : { vault: ctx.pool, sources: opts.only?.length ? opts.only : undefined };
-  const preview = await previewTenant({ rules, client: ctx.client, taskQueue: ctx.taskQueue, persons, now: opts.now });
-  if (opts.csv) await writeFile(opts.csv, previewCsv(preview));
+  const accounts = ctx.accounts?.(rules);
+  const csv = opts.csv ? previewCsvFile(opts.csv) : undefined;
+  let preview: TenantPreview;
+  let written = 0;
+  try {
+    preview = await previewTenant({
+      rules,
+      client: ctx.client,
+      taskQueue: ctx.taskQueue,
+      persons,
+      now: opts.now,
+      accounts: accounts?.lookup,
+      correlationValue: ctx.correlationValue,
+      onAction: csv && ((a) => csv.add(a)),
+      // With --csv the actions go to the file as they are planned; the terminal shows the totals.
+      maxActions: opts.csv ? 0 : undefined,
+    });
+  } finally {
+    await accounts?.close();
+    written = csv?.close() ?? 0;
+  }
   if (opts.json) {
     json(ctx.out, preview);
     return preview;
   }
   for (const line of previewLines(preview, from, opts.source?.id, ctx.timeZone, opts.csv === undefined)) ctx.out(line);
-  if (opts.csv) ctx.out(`${preview.actions.length} actions written to ${opts.csv}`);
+  if (opts.csv) ctx.out(`${written} actions written to ${opts.csv}`);
   return preview;
 }
 
@@ -109,18 +137,62 @@ export function previewLines(
   return lines;
 }
 
-export function previewCsv(p: TenantPreview): Buffer {
-  const w = new CsvWriter({ separator: ',', bom: false, lineEnding: 'lf', formulaGuard: true }, [
-    'person_key',
-    'target',
-    'action',
-    'permission',
-    'rule',
-    'rules_version',
-    'contract_id',
-    'why',
-  ]);
-  for (const a of p.actions)
-    w.row([a.personKey, a.target, a.action, a.permission, a.rule, a.ruleSetVersion, a.contractId, a.why]);
-  return w.toBuffer();
+const CSV_HEADER = [
+  'person_key',
+  'target',
+  'action',
+  'permission',
+  'rule',
+  'rules_version',
+  'contract_id',
+  'username',
+  'user_principal_name',
+  'email',
+  'why',
+];
+
+function csvRow(a: PreviewAction): (string | undefined)[] {
+  return [
+    a.personKey,
+    a.target,
+    a.action,
+    a.permission,
+    a.rule,
+    a.ruleSetVersion,
+    a.contractId,
+    a.names?.username,
+    a.names?.userPrincipalName,
+    a.names?.email,
+    a.why,
+  ];
+}
+
+const newCsv = () => new CsvWriter({ separator: ',', bom: false, lineEnding: 'lf', formulaGuard: true }, CSV_HEADER);
+
+/**
+ * Every action to a CSV file as it is planned: rows go to the file 256 at a time, so a
+ * whole-tenant preview never holds its actions in memory.
+ */
+export function previewCsvFile(path: string): { add: (a: PreviewAction) => void; close: () => number } {
+  const fd = openSync(path, 'w');
+  const w = newCsv();
+  let pending = 0;
+  const flush = () => {
+    writeSync(fd, w.take());
+    pending = 0;
+  };
+  return {
+    add: (a) => {
+      w.row(csvRow(a));
+      if (++pending >= 256) flush();
+    },
+    close: () => {
+      try {
+        flush();
+      } finally {
+        closeSync(fd);
+      }
+      return w.rows;
+    },
+  };
 }

@@ -347,6 +347,13 @@ export class AdTargetConnector implements TargetConnector {
     return found[0] ? refOf(found[0]) : null;
   }
 
+  async createRefusal(employeeId: string): Promise<string | null> {
+    if (this.config.outOfScopeMatch !== 'report') return null;
+    if ((await this.#findByEmployeeId(employeeId)).length) return null;
+    if (!(await this.#findByEmployeeId(employeeId, true)).length) return null;
+    return "create account: the only account with this employeeID is outside the search OUs; it is not Tenure's to use (AD_OUT_OF_SCOPE_MATCH=report)";
+  }
+
   // ------------------------------------------------------------------ OUs
 
   #locationOU(location: string | undefined): string {
@@ -535,11 +542,8 @@ export class AdTargetConnector implements TargetConnector {
       };
     }
 
-    if (this.config.outOfScopeMatch === 'report' && (await this.#findByEmployeeId(desired.employeeId, true)).length) {
-      throw new TargetRejectedError(
-        "create account: the only account with this employeeID is outside the search OUs; it is not Tenure's to use (AD_OUT_OF_SCOPE_MATCH=report)",
-      );
-    }
+    const refusal = await this.createRefusal(desired.employeeId);
+    if (refusal) throw new TargetRejectedError(refusal);
     const ou = this.#locationOU(desired.location);
     await this.#ensureOU(ou);
     const simple = this.#desiredSimple(desired);

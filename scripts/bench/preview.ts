@@ -6,21 +6,23 @@
  *
  * The source is read through RaetSource from the simulator (as in raet-import.ts) and written to a
  * temporary JSON file; a second process (what `tenure preview --source` is, without the simulator)
- * reads it and runs the preview (planPerson + the diff for every person, totals and the full action
- * list). Prints the time of both, the preview's CPU time and the preview process's peak RSS.
+ * reads it and runs the preview (planPerson + the diff for every person, the totals, and every
+ * action written to a CSV file as it is planned, as `tenure preview --source ID --csv FILE` does).
+ * Prints the time of both, the preview's CPU time and the preview process's peak RSS.
  * Goal: preview ≤ 30 s and ≤ 500 MB at 50,000. On a shared machine compare CPU time, not wall time.
  * Without Temporal (no TEMPORAL_ADDRESS) no workflow is queried; with it, running employee
  * workflows are listed first (none on the bench's own task queue).
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { RaetSource } from '../../connectors/sources/raet.js';
 import { previewTenant } from '../../activities/preview.js';
+import { previewCsvFile } from '../../cli/commands/preview.js';
 import { Person } from '../../domain/model.js';
 import { parseRules } from '../../domain/rules.js';
 import { RaetSimulator, generateTenant } from '../../test/simulators/raet.js';
@@ -119,12 +121,23 @@ rules:
 `);
     const t = performance.now();
     const cpu = process.cpuUsage();
-    const preview = await previewTenant({
-      rules,
-      client,
-      taskQueue: `bench-preview-${Date.now()}`,
-      persons: { imported: persons },
-    });
+    // As `tenure preview --source ID --csv FILE`: every action goes to the CSV as it is planned.
+    const csvPath = join(dirname(file), 'preview.csv');
+    const csv = previewCsvFile(csvPath);
+    let written = 0;
+    let preview;
+    try {
+      preview = await previewTenant({
+        rules,
+        client,
+        taskQueue: `bench-preview-${Date.now()}`,
+        persons: { imported: persons },
+        onAction: csv.add,
+        maxActions: 0,
+      });
+    } finally {
+      written = csv.close();
+    }
     const previewMs = performance.now() - t;
     const c = process.cpuUsage(cpu);
     const all = process.cpuUsage(cpu0);
@@ -138,7 +151,8 @@ rules:
           perPersonCpuUs: +((c.user + c.system) / Math.max(1, preview.totals.persons)).toFixed(1),
           temporal: client ? 'listed running workflows' : 'not used',
           totals: { ...preview.totals, byPermission: Object.keys(preview.totals.byPermission).length },
-          actions: preview.actions.length,
+          actionsWrittenToCsv: written,
+          csvMiB: +(statSync(csvPath).size / 1024 / 1024).toFixed(1),
         },
         previewProcessPeakRss: mb(process.resourceUsage().maxRSS),
         heapUsedAfter: mb(process.memoryUsage().heapUsed / 1024),

@@ -56,6 +56,13 @@ export class CsvWriter {
     this.rows++;
   }
 
+  /** The rows written since the last take (the header first), removed from memory: for writing a file as it grows. */
+  take(): string {
+    const text = this.#parts.join('');
+    this.#parts.length = 0;
+    return text;
+  }
+
   toBuffer(): Buffer {
     const body = Buffer.from(this.#parts.join(''), 'utf8');
     return this.dialect.bom ? Buffer.concat([BOM, body]) : body;
