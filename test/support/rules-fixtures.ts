@@ -37,3 +37,24 @@ targets:
 rules:
 ${ALL_STAFF_RULE}`;
 }
+
+/** Every target kind, in the order the employee workflow provisions them. */
+export const ALL_TARGET_KINDS = ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud'] as const;
+
+/** A rules file granting everyone an account in every target; `topdesk` is its entitlement (tickets or not). */
+export function allTargetsRules(version: string, topdesk = '{ accountAccess: true }'): string {
+  return `
+version: "${version}"
+defaults: { timings: { deleteAfterDays: 36500 } }
+targets:
+${ALL_TARGET_KINDS.map((t) => `  - { id: ${t}, kind: ${t} }`).join('\n')}
+rules:
+  - name: all staff
+    entitlements:
+      ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
+      helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
+      entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
+      topdesk: ${topdesk}
+      spendcloud: { accountAccess: true }
+`;
+}
