@@ -64,6 +64,7 @@ import {
   type AcceptedCounts,
   type PollRow,
   type StagedChange,
+  type StagedCounts,
 } from '../vault/polls.js';
 import { inTransaction } from '../vault/transaction.js';
 
@@ -111,25 +112,8 @@ export interface ImportAndDiffInput {
   sourceId: string;
 }
 
-export interface PollCounts {
-  recordsRead: number;
-  personsValid: number;
-  added: number;
-  changed: number;
-  removed: number;
-  unchanged: number;
-  /** Record errors of this import (source_record_errors rows). */
-  errors: number;
-  /** Persons in the previous snapshot whose record was rejected this time: kept, not removed. */
-  kept: number;
-  /** Persons in the previous snapshot. */
-  previous: number;
-  /**
-   * Nothing (or nothing valid) was read while the previous snapshot is not empty: the import is
-   * ignored. Nothing is staged or signalled and the snapshot is left as it was.
-   */
-  empty: boolean;
-}
+/** What importAndDiff reports: the counts it staged. */
+export type PollCounts = StagedCounts;
 
 export interface SignalChangesInput {
   pollId: number;

@@ -3,15 +3,11 @@
  * `runCli` connects lazily (help and usage errors never touch Temporal or Postgres) and returns
  * the exit code: 0 done, 1 failed (unknown person included), 2 usage error.
  */
-import { requester } from './requester.js';
 import { forgetCommand } from './commands/forget.js';
 import { ErasureRefusedError } from '../vault/retention.js';
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Client } from '@temporalio/client';
-import pg from 'pg';
-import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
-import { connectClient } from '../workers/temporal-connection.js';
+import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 import { excludeCommand, includeCommand, reprovisionCommand, requestIdFor } from './commands/admin.js';
 import { auditCommand, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './commands/audit.js';
 import { json, PersonNotFound, UsageError, validatePersonKey, type Out } from './commands/common.js';
@@ -42,20 +38,10 @@ import { correlationFor } from '../activities/lifecycle.js';
 import type { AccountLookup } from '../activities/preview.js';
 import type { TargetConnector } from '../connectors/types.js';
 import type { Rules } from '../domain/rules.js';
+import type pg from 'pg';
+import { CliSession, type CliDeps } from './session.js';
 
-export interface CliDeps {
-  out?: Out;
-  err?: Out;
-  env?: NodeJS.ProcessEnv;
-  /** Defaults to `connectClient()` from TEMPORAL_* variables; the CLI closes it when done. */
-  connectTemporal?: () => Promise<Client>;
-  /** Defaults to a pool on DATABASE_URL; the CLI ends it when done. */
-  connectPostgres?: () => pg.Pool;
-  /** Whether the CLI closes what `connectTemporal`/`connectPostgres` gave it (default true). */
-  closeConnections?: boolean;
-  /** A terminal for progress bars (cli/tenure.ts passes stderr when it is one); absent: plain lines. */
-  tty?: NodeJS.WriteStream;
-}
+export type { CliDeps };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -329,8 +315,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     return 2;
   }
 
-  let client: Client | undefined;
-  let pool: pg.Pool | undefined;
+  let session: CliSession | undefined;
   try {
     let parsed;
     try {
@@ -343,108 +328,22 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       for (const line of commandHelp(command)) out(line);
       return 0;
     }
+    session = new CliSession(values, env, deps, out);
     if (RULES_COMMANDS.has(command) || (POLL_COMMANDS.has(command) && positionals[0]?.startsWith(RULES_APPLY_PREFIX)))
-      return await runRulesCommand(
-        command,
-        positionals,
-        values,
-        env,
-        deps,
-        out,
-        (c) => (client = c),
-        (p) => (pool = p),
-      );
-    if (POLL_COMMANDS.has(command))
-      return await runPollCommand(command, positionals, values, env, deps, out, (c) => (client = c));
+      return await runRulesCommand(session, command, positionals);
+    if (POLL_COMMANDS.has(command)) return await runPollCommand(session, command, positionals);
     if (command === 'poll') {
       if (positionals.length !== 1) throw new UsageError(`one source id expected, got ${positionals.length}`);
       const sourceId = validateSourceId(positionals[0]);
-      client = await (deps.connectTemporal ?? (() => connectClient()))();
-      const r = await pollNowCommand({ client, out }, sourceId, {
-        json: values.json === true,
+      const r = await pollNowCommand({ client: await session.temporal(), out }, sourceId, {
+        json: session.asJson,
         ...(deps.tty ? { tty: deps.tty } : {}),
       });
       return r.state === 'held' ? 3 : r.summary.outcome === 'failed' ? 1 : 0;
     }
     if (command === 'persons' || (command === 'reprovision' && isBulk(values)))
-      return await runManyCommand(command, positionals, values, env, deps, out, (c) => (client = c));
-    if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
-    // audit also works across persons; every other command needs one.
-    const personKey = command === 'audit' && positionals.length === 0 ? undefined : validatePersonKey(positionals[0]);
-    const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
-    if (!isValidTimeZone(timeZone))
-      throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
-    const str = (name: string): string | undefined => {
-      const v = values[name];
-      return typeof v === 'string' ? v : undefined;
-    };
-    const asJson = values.json === true;
-
-    if (command === 'audit') {
-      const limitText = str('limit');
-      if (limitText !== undefined && !/^\d+$/.test(limitText)) {
-        throw new UsageError(`--limit: a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
-      }
-      if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault, for audit)');
-      pool = deps.connectPostgres
-        ? deps.connectPostgres()
-        : new pg.Pool({ connectionString: env.DATABASE_URL, max: 1 });
-      await auditCommand({ pool, out, timeZone }, personKey, {
-        limit: limitText === undefined ? undefined : Number(limitText),
-        since: str('since'),
-        until: str('until'),
-        target: str('target'),
-        action: str('action'),
-        outcome: str('outcome'),
-        rulesVersion: str('rules-version'),
-        json: asJson,
-        csv: values.csv === true,
-      });
-      return 0;
-    }
-    if (personKey === undefined) throw new UsageError('a person key is needed');
-
-    if (command === 'forget') {
-      if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault)');
-      pool = deps.connectPostgres
-        ? deps.connectPostgres()
-        : new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-      client = await (deps.connectTemporal ?? (() => connectClient()))();
-      const reason = str('reason')?.trim();
-      await forgetCommand({ client, pool: pool as pg.Pool, out }, personKey, {
-        requestedBy: requester(str('by'), env),
-        reason: reason || undefined,
-        json: asJson,
-      });
-      return 0;
-    }
-
-    const connect = deps.connectTemporal ?? (() => connectClient());
-    client = await connect();
-    const ctx = { client, out, timeZone };
-    switch (command) {
-      case 'status':
-        await statusCommand(ctx, personKey, { json: asJson });
-        break;
-      case 'upcoming':
-        await upcomingCommand(ctx, personKey, { json: asJson });
-        break;
-      case 'reprovision':
-      case 'exclude':
-      case 'include': {
-        const reason = str('reason')?.trim();
-        const opts = {
-          requestedBy: requester(str('by'), env),
-          reason: reason || undefined,
-          requestId: str('request-id'),
-          json: asJson,
-        };
-        const run = { reprovision: reprovisionCommand, exclude: excludeCommand, include: includeCommand }[command];
-        await run(ctx, personKey, opts);
-        break;
-      }
-    }
-    return 0;
+      return await runManyCommand(session, command, positionals);
+    return await runPersonCommand(session, command, positionals);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`tenure ${command}: ${e.message}`);
@@ -462,27 +361,65 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     err(`tenure ${command}: failed: ${describeError(e)}`);
     return 1;
   } finally {
-    if (deps.closeConnections !== false) {
-      await client?.connection.close().catch(() => undefined);
-      await pool?.end().catch(() => undefined);
-    }
+    await session?.close();
   }
 }
 
-async function runPollCommand(
-  command: string,
-  positionals: string[],
-  values: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  deps: CliDeps,
-  out: Out,
-  keep: (client: Client) => void,
-): Promise<number> {
-  const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
-  if (!isValidTimeZone(timeZone))
-    throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
-  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const asJson = values.json === true;
+/** Commands about one person (audit also across persons). */
+async function runPersonCommand(s: CliSession, command: string, positionals: string[]): Promise<number> {
+  if (positionals.length > 1) throw new UsageError(`one person key expected, got ${positionals.length}`);
+  // audit also works across persons; every other command needs one.
+  const personKey = command === 'audit' && positionals.length === 0 ? undefined : validatePersonKey(positionals[0]);
+  const timeZone = s.timeZone();
+
+  if (command === 'audit') {
+    const limitText = s.str('limit');
+    if (limitText !== undefined && !/^\d+$/.test(limitText)) {
+      throw new UsageError(`--limit: a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
+    }
+    await auditCommand({ pool: s.vault(1, 'the vault, for audit'), out: s.out, timeZone }, personKey, {
+      limit: limitText === undefined ? undefined : Number(limitText),
+      since: s.str('since'),
+      until: s.str('until'),
+      target: s.str('target'),
+      action: s.str('action'),
+      outcome: s.str('outcome'),
+      rulesVersion: s.str('rules-version'),
+      json: s.asJson,
+      csv: s.values.csv === true,
+    });
+    return 0;
+  }
+  if (personKey === undefined) throw new UsageError('a person key is needed');
+
+  if (command === 'forget') {
+    const pool = s.vault();
+    const { requestedBy, reason, json } = s.adminOptions();
+    await forgetCommand({ client: await s.temporal(), pool, out: s.out }, personKey, { requestedBy, reason, json });
+    return 0;
+  }
+
+  const ctx = { client: await s.temporal(), out: s.out, timeZone };
+  switch (command) {
+    case 'status':
+      await statusCommand(ctx, personKey, { json: s.asJson });
+      break;
+    case 'upcoming':
+      await upcomingCommand(ctx, personKey, { json: s.asJson });
+      break;
+    case 'reprovision':
+    case 'exclude':
+    case 'include': {
+      const run = { reprovision: reprovisionCommand, exclude: excludeCommand, include: includeCommand }[command];
+      await run(ctx, personKey, s.adminOptions());
+      break;
+    }
+  }
+  return 0;
+}
+
+async function runPollCommand(s: CliSession, command: string, positionals: string[]): Promise<number> {
+  const timeZone = s.timeZone();
   if (command === 'held') {
     if (positionals.length > 0) throw new UsageError('held takes no arguments');
   } else {
@@ -490,28 +427,20 @@ async function runPollCommand(
       throw new UsageError(`one poll workflow id or source id expected, got ${positionals.length}`);
     validatePollTarget(positionals[0]);
   }
-  const client = await (deps.connectTemporal ?? (() => connectClient()))();
-  keep(client);
-  const ctx = { client, out, timeZone };
+  const client = await s.temporal();
+  const ctx = { client, out: s.out, timeZone };
   if (command === 'held') {
-    const polls = await heldCommand(ctx, { json: asJson });
+    const polls = await heldCommand(ctx, { json: s.asJson });
     const applies = await heldRulesApplies(client);
-    if (asJson) {
-      if (applies.length) json(out, { rulesApplies: applies });
+    if (s.asJson) {
+      if (applies.length) json(s.out, { rulesApplies: applies });
     } else {
-      if (polls.length === 0 && applies.length) out('(No held polls.)');
-      for (const line of heldRulesLines(applies)) out(line);
+      if (polls.length === 0 && applies.length) s.out('(No held polls.)');
+      for (const line of heldRulesLines(applies)) s.out(line);
     }
     return 0;
   }
-  const reason = str('reason')?.trim();
-  const opts = {
-    requestedBy: requester(str('by'), env),
-    reason: reason || undefined,
-    requestId: str('request-id'),
-    json: asJson,
-  };
-  await (command === 'approve' ? approveCommand : rejectCommand)(ctx, positionals[0] as string, opts);
+  await (command === 'approve' ? approveCommand : rejectCommand)(ctx, positionals[0] as string, s.adminOptions());
   return 0;
 }
 
@@ -527,123 +456,79 @@ function wholeNumber(text: string | undefined, option: string, max: number): num
 }
 
 /** Commands over many persons: `persons` and the bulk `reprovision`. */
-async function runManyCommand(
-  command: string,
-  positionals: string[],
-  values: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  deps: CliDeps,
-  out: Out,
-  keep: (client: Client) => void,
-): Promise<number> {
-  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+async function runManyCommand(s: CliSession, command: string, positionals: string[]): Promise<number> {
   if (positionals.length > 0)
     throw new UsageError(`no person key with ${command === 'persons' ? 'persons' : '--all, --department or --query'}`);
-  const asJson = values.json === true;
   if (command === 'persons') {
     const opts = {
-      state: str('state'),
-      health: str('health'),
-      department: str('department'),
-      limit: wholeNumber(str('limit'), '--limit', 100_000),
-      json: asJson,
+      state: s.str('state'),
+      health: s.str('health'),
+      department: s.str('department'),
+      limit: wholeNumber(s.str('limit'), '--limit', 100_000),
+      json: s.asJson,
     };
     personsQuery(opts); // usage errors before connecting
-    const client = await (deps.connectTemporal ?? (() => connectClient()))();
-    keep(client);
-    await personsCommand({ client, out }, opts);
+    await personsCommand({ client: await s.temporal(), out: s.out }, opts);
     return 0;
   }
+  const department = s.str('department');
+  const query = s.str('query');
   const selection = {
-    ...(values.all === true ? { all: true } : {}),
-    ...(str('department') !== undefined ? { department: str('department') } : {}),
-    ...(str('query') !== undefined ? { query: str('query') } : {}),
+    ...(s.values.all === true ? { all: true } : {}),
+    ...(department !== undefined ? { department } : {}),
+    ...(query !== undefined ? { query } : {}),
   };
   selectionFilter(selection); // usage errors before connecting
-  const client = await (deps.connectTemporal ?? (() => connectClient()))();
-  keep(client);
-  const reason = str('reason')?.trim();
-  const requestId = str('request-id');
+  const client = await s.temporal();
+  const { requestedBy, reason, requestId } = s.adminOptions();
   if (requestId !== undefined) requestIdFor('reprovision', requestId); // validates it
-  const result = await bulkReprovisionCommand({ client, out }, selection, {
-    requestedBy: requester(str('by'), env),
+  const result = await bulkReprovisionCommand({ client, out: s.out }, selection, {
+    requestedBy,
     ...(reason ? { reason } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
-    concurrency: wholeNumber(str('concurrency'), '--concurrency', 50),
-    json: asJson,
-    ...(env.TENURE_TASK_QUEUE ? { taskQueue: env.TENURE_TASK_QUEUE } : {}),
-    ...(deps.tty ? { tty: deps.tty } : {}),
+    concurrency: wholeNumber(s.str('concurrency'), '--concurrency', 50),
+    json: s.asJson,
+    ...(s.env.TENURE_TASK_QUEUE ? { taskQueue: s.env.TENURE_TASK_QUEUE } : {}),
+    ...(s.deps.tty ? { tty: s.deps.tty } : {}),
   });
   return result.failed > 0 ? 1 : 0;
 }
 
-async function runRulesCommand(
-  command: string,
-  positionals: string[],
-  values: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  deps: CliDeps,
-  out: Out,
-  keepClient: (client: Client) => void,
-  keepPool: (pool: pg.Pool) => void,
-): Promise<number> {
-  const timeZone = env.TENURE_TIME_ZONE || DEFAULT_TIME_ZONE;
-  if (!isValidTimeZone(timeZone))
-    throw new UsageError(`TENURE_TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)}`);
-  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const asJson = values.json === true;
+async function runRulesCommand(s: CliSession, command: string, positionals: string[]): Promise<number> {
+  const { env, out } = s;
+  const timeZone = s.timeZone();
   const rulesSet = env.TENURE_RULES_SET || 'default';
   const taskQueue = env.TENURE_TASK_QUEUE || LIFECYCLE_TASK_QUEUE;
-  const requestedBy = () => requester(str('by'), env);
-  const connectPool = () => {
-    if (!deps.connectPostgres && !env.DATABASE_URL) throw new Error('DATABASE_URL is not set (the vault)');
-    const p = deps.connectPostgres
-      ? deps.connectPostgres()
-      : new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-    keepPool(p);
-    return p;
-  };
-  const connectTemporal = async () => {
-    const c = await (deps.connectTemporal ?? (() => connectClient()))();
-    keepClient(c);
-    return c;
-  };
 
   if (command === 'approve' || command === 'reject') {
     if (positionals.length !== 1)
       throw new UsageError(`one rules apply workflow id expected, got ${positionals.length}`);
-    const reason = str('reason')?.trim();
-    const client = await connectTemporal();
-    await decideRulesApply({ client, out, timeZone }, command, positionals[0] as string, {
-      requestedBy: requestedBy(),
-      reason: reason || undefined,
-      requestId: str('request-id'),
-      json: asJson,
-    });
+    const client = await s.temporal();
+    await decideRulesApply({ client, out, timeZone }, command, positionals[0] as string, s.adminOptions());
     return 0;
   }
   if (command === 'rules') {
     const [sub, file, ...extra] = positionals;
     if (sub === 'list') {
       if (file !== undefined) throw new UsageError('rules list takes no arguments');
-      await rulesListCommand({ pool: connectPool(), out, rulesSet, timeZone }, { json: asJson });
+      await rulesListCommand({ pool: s.vault(), out, rulesSet, timeZone }, { json: s.asJson });
       return 0;
     }
     if (sub !== 'apply') throw new UsageError('expected `rules apply FILE` or `rules list`');
     if (!file || extra.length) throw new UsageError('rules apply takes one rules file');
-    const reason = str('reason')?.trim();
-    const pool = connectPool();
-    const client = await connectTemporal();
+    const pool = s.vault();
+    const client = await s.temporal();
+    const { requestedBy, reason, json } = s.adminOptions();
     const r = await rulesApplyCommand(
-      { client, pool, out, taskQueue, rulesSet, timeZone, tty: process.stderr.isTTY === true && !asJson },
+      { client, pool, out, taskQueue, rulesSet, timeZone, tty: process.stderr.isTTY === true && !json },
       file,
       {
-        requestedBy: requestedBy(),
+        requestedBy,
         osUser: operatorName(),
-        reason: reason || undefined,
-        noWait: values['no-wait'] === true,
-        batchSize: batchSizeOf(str('batch-size')),
-        json: asJson,
+        reason,
+        noWait: s.values['no-wait'] === true,
+        batchSize: batchSizeOf(s.str('batch-size')),
+        json,
         env,
       },
     );
@@ -653,22 +538,22 @@ async function runRulesCommand(
     if (positionals.length !== 1 && positionals.length !== 3)
       throw new UsageError('expected a person key, optionally followed by TARGET PERMISSION');
     const personKey = validatePersonKey(positionals[0]);
-    const pool = connectPool();
-    const client = await connectTemporal();
+    const pool = s.vault();
+    const client = await s.temporal();
     await explainCommand({ client, pool, out, rulesSet, env }, personKey, {
       target: positionals[1],
       permission: positionals[2],
-      rulesFile: str('rules'),
-      json: asJson,
+      rulesFile: s.str('rules'),
+      json: s.asJson,
     });
     return 0;
   }
   // preview
   if (positionals.length) throw new UsageError('preview takes no arguments (options only)');
-  if (asJson && str('csv')) throw new UsageError('--json and --csv: choose one');
-  const sourceId = str('source');
-  const pool = connectPool();
-  const client = await connectTemporal();
+  if (s.asJson && s.str('csv')) throw new UsageError('--json and --csv: choose one');
+  const sourceId = s.str('source');
+  const pool = s.vault();
+  const client = await s.temporal();
   await previewCommand(
     {
       client,
@@ -680,15 +565,15 @@ async function runRulesCommand(
       env,
       // Notes go to stderr: stdout may be --json.
       accounts: (rules) =>
-        previewConnectors(rules, pool, env, deps.err ?? ((line: string) => process.stderr.write(`${line}\n`))),
+        previewConnectors(rules, pool, env, s.deps.err ?? ((line: string) => process.stderr.write(`${line}\n`))),
       correlationValue: correlationFor(env.TENURE_CORRELATION, await sourceCount(env)),
     },
     {
-      rulesFile: str('rules'),
+      rulesFile: s.str('rules'),
       source: sourceId ? { id: sourceId, fetch: () => readSource(sourceId, env) } : undefined,
-      only: Array.isArray(values.only) ? (values.only as string[]) : undefined,
-      json: asJson,
-      csv: str('csv'),
+      only: Array.isArray(s.values.only) ? (s.values.only as string[]) : undefined,
+      json: s.asJson,
+      csv: s.str('csv'),
     },
   );
   return 0;

@@ -121,16 +121,21 @@ export interface PollInput {
   sourceId: string;
 }
 
-export interface PollSummary {
-  pollId: number;
-  sourceId: string;
+/** What an import read and how it compares with the accepted snapshot. */
+export interface DiffCounts {
   recordsRead: number;
   personsValid: number;
   added: number;
   changed: number;
   removed: number;
   unchanged: number;
+  /** Record errors of this import (source_record_errors rows). */
   errors: number;
+}
+
+export interface PollSummary extends DiffCounts {
+  pollId: number;
+  sourceId: string;
   signalled: number;
   outcome: 'accepted' | 'held' | 'rejected' | 'failed' | 'empty';
 }

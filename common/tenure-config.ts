@@ -137,18 +137,22 @@ export class ConfigError extends Error {
 
 export const MASK = '***';
 
-export interface LoadedSource {
+/** What the config file says of a source, apart from its options. */
+interface SourceSettings {
   id: string;
   kind: SourceKind;
   every: string;
-  everyMs: number;
   enabled: boolean;
   timeZone: string;
   thresholds: ThresholdSettings;
-  /** Validated by the kind's schema, secrets resolved: never log this. */
-  options: unknown;
   fieldMapping?: Record<string, string>;
   customFields?: string[];
+}
+
+export interface LoadedSource extends SourceSettings {
+  everyMs: number;
+  /** Validated by the kind's schema, secrets resolved: never log this. */
+  options: unknown;
   /** Option paths holding a secret, e.g. `clientSecret`. */
   secretPaths: string[];
   /** Environment variables read, by option path: `{ clientSecret: 'RAET_CLIENT_SECRET' }`. */
@@ -166,16 +170,8 @@ export interface TenureConfig {
   toJSON(): DescribedConfig;
 }
 
-export interface DescribedSource {
-  id: string;
-  kind: SourceKind;
-  every: string;
-  enabled: boolean;
-  timeZone: string;
-  thresholds: ThresholdSettings;
+export interface DescribedSource extends SourceSettings {
   options: unknown;
-  fieldMapping?: Record<string, string>;
-  customFields?: string[];
   /** Where the secrets come from: option → environment variable name. */
   secretsFrom: Record<string, string>;
 }

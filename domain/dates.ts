@@ -222,8 +222,19 @@ export function localDate(epochMs: number, timeZone: string = DEFAULT_TIME_ZONE)
   return formatUtcDate(Date.UTC(w.year, w.month - 1, w.day));
 }
 
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
 /** The wall-clock time `HH:MM` in `timeZone` at an instant. */
 export function localTime(epochMs: number, timeZone: string = DEFAULT_TIME_ZONE): string {
   const w = wallTime(epochMs, timeZone);
-  return `${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
+  return `${pad2(w.hour)}:${pad2(w.minute)}`;
+}
+
+/** The calendar date and the wall-clock time `HH:MM:SS` in `timeZone` at an instant. */
+export function localMoment(epochMs: number, timeZone: string = DEFAULT_TIME_ZONE): { date: string; time: string } {
+  const w = wallTime(epochMs, timeZone);
+  return {
+    date: formatUtcDate(Date.UTC(w.year, w.month - 1, w.day)),
+    time: `${pad2(w.hour)}:${pad2(w.minute)}:${pad2(w.second)}`,
+  };
 }

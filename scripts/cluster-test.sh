@@ -8,18 +8,14 @@ export TENURE_ENV=test
 source "$(dirname "$0")/lib.sh"
 cd "$TENURE_ROOT"
 
-bash scripts/setup.sh
-trap 'bash scripts/services/temporal-cluster.sh stop >/dev/null 2>&1 || true; bash scripts/services/all.sh stop >/dev/null 2>&1 || true' EXIT
-bash scripts/services/all.sh start
+start_test_services
+trap 'bash scripts/services/temporal-cluster.sh stop >/dev/null 2>&1 || true; stop_test_services' EXIT
 bash scripts/services/temporal-cluster.sh start
 set -a
-# shellcheck disable=SC1091
-source "$RUN_ROOT/services.env"
 # shellcheck disable=SC1091
 source "$RUN_ROOT/temporal-cluster/cluster.env" # TEMPORAL_ADDRESS now points at the cluster
 set +a
 log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" --version))"
 
 files=(test/lifecycle.test.ts test/resilience.test.ts)
-timeout --kill-after=30s 25m node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit \
-  --test-reporter=spec "${files[@]}" "$@"
+run_test_files 25m "${files[@]}" "$@"

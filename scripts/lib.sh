@@ -74,3 +74,43 @@ secret() {
   fi
   cat "$f"
 }
+
+# The search attributes Tenure's workflows upsert, Name=Type, for the dev server and the cluster
+# alike (deploy/temporal/setup.sh keeps the same list for compose).
+TEMPORAL_SEARCH_ATTRIBUTES=(EmployeeId=Keyword LifecycleState=Keyword Department=Keyword StartDate=Datetime
+  EndDate=Datetime ProvisioningHealth=Keyword SourceId=Keyword PollState=Keyword)
+
+# register_search_attributes CLI ADDRESS NAMESPACE LOGFILE: create the ones the namespace lacks.
+register_search_attributes() {
+  local cli="$1" addr="$2" namespace="$3" logfile="$4" existing sa name type
+  existing="$("$cli" operator search-attribute list --address "$addr" --namespace "$namespace" 2>/dev/null || true)"
+  for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+    name="${sa%%=*}"; type="${sa#*=}"
+    grep -qw "$name" <<<"$existing" && continue
+    "$cli" operator search-attribute create --address "$addr" --namespace "$namespace" \
+      --name "$name" --type "$type" >>"$logfile" 2>&1 || die "could not register search attribute $name; see $logfile"
+    log "registered search attribute $name ($type)"
+  done
+}
+
+# start_test_services: set up the machine, start the test environment's services (stopped again
+# when the calling script exits) and export their settings.
+start_test_services() {
+  bash "$TENURE_ROOT/scripts/setup.sh"
+  trap stop_test_services EXIT
+  bash "$TENURE_ROOT/scripts/services/all.sh" start
+  set -a
+  # shellcheck disable=SC1091
+  source "$RUN_ROOT/services.env"
+  set +a
+}
+stop_test_services() { bash "$TENURE_ROOT/scripts/services/all.sh" stop >/dev/null 2>&1 || true; }
+
+# run_test_files LIMIT FILE... [node --test args]: one test file at a time. --test-force-exit and the
+# outer timeout: a test that leaves a process or handle behind fails the run instead of keeping it
+# open until CI's own limit.
+run_test_files() {
+  local limit="$1"; shift
+  timeout --kill-after=30s "$limit" node --import tsx --test --test-concurrency=1 --test-timeout=600000 \
+    --test-force-exit --test-reporter=spec "$@"
+}

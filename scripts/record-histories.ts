@@ -27,31 +27,18 @@ import proto from '@temporalio/proto';
 import { POLL_WORKFLOW_TYPE, type PollSummary, type StatusView } from '../common/messages.js';
 import { addDays } from '../domain/dates.js';
 import { employeeWorkflowId } from '../domain/model.js';
+import { allStaffRules } from '../test/support/rules-fixtures.js';
 import { eventually, startHarness, wallClockIn, type Harness, type Row } from '../test/support/tenure-harness.js';
 
 const OUT = process.argv[2] ?? fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
 function rules(enableAt: string, disableAt: string): string {
-  return `
-version: "replay-fixtures-1"
-timeZone: Europe/Amsterdam
-defaults:
-  timings:
-    enableAt: "${enableAt}"
-    disableAt: "${disableAt}"
-    createSecondsBeforeStart: 15
-    deleteAfterSeconds: 8
-targets:
-  - id: ad
-    kind: ad
-rules:
-  - name: all staff
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [all-staff]
-        dynamicPermissions: ["dept-{department.code}"]
-`;
+  return allStaffRules('replay-fixtures-1', {
+    enableAt,
+    disableAt,
+    createSecondsBeforeStart: 15,
+    deleteAfterSeconds: 8,
+  });
 }
 
 /**

@@ -11,28 +11,10 @@ import {
   type Harness,
   type Row,
 } from './support/tenure-harness.js';
+import { allStaffRules } from './support/rules-fixtures.js';
 
 function rules(enableAt: string, disableAt: string): string {
-  return `
-version: "test-1"
-timeZone: Europe/Amsterdam
-defaults:
-  timings:
-    enableAt: "${enableAt}"
-    disableAt: "${disableAt}"
-    createSecondsBeforeStart: 20
-    deleteAfterSeconds: 12
-targets:
-  - id: ad
-    kind: ad
-rules:
-  - name: all staff
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [all-staff]
-        dynamicPermissions: ["dept-{department.code}"]
-`;
+  return allStaffRules('test-1', { enableAt, disableAt, createSecondsBeforeStart: 20, deleteAfterSeconds: 12 });
 }
 
 const uac = (u: Record<string, unknown> | undefined) => Number(u?.userAccountControl ?? 0);

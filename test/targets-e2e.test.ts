@@ -12,27 +12,14 @@ import { requireEnv } from './support/env.js';
 import { GraphSimulator } from './simulators/graph.js';
 import { HelloIdSimulator } from './simulators/helloid.js';
 import { TopdeskSimulator } from './simulators/topdesk.js';
+import { allTargetsRules } from './support/rules-fixtures.js';
 import { eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
 
 const SECRET = 'e2e-secret-never-logged';
-const RULES = `
-version: "targets-e2e"
-defaults: { timings: { deleteAfterDays: 36500 } }
-targets:
-  - { id: ad, kind: ad }
-  - { id: helloid, kind: helloid }
-  - { id: entra, kind: entra }
-  - { id: topdesk, kind: topdesk }
-  - { id: spendcloud, kind: spendcloud }
-rules:
-  - name: all staff
-    entitlements:
-      ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
-      helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
-      entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
-      topdesk: { accountAccess: true, onStart: ["ticket:onboarding"], onLeave: ["ticket:offboarding"] }
-      spendcloud: { accountAccess: true }
-`;
+const RULES = allTargetsRules(
+  'targets-e2e',
+  '{ accountAccess: true, onStart: ["ticket:onboarding"], onLeave: ["ticket:offboarding"] }',
+);
 
 describe('all targets through the employee workflow', () => {
   let h: Harness;

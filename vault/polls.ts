@@ -6,7 +6,7 @@
  * is here; the activities (activities/poll.ts) decide what to do with the answers.
  */
 import type pg from 'pg';
-import type { ThresholdReason } from '../common/messages.js';
+import type { DiffCounts, ThresholdReason } from '../common/messages.js';
 import type { Department, Person, SourceRecordError } from '../domain/model.js';
 import { inTransaction } from './transaction.js';
 
@@ -69,16 +69,16 @@ export interface StagedChange {
   hash: string | null;
 }
 
-export interface StagedCounts {
-  recordsRead: number;
-  personsValid: number;
-  added: number;
-  changed: number;
-  removed: number;
-  unchanged: number;
-  errors: number;
+/** The counts of a poll's import, as stored on its source_polls row. */
+export interface StagedCounts extends DiffCounts {
+  /** Persons in the previous snapshot whose record was rejected this time: kept, not removed. */
   kept: number;
+  /** Persons in the previous snapshot. */
   previous: number;
+  /**
+   * Nothing (or nothing valid) was read while the previous snapshot is not empty: the import is
+   * ignored. Nothing is staged or signalled and the snapshot is left as it was.
+   */
   empty: boolean;
 }
 

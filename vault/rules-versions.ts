@@ -28,23 +28,18 @@ export function rulesHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-const COLUMNS = `id, rules_set, version, sha256, text, file_name, applied_by, os_user, reason, created_at, status, activated_at`;
+/** The columns under RulesVersion's names; only the bigint id and the nulls need converting. */
+const COLUMNS = `id, rules_set as "rulesSet", version, sha256, text, file_name as "fileName", applied_by as "appliedBy",
+  os_user as "osUser", reason, created_at as "createdAt", status, activated_at as "activatedAt"`;
 
-function row(r: Record<string, unknown>): RulesVersion {
-  return {
-    id: Number(r.id),
-    rulesSet: r.rules_set as string,
-    version: r.version as string,
-    sha256: r.sha256 as string,
-    text: r.text as string,
-    fileName: r.file_name as string,
-    appliedBy: r.applied_by as string,
-    osUser: r.os_user as string,
-    reason: (r.reason as string | null) ?? undefined,
-    createdAt: r.created_at as Date,
-    status: r.status as RulesVersionStatus,
-    activatedAt: (r.activated_at as Date | null) ?? undefined,
-  };
+type RulesVersionRow = Omit<RulesVersion, 'id' | 'reason' | 'activatedAt'> & {
+  id: string;
+  reason: string | null;
+  activatedAt: Date | null;
+};
+
+function row({ id, reason, activatedAt, ...columns }: RulesVersionRow): RulesVersion {
+  return { ...columns, id: Number(id), reason: reason ?? undefined, activatedAt: activatedAt ?? undefined };
 }
 
 /** The version in force, or undefined when none was ever applied (the worker's rules file is used then). */

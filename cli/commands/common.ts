@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type pg from 'pg';
-import { DEFAULT_TIME_ZONE } from '../../domain/dates.js';
+import { DEFAULT_TIME_ZONE, localMoment } from '../../domain/dates.js';
 import { employeeWorkflowId } from '../../domain/model.js';
 
 export type Out = (line: string) => void;
@@ -90,21 +90,8 @@ export function clean(value: unknown): string {
 export function localTimestamp(instant: string | Date | number, timeZone = DEFAULT_TIME_ZONE): string {
   const d = instant instanceof Date ? instant : new Date(instant);
   if (Number.isNaN(d.getTime())) return clean(instant);
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(d)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+  const { date, time } = localMoment(d.getTime(), timeZone);
+  return `${date} ${time}`;
 }
 
 /** A plain text table: a header row, a rule, the rows; the last column is not padded. */

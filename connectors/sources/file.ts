@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { Department, Person, type PersonInput } from '../../domain/model.js';
 import { canonicalJson } from '../../common/snapshot.js';
 import type { SourceConnector, SourceImport, SourceRecordError } from '../types.js';
+import { compact } from './compact.js';
 
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000_000;
@@ -623,19 +624,6 @@ function rowDepartment(row: Row, origin: string, code: string): DeptCandidate {
     }) as Record<string, unknown>,
     fieldName: (path) => DEPT_FIELD[String(path[0])] ?? 'department_code',
   };
-}
-
-/** Leave out undefined members, so a CSV person has the same keys as the same person from JSON. */
-function compact(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(compact);
-  if (isObject(v)) {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => [k, compact(x)]),
-    );
-  }
-  return v;
 }
 
 /** `0.8`, `0,8`, `1`: a decimal with a dot or a comma. */

@@ -18,6 +18,7 @@ import { REJECTED } from './file.js';
 import { addDays, mapLimit, mapNaamstelling, newestVersion, nmbrsDate, todayIn } from './nmbrs/mapping.js';
 import { domainValue, parseNmbrsOptions, type NmbrsSettings, type NmbrsSourceOptions } from './nmbrs/options.js';
 import { list, NmbrsError, NmbrsSoapClient, obj, text, type NmbrsService, type SoapParams } from './nmbrs/soap.js';
+import { compact } from './compact.js';
 
 export { NmbrsSourceOptions, type NmbrsSettings } from './nmbrs/options.js';
 export { NmbrsError, NmbrsFaultError } from './nmbrs/soap.js';
@@ -520,19 +521,6 @@ export class NmbrsSource implements SourceConnector {
     await this.call('EmployeeService', OP.personalInfoUpdate, { EmployeeId: Number(key), PersonalInfo: pi });
     return 'written';
   }
-}
-
-/** Leave out undefined members, so absent Nmbrs fields are absent keys (as in the file source). */
-function compact(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(compact);
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => [k, compact(x)]),
-    );
-  }
-  return v;
 }
 
 /** Departments seen on the contracts (when no debtor is configured). */

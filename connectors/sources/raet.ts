@@ -13,7 +13,13 @@
  */
 import { localDate } from '../../domain/dates.js';
 import type { SourceConnector, SourceImport, SourceRecordError, WriteBackValues } from '../types.js';
-import { assembleBeaufort, assembleBusiness, type Origins } from './raet/assemble.js';
+import {
+  assembleBeaufort,
+  assembleBusiness,
+  type BeaufortRecords,
+  type BusinessRecords,
+  type Origins,
+} from './raet/assemble.js';
 import { RaetClient, RaetError, describeBody, type RaetClientDeps } from './raet/client.js';
 import { RaetSourceOptions, type RaetSourceConfig } from './raet/options.js';
 import {
@@ -45,6 +51,13 @@ export interface RaetImportStats {
   rateLimited: number;
   retried: number;
   tokensFetched: number;
+}
+
+/** Every promise of a record awaited at once: the endpoints are read in parallel. */
+async function allOf<T extends object>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const entries = Object.entries(promises) as [string, Promise<unknown>][];
+  const values = await Promise.all(entries.map(([, p]) => p));
+  return Object.fromEntries(entries.map(([k], i) => [k, values[i]])) as T;
 }
 
 export class RaetSource implements SourceConnector {
@@ -132,42 +145,20 @@ export class RaetSource implements SourceConnector {
         assignments: `${api}/assignments`,
         organizationUnits: `${api}/organizationUnits`,
       };
-      const [
-        persons,
-        employments,
-        assignments,
-        organizationUnits,
-        jobProfiles,
-        costAllocations,
-        roleAssignments,
-        extensions,
-      ] = await Promise.all([
-        get(origins.persons, RawPerson),
-        get(origins.employments, RawEmployment),
-        cfg.contractSource === 'assignments' ? get(origins.assignments, RawAssignment) : Promise.resolve([]),
-        get(origins.organizationUnits, RawOrgUnit),
-        recs(get(`${api}/jobProfiles`, RawValue)),
-        recs(get(`${api}/costAllocations`, RawCostAllocation)),
-        recs(get(`${api}/roleAssignments`, RawRoleAssignment)),
-        cfg.includeExtensions ? recs(get(`${cfg.extensionsPath}/persons`, RawExtension)) : Promise.resolve([]),
-      ]);
-      result = assembleBeaufort(
-        cfg,
-        today,
-        {
-          persons,
-          employments,
-          assignments,
-          organizationUnits,
-          jobProfiles,
-          costAllocations,
-          roleAssignments,
-          extensions,
-        },
-        origins,
-        errors,
-        counts[origins.persons] ?? 0,
-      );
+      const records = await allOf<BeaufortRecords>({
+        persons: get(origins.persons, RawPerson),
+        employments: get(origins.employments, RawEmployment),
+        assignments:
+          cfg.contractSource === 'assignments' ? get(origins.assignments, RawAssignment) : Promise.resolve([]),
+        organizationUnits: get(origins.organizationUnits, RawOrgUnit),
+        jobProfiles: recs(get(`${api}/jobProfiles`, RawValue)),
+        costAllocations: recs(get(`${api}/costAllocations`, RawCostAllocation)),
+        roleAssignments: recs(get(`${api}/roleAssignments`, RawRoleAssignment)),
+        extensions: cfg.includeExtensions
+          ? recs(get(`${cfg.extensionsPath}/persons`, RawExtension))
+          : Promise.resolve([]),
+      });
+      result = assembleBeaufort(cfg, today, records, origins, errors, counts[origins.persons] ?? 0);
     } else {
       const origins: Origins = {
         persons: `${api}/employees`,
@@ -175,24 +166,16 @@ export class RaetSource implements SourceConnector {
         assignments: `${api}/employments`,
         organizationUnits: `${api}/organizationunits`,
       };
-      const [employees, employments, organizationUnits, companies, costCenters, classifications, jobProfiles] =
-        await Promise.all([
-          get(origins.persons, RawPerson),
-          get(origins.employments, RawEmployment),
-          get(origins.organizationUnits, RawOrgUnit),
-          recs(get(`${api}/companies`, RawValue)),
-          recs(get(`${api}/valueList/costCenter`, RawValue)),
-          recs(get(`${api}/valueList/classification`, RawValue)),
-          recs(get(`${api}/jobProfiles`, RawValue)),
-        ]);
-      result = assembleBusiness(
-        cfg,
-        today,
-        { employees, employments, organizationUnits, companies, costCenters, classifications, jobProfiles },
-        origins,
-        errors,
-        counts[origins.persons] ?? 0,
-      );
+      const records = await allOf<BusinessRecords>({
+        employees: get(origins.persons, RawPerson),
+        employments: get(origins.employments, RawEmployment),
+        organizationUnits: get(origins.organizationUnits, RawOrgUnit),
+        companies: recs(get(`${api}/companies`, RawValue)),
+        costCenters: recs(get(`${api}/valueList/costCenter`, RawValue)),
+        classifications: recs(get(`${api}/valueList/classification`, RawValue)),
+        jobProfiles: recs(get(`${api}/jobProfiles`, RawValue)),
+      });
+      result = assembleBusiness(cfg, today, records, origins, errors, counts[origins.persons] ?? 0);
     }
     this.lastStats = { callsByEndpoint: calls, recordsByEndpoint: counts };
     return result;

@@ -16,17 +16,8 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
-import type {
-  AccountInspection,
-  AccountReference,
-  ActionResult,
-  AuditEntry,
-  DesiredAccount,
-  Outcome,
-  PermissionRef,
-  TargetAction,
-  TargetConnector,
-} from '../types.js';
+import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, PermissionRef } from '../types.js';
+import { SearchingConnectorBase } from './kit.js';
 import { escapeDNValue, escapeFilterValue, normalizeDN, rdn, rdnValue, sameDN, splitDN } from '../ldap-escape.js';
 import {
   AdConfigSchema,
@@ -36,7 +27,8 @@ import {
   type AdConfig,
   type AdConfigInput,
 } from './ad/config.js';
-import { TargetRejectedError, TargetUnavailableError, ldapCode, mapLdapError } from './ad/errors.js';
+import { ldapCode, mapLdapError } from './ad/errors.js';
+import { TargetRejectedError, TargetUnavailableError, accountGone } from './errors.js';
 import { generatePassword, unicodePwd } from './ad/password.js';
 import { guidDN, guidFromBytes, isGuid } from './ad/guid.js';
 
@@ -144,7 +136,8 @@ function cnFrom(displayName: string): string {
   return Array.from(displayName).slice(0, MAX_CN).join('');
 }
 
-export class AdTargetConnector implements TargetConnector {
+export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
+  protected readonly correlation = { attribute: 'employeeID', where: 'the directory' };
   readonly id: string;
   readonly config: Omit<AdConfig, 'bindPassword'>;
   readonly #password: string;
@@ -153,6 +146,7 @@ export class AdTargetConnector implements TargetConnector {
   readonly #knownOUs = new Set<string>();
 
   constructor(config: AdConfigInput | AdConfig) {
+    super();
     const parsed = AdConfigSchema.parse(config);
     const { bindPassword, ...rest } = parsed;
     this.#password = bindPassword;
@@ -167,6 +161,10 @@ export class AdTargetConnector implements TargetConnector {
   /** Never serialise the password (it is not a property, but be explicit for loggers). */
   toJSON(): Record<string, unknown> {
     return { id: this.id, url: this.config.url, baseDN: this.config.baseDN };
+  }
+
+  protected reference(a: AdAccount): AccountReference {
+    return refOf(a);
   }
 
   // ------------------------------------------------------------------ connection
@@ -266,7 +264,7 @@ export class AdTargetConnector implements TargetConnector {
   }
 
   /** Accounts with this employeeID inside the search OUs (or, with `everywhere`, the whole base DN). */
-  async #findByEmployeeId(employeeId: string, everywhere = false): Promise<AdAccount[]> {
+  protected async findByEmployeeId(employeeId: string, everywhere = false): Promise<AdAccount[]> {
     if (blank(employeeId)) return [];
     const filter = `(&(objectClass=user)(objectCategory=person)(employeeID=${escapeFilterValue(employeeId.trim())}))`;
     const bases = everywhere ? [this.config.baseDN] : searchOUsOf(this.config);
@@ -302,7 +300,7 @@ export class AdTargetConnector implements TargetConnector {
       );
   }
 
-  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+  async inspect(ref: AccountReference) {
     const a = await this.#read(ref);
     if (!a) return null;
     return {
@@ -332,25 +330,14 @@ export class AdTargetConnector implements TargetConnector {
 
   async #readOrFail(ref: AccountReference, action: string): Promise<AdAccount> {
     const a = await this.#read(ref);
-    if (!a)
-      throw new TargetRejectedError(`${action}: account ${ref.id} could not be found, possibly deleted`, { code: 32 });
+    if (!a) throw accountGone(action, ref.id, 32);
     return a;
-  }
-
-  async correlate(employeeId: string): Promise<AccountReference | null> {
-    const found = await this.#findByEmployeeId(employeeId);
-    if (found.length > 1) {
-      throw new TargetRejectedError(
-        `multiple accounts (${found.length}) found with the same employeeID; correct this in the directory`,
-      );
-    }
-    return found[0] ? refOf(found[0]) : null;
   }
 
   async createRefusal(employeeId: string): Promise<string | null> {
     if (this.config.outOfScopeMatch !== 'report') return null;
-    if ((await this.#findByEmployeeId(employeeId)).length) return null;
-    if (!(await this.#findByEmployeeId(employeeId, true)).length) return null;
+    if ((await this.findByEmployeeId(employeeId)).length) return null;
+    if (!(await this.findByEmployeeId(employeeId, true)).length) return null;
     return "create account: the only account with this employeeID is outside the search OUs; it is not Tenure's to use (AD_OUT_OF_SCOPE_MATCH=report)";
   }
 
@@ -513,29 +500,18 @@ export class AdTargetConnector implements TargetConnector {
     }
   }
 
-  #audit(action: TargetAction, outcome: Outcome, message: string, details?: Record<string, unknown>): AuditEntry {
-    return details
-      ? { target: this.id, action, outcome, message, details }
-      : { target: this.id, action, outcome, message };
-  }
-
   // ------------------------------------------------------------------ create
 
   async create(desired: DesiredAccount): Promise<ActionResult> {
     this.#validate(desired);
-    const existing = await this.#findByEmployeeId(desired.employeeId);
-    if (existing.length > 1) {
-      throw new TargetRejectedError(
-        `multiple accounts (${existing.length}) found with the same employeeID; correct this in the directory`,
-      );
-    }
-    if (existing[0]) {
+    const existing = await this.accountOf(desired.employeeId);
+    if (existing) {
       // A retry after a create that got (partly) through: finish the remaining steps.
-      const a = await this.#finishCreate(existing[0], desired);
+      const a = await this.#finishCreate(existing, desired);
       return {
         account: refOf(a),
         audit: [
-          this.#audit('correlate', 'success', 'correlated to an existing account on employeeID', {
+          this.audit('correlate', 'success', 'correlated to an existing account on employeeID', {
             field: 'employeeID',
           }),
         ],
@@ -579,7 +555,7 @@ export class AdTargetConnector implements TargetConnector {
       }
       throw mapLdapError(lastErr, 'create account');
     }
-    const created = (await this.#findByEmployeeId(desired.employeeId))[0];
+    const created = (await this.findByEmployeeId(desired.employeeId))[0];
     if (!created) throw new Error('create account: the new account could not be read back');
     const a = await this.#finishCreate(created, desired);
     const details: Record<string, unknown> = {
@@ -589,7 +565,7 @@ export class AdTargetConnector implements TargetConnector {
         .sort(),
     };
     if (desired.managerLocator && manager === undefined) details.managerNotFound = true;
-    return { account: refOf(a), audit: [this.#audit('create', 'success', 'created disabled account', details)] };
+    return this.result(refOf(a), 'create', 'success', 'created disabled account', details);
   }
 
   /** Steps after the add, each idempotent: set a password while PASSWD_NOTREQD is still set, then flags = disabled. */
@@ -671,7 +647,7 @@ export class AdTargetConnector implements TargetConnector {
       await this.#run('update account', (c) => c.modify(guidDN(a.guid), changes));
       const details: Record<string, unknown> = { attributes: changed };
       if (managerNotFound) details.managerNotFound = true;
-      audit.push(this.#audit('update', 'success', `updated ${changed.join(', ')}`, details));
+      audit.push(this.audit('update', 'success', `updated ${changed.join(', ')}`, details));
     }
 
     // Rename (CN follows the display name) and move between location OUs. An account parked in
@@ -687,16 +663,16 @@ export class AdTargetConnector implements TargetConnector {
       dn = await this.#moveOrRename(a, needRename ? candidates : [a.cn], needMove ? targetParent : currentParent);
       if (needRename)
         audit.push(
-          this.#audit('rename', 'success', 'renamed account (CN follows the display name)', { attributes: ['cn'] }),
+          this.audit('rename', 'success', 'renamed account (CN follows the display name)', { attributes: ['cn'] }),
         );
       if (needMove)
         audit.push(
-          this.#audit('move', 'success', 'moved account to another OU', { from: currentParent, to: targetParent }),
+          this.audit('move', 'success', 'moved account to another OU', { from: currentParent, to: targetParent }),
         );
     }
     if (!audit.length) {
       audit.push(
-        this.#audit('update', 'unchanged', 'no changes', managerNotFound ? { managerNotFound: true } : undefined),
+        this.audit('update', 'unchanged', 'no changes', managerNotFound ? { managerNotFound: true } : undefined),
       );
     }
     const after = dn === a.dn ? a : ((await this.#read({ id: a.guid, locator: dn })) ?? { ...a, dn });
@@ -718,7 +694,7 @@ export class AdTargetConnector implements TargetConnector {
       const candidates = [a.cn, ...this.#cnCandidates(displayName, employeeId).filter((c) => c !== a.cn)];
       dn = await this.#moveOrRename(a, candidates, target);
       audit.push(
-        this.#audit('move', 'success', 'moved account out of the disabled OU', {
+        this.audit('move', 'success', 'moved account out of the disabled OU', {
           from: this.config.disabledOU,
           to: target,
         }),
@@ -731,25 +707,21 @@ export class AdTargetConnector implements TargetConnector {
       }
       const uac = a.uac & ~UAC.ACCOUNTDISABLE;
       await this.#setUac(a, uac);
-      audit.push(this.#audit('enable', 'success', 'enabled account', { userAccountControl: { from: a.uac, to: uac } }));
+      audit.push(this.audit('enable', 'success', 'enabled account', { userAccountControl: { from: a.uac, to: uac } }));
     } else {
-      audit.push(this.#audit('enable', 'unchanged', 'already enabled'));
+      audit.push(this.audit('enable', 'unchanged', 'already enabled'));
     }
     return { account: { id: a.guid, locator: dn }, audit };
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {
     const a = await this.#read(ref);
-    if (!a)
-      return {
-        account: null,
-        audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted; nothing to disable')],
-      };
+    if (!a) return this.gone('disable');
     this.#assertInScope(a, 'disable');
     const audit: AuditEntry[] = [];
     if (!(a.uac & UAC.ACCOUNTDISABLE)) {
       await this.#setUac(a, a.uac | UAC.ACCOUNTDISABLE);
-      audit.push(this.#audit('disable', 'success', 'disabled account'));
+      audit.push(this.audit('disable', 'success', 'disabled account'));
     }
     let dn = a.dn;
     if (!this.#inDisabledOU(a)) {
@@ -766,31 +738,23 @@ export class AdTargetConnector implements TargetConnector {
         ],
         this.config.disabledOU,
       );
-      audit.push(this.#audit('move', 'success', 'moved account to the disabled OU'));
+      audit.push(this.audit('move', 'success', 'moved account to the disabled OU'));
     }
-    if (!audit.length) audit.push(this.#audit('disable', 'unchanged', 'already disabled'));
+    if (!audit.length) audit.push(this.audit('disable', 'unchanged', 'already disabled'));
     return { account: { id: a.guid, locator: dn }, audit };
   }
 
   async delete(ref: AccountReference): Promise<ActionResult> {
     const a = await this.#read(ref);
-    if (!a)
-      return {
-        account: null,
-        audit: [this.#audit('delete', 'notFound', 'account not found, possibly deleted already')],
-      };
+    if (!a) return this.gone('delete');
     this.#assertInScope(a, 'delete');
     try {
       await this.#op('delete account', (c) => c.del(guidDN(a.guid)));
     } catch (err) {
-      if (ldapCode(err) === 32)
-        return {
-          account: null,
-          audit: [this.#audit('delete', 'notFound', 'account not found, possibly deleted already')],
-        };
+      if (ldapCode(err) === 32) return this.gone('delete');
       throw mapLdapError(err, 'delete account');
     }
-    return { account: null, audit: [this.#audit('delete', 'success', 'deleted account')] };
+    return this.result(null, 'delete', 'success', 'deleted account');
   }
 
   // ------------------------------------------------------------------ groups
@@ -849,7 +813,7 @@ export class AdTargetConnector implements TargetConnector {
     const audit: AuditEntry[] = [];
     if (g.created)
       audit.push(
-        this.#audit('grantPermission', 'success', `created group ${permission.name}`, {
+        this.audit('grantPermission', 'success', `created group ${permission.name}`, {
           group: permission.name,
           created: true,
         }),
@@ -861,12 +825,12 @@ export class AdTargetConnector implements TargetConnector {
           new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [a.dn] }) }),
         ),
       );
-      audit.push(this.#audit('grantPermission', 'success', `granted ${permission.name}`, { group: permission.name }));
+      audit.push(this.audit('grantPermission', 'success', `granted ${permission.name}`, { group: permission.name }));
     } catch (err) {
       const code = ldapCode(err);
       if ((code === 68 || code === 20) && (await this.#isMember(g.dn, a.dn))) {
         audit.push(
-          this.#audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, {
+          this.audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, {
             group: permission.name,
           }),
         );
@@ -877,22 +841,14 @@ export class AdTargetConnector implements TargetConnector {
 
   async revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
     const a = await this.#read(ref);
-    if (!a)
-      return {
-        account: null,
-        audit: [
-          this.#audit('revokePermission', 'notFound', 'account not found, possibly deleted; nothing to revoke', {
-            group: permission.name,
-          }),
-        ],
-      };
+    if (!a) return this.gone('revokePermission', { group: permission.name });
     this.#assertInScope(a, 'revoke permission');
     const g = await this.#group(permission, false);
     if (!g)
       return {
         account: refOf(a),
         audit: [
-          this.#audit('revokePermission', 'unchanged', `group ${permission.name} does not exist`, {
+          this.audit('revokePermission', 'unchanged', `group ${permission.name} does not exist`, {
             group: permission.name,
           }),
         ],
@@ -910,7 +866,7 @@ export class AdTargetConnector implements TargetConnector {
         return {
           account: refOf(a),
           audit: [
-            this.#audit('revokePermission', 'unchanged', `not a member of ${permission.name}`, {
+            this.audit('revokePermission', 'unchanged', `not a member of ${permission.name}`, {
               group: permission.name,
             }),
           ],
@@ -918,10 +874,9 @@ export class AdTargetConnector implements TargetConnector {
       }
       throw mapLdapError(err, 'revoke permission');
     }
-    return {
-      account: refOf(a),
-      audit: [this.#audit('revokePermission', 'success', `revoked ${permission.name}`, { group: permission.name })],
-    };
+    return this.result(refOf(a), 'revokePermission', 'success', `revoked ${permission.name}`, {
+      group: permission.name,
+    });
   }
 
   async listPermissions(ref: AccountReference): Promise<string[]> {

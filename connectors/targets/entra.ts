@@ -17,17 +17,9 @@
  * - The account reference is { id: Entra object id, locator: userPrincipalName }; every operation
  *   addresses the user by object id, so a UPN change does not matter.
  */
-import type {
-  AccountInspection,
-  AccountReference,
-  ActionResult,
-  AuditEntry,
-  DesiredAccount,
-  Outcome,
-  PermissionRef,
-  TargetAction,
-  TargetConnector,
-} from '../types.js';
+import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, PermissionRef } from '../types.js';
+import { accountGone } from './errors.js';
+import { SearchingConnectorBase } from './kit.js';
 import { generatePassword } from './ad/password.js';
 import { EntraConfigSchema, entraConfigFromEnv, type EntraConfig, type EntraConfigInput } from './entra/config.js';
 import {
@@ -95,7 +87,8 @@ export function mailNicknameFrom(username: string): string {
   return n || 'user';
 }
 
-export class EntraTargetConnector implements TargetConnector {
+export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
+  protected readonly correlation = { attribute: 'employeeId', where: 'Entra ID' };
   readonly id: string;
   readonly config: Omit<EntraConfig, 'clientSecret'>;
   readonly graph: GraphClient;
@@ -103,6 +96,7 @@ export class EntraTargetConnector implements TargetConnector {
   readonly #groups = new Map<string, GraphGroup>();
 
   constructor(config: EntraConfigInput | EntraConfig, deps: GraphClientDeps = {}) {
+    super();
     const parsed = EntraConfigSchema.parse(config);
     const { clientSecret, ...rest } = parsed;
     this.config = rest;
@@ -119,14 +113,12 @@ export class EntraTargetConnector implements TargetConnector {
     return { id: this.id, graphUrl: this.config.graphUrl, tenantId: this.config.tenantId };
   }
 
-  async close(): Promise<void> {
-    // Nothing to close: fetch keeps no connection state we own.
+  protected reference(u: GraphUser): AccountReference {
+    return refOf(u);
   }
 
-  #audit(action: TargetAction, outcome: Outcome, message: string, details?: Record<string, unknown>): AuditEntry {
-    return details
-      ? { target: this.id, action, outcome, message, details }
-      : { target: this.id, action, outcome, message };
+  async close(): Promise<void> {
+    // Nothing to close: fetch keeps no connection state we own.
   }
 
   #filterHeaders(): Record<string, string> | undefined {
@@ -144,7 +136,7 @@ export class EntraTargetConnector implements TargetConnector {
 
   // ------------------------------------------------------------------ reading
 
-  async #findByEmployeeId(employeeId: string): Promise<GraphUser[]> {
+  protected async findByEmployeeId(employeeId: string): Promise<GraphUser[]> {
     if (blank(employeeId)) return [];
     return this.graph.list<GraphUser>(
       'correlate on employeeId',
@@ -172,7 +164,7 @@ export class EntraTargetConnector implements TargetConnector {
   }
 
   /** The user as it is now, for the checks before a delete or an adoption (docs/ownership.md). */
-  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+  async inspect(ref: AccountReference) {
     const u = await this.#read(ref, 'inspect account');
     if (!u) return null;
     const mail = typeof u.mail === 'string' ? u.mail : undefined;
@@ -186,18 +178,8 @@ export class EntraTargetConnector implements TargetConnector {
 
   async #readOrFail(ref: AccountReference, context: string): Promise<GraphUser> {
     const u = await this.#read(ref, context);
-    if (!u) throw new TargetRejectedError(`${context}: account ${ref.id} could not be found, possibly deleted`);
+    if (!u) throw accountGone(context, ref.id);
     return u;
-  }
-
-  async correlate(employeeId: string): Promise<AccountReference | null> {
-    const found = await this.#findByEmployeeId(employeeId);
-    if (found.length > 1) {
-      throw new TargetRejectedError(
-        `multiple accounts (${found.length}) found with the same employeeId; correct this in Entra ID`,
-      );
-    }
-    return found[0] ? refOf(found[0]) : null;
   }
 
   // ------------------------------------------------------------------ desired state
@@ -283,13 +265,8 @@ export class EntraTargetConnector implements TargetConnector {
 
   async create(desired: DesiredAccount): Promise<ActionResult> {
     this.#validate(desired);
-    const existing = await this.#findByEmployeeId(desired.employeeId);
-    if (existing.length > 1) {
-      throw new TargetRejectedError(
-        `multiple accounts (${existing.length}) found with the same employeeId; correct this in Entra ID`,
-      );
-    }
-    if (existing[0]) return this.#correlated(existing[0], desired, 'correlated to an existing account on employeeId');
+    const existing = await this.accountOf(desired.employeeId);
+    if (existing) return this.#correlated(existing, desired, 'correlated to an existing account on employeeId');
 
     const props = this.#desired(desired);
     const body: Record<string, unknown> = { accountEnabled: false, userType: 'Member' };
@@ -339,10 +316,7 @@ export class EntraTargetConnector implements TargetConnector {
       await this.#setManager(user.id, manager);
       details.attributes = [...attributes, 'manager'].sort();
     } else if (manager === undefined) details.managerNotFound = true;
-    return {
-      account: refOf(user),
-      audit: [this.#audit('create', 'success', `created disabled account ${user.userPrincipalName}`, details)],
-    };
+    return this.result(refOf(user), 'create', 'success', `created disabled account ${user.userPrincipalName}`, details);
   }
 
   async #correlated(u: GraphUser, desired: DesiredAccount, message: string): Promise<ActionResult> {
@@ -350,7 +324,7 @@ export class EntraTargetConnector implements TargetConnector {
     return {
       account: r.account ?? refOf(u),
       audit: [
-        this.#audit('correlate', 'success', message, { field: 'employeeId' }),
+        this.audit('correlate', 'success', message, { field: 'employeeId' }),
         ...r.audit.filter((a) => a.outcome !== 'unchanged'),
       ],
     };
@@ -396,11 +370,11 @@ export class EntraTargetConnector implements TargetConnector {
     if (!changed.length)
       return {
         account,
-        audit: [this.#audit('update', 'unchanged', 'no changes', managerNotFound ? extra : undefined)],
+        audit: [this.audit('update', 'unchanged', 'no changes', managerNotFound ? extra : undefined)],
       };
     return {
       account,
-      audit: [this.#audit('update', 'success', `updated ${changed.join(', ')}`, { attributes: changed, ...extra })],
+      audit: [this.audit('update', 'success', `updated ${changed.join(', ')}`, { attributes: changed, ...extra })],
     };
   }
 
@@ -417,26 +391,18 @@ export class EntraTargetConnector implements TargetConnector {
 
   async enable(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#readOrFail(ref, 'enable');
-    if (u.accountEnabled === true)
-      return { account: refOf(u), audit: [this.#audit('enable', 'unchanged', 'already enabled')] };
+    if (u.accountEnabled === true) return this.result(refOf(u), 'enable', 'unchanged', 'already enabled');
     await this.#setEnabled(u, true);
-    return {
-      account: refOf(u),
-      audit: [this.#audit('enable', 'success', 'enabled account', { attributes: ['accountEnabled'] })],
-    };
+    return this.result(refOf(u), 'enable', 'success', 'enabled account', { attributes: ['accountEnabled'] });
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#read(ref, 'disable');
-    if (!u)
-      return {
-        account: null,
-        audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted; nothing to disable')],
-      };
+    if (!u) return this.gone('disable');
     const audit: AuditEntry[] = [];
     if (u.accountEnabled !== false) {
       await this.#setEnabled(u, false);
-      audit.push(this.#audit('disable', 'success', 'disabled account', { attributes: ['accountEnabled'] }));
+      audit.push(this.audit('disable', 'success', 'disabled account', { attributes: ['accountEnabled'] }));
     }
     if (this.config.revokeSessionsOnDisable && audit.length) {
       const r = await this.graph.call(
@@ -446,23 +412,19 @@ export class EntraTargetConnector implements TargetConnector {
         { retrySafe: true },
       );
       if (r.status !== 200 && r.status !== 204) throw this.graph.fail('revoke sign-in sessions', r);
-      audit.push(this.#audit('disable', 'success', 'revoked sign-in sessions', { sessionsRevoked: true }));
+      audit.push(this.audit('disable', 'success', 'revoked sign-in sessions', { sessionsRevoked: true }));
     }
-    if (!audit.length) audit.push(this.#audit('disable', 'unchanged', 'already disabled'));
+    if (!audit.length) audit.push(this.audit('disable', 'unchanged', 'already disabled'));
     return { account: refOf(u), audit };
   }
 
   async delete(ref: AccountReference): Promise<ActionResult> {
     const key = !blank(ref.id) ? ref.id : ref.locator;
     const r = await this.graph.call('delete account', 'DELETE', `/users/${encodeURIComponent(key)}`);
-    if (r.status === 404)
-      return {
-        account: null,
-        audit: [this.#audit('delete', 'notFound', 'account not found, possibly deleted already')],
-      };
+    if (r.status === 404) return this.gone('delete');
     if (r.status !== 204 && r.status !== 200) throw this.graph.fail('delete account', r);
     const audit = [
-      this.#audit(
+      this.audit(
         'delete',
         'success',
         this.config.deleteMode === 'permanent'
@@ -539,7 +501,7 @@ export class EntraTargetConnector implements TargetConnector {
     if (!g) throw new TargetRejectedError(`grant permission: group ${permission.name} does not exist`, { code: 404 });
     const audit: AuditEntry[] = [];
     const details = { group: permission.name, groupId: g.group.id };
-    if (g.created) audit.push(this.#audit('grantPermission', 'success', `created group ${permission.name}`, details));
+    if (g.created) audit.push(this.audit('grantPermission', 'success', `created group ${permission.name}`, details));
     const r = await this.graph.call(
       'grant permission',
       'POST',
@@ -547,9 +509,9 @@ export class EntraTargetConnector implements TargetConnector {
       { body: { '@odata.id': this.#directoryObject(u.id) }, retrySafe: true },
     );
     if (r.status === 204 || r.status === 200) {
-      audit.push(this.#audit('grantPermission', 'success', `granted ${permission.name}`, details));
+      audit.push(this.audit('grantPermission', 'success', `granted ${permission.name}`, details));
     } else if (r.status === 400 && /already exist/i.test(r.info.message ?? '')) {
-      audit.push(this.#audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, details));
+      audit.push(this.audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, details));
     } else if (r.status === 404) {
       this.#groups.delete(permission.name.trim().toLowerCase());
       throw new TargetRejectedError(
@@ -562,21 +524,13 @@ export class EntraTargetConnector implements TargetConnector {
 
   async revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
     const u = await this.#read(ref, 'revoke permission');
-    if (!u)
-      return {
-        account: null,
-        audit: [
-          this.#audit('revokePermission', 'notFound', 'account not found, possibly deleted; nothing to revoke', {
-            group: permission.name,
-          }),
-        ],
-      };
+    if (!u) return this.gone('revokePermission', { group: permission.name });
     const g = await this.#group(permission, false);
     if (!g)
       return {
         account: refOf(u),
         audit: [
-          this.#audit('revokePermission', 'unchanged', `group ${permission.name} does not exist`, {
+          this.audit('revokePermission', 'unchanged', `group ${permission.name} does not exist`, {
             group: permission.name,
           }),
         ],
@@ -588,15 +542,9 @@ export class EntraTargetConnector implements TargetConnector {
       `/groups/${encodeURIComponent(g.group.id)}/members/${encodeURIComponent(u.id)}/$ref`,
     );
     if (r.status === 404)
-      return {
-        account: refOf(u),
-        audit: [this.#audit('revokePermission', 'unchanged', `not a member of ${permission.name}`, details)],
-      };
+      return this.result(refOf(u), 'revokePermission', 'unchanged', `not a member of ${permission.name}`, details);
     if (r.status !== 204 && r.status !== 200) throw this.graph.fail(`revoke permission ${permission.name}`, r);
-    return {
-      account: refOf(u),
-      audit: [this.#audit('revokePermission', 'success', `revoked ${permission.name}`, details)],
-    };
+    return this.result(refOf(u), 'revokePermission', 'success', `revoked ${permission.name}`, details);
   }
 
   async listPermissions(ref: AccountReference): Promise<string[]> {

@@ -16,18 +16,9 @@
  *   retryable; 429 is waited out by the shared HTTP helper.
  */
 import { randomInt } from 'node:crypto';
-import type {
-  AccountInspection,
-  AccountReference,
-  ActionResult,
-  AuditEntry,
-  DesiredAccount,
-  Outcome,
-  PermissionRef,
-  TargetAction,
-  TargetConnector,
-} from '../types.js';
-import { TargetRejectedError, TargetUnavailableError } from './ad/errors.js';
+import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, PermissionRef } from '../types.js';
+import { SearchingConnectorBase } from './kit.js';
+import { TargetRejectedError, TargetUnavailableError, accountGone } from './errors.js';
 import { HelloIdApi, isNotFound, type HelloIdUser, type Json } from './helloid/client.js';
 import {
   HelloIdConfigSchema,
@@ -90,7 +81,7 @@ function randomPassword(): string {
   return chars.join('');
 }
 
-export class HelloIdTargetConnector implements TargetConnector {
+export class HelloIdTargetConnector extends SearchingConnectorBase<HelloIdUser> {
   readonly id: string;
   readonly config: Omit<HelloIdConfig, 'apiSecret'>;
   readonly api: HelloIdApi;
@@ -104,6 +95,7 @@ export class HelloIdTargetConnector implements TargetConnector {
   readonly #requested = new Map<string, number>();
 
   constructor(config: HelloIdConfigInput | HelloIdConfig) {
+    super();
     const parsed = HelloIdConfigSchema.parse(config);
     const { apiSecret: _secret, ...rest } = parsed;
     this.config = rest;
@@ -125,12 +117,6 @@ export class HelloIdTargetConnector implements TargetConnector {
     this.#known.clear();
     this.#groups = null;
     this.#products = null;
-  }
-
-  #audit(action: TargetAction, outcome: Outcome, message: string, details?: Record<string, unknown>): AuditEntry {
-    return details
-      ? { target: this.id, action, outcome, message, details }
-      : { target: this.id, action, outcome, message };
   }
 
   // ------------------------------------------------------------------ users: reading
@@ -158,7 +144,7 @@ export class HelloIdTargetConnector implements TargetConnector {
   }
 
   /** The user as it is now, for the checks before a delete or an adoption (docs/ownership.md). */
-  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+  async inspect(ref: AccountReference) {
     const u = await this.#read(ref, 'inspect account');
     if (!u) return null;
     return {
@@ -171,15 +157,20 @@ export class HelloIdTargetConnector implements TargetConnector {
 
   async #readOrFail(ref: AccountReference, context: string): Promise<HelloIdUser> {
     const u = await this.#read(ref, context);
-    if (!u)
-      throw new TargetRejectedError(`${context}: account ${ref.id} could not be found, possibly deleted`, {
-        code: 404,
-      });
+    if (!u) throw accountGone(context, ref.id, 404);
     return u;
   }
 
+  protected get correlation(): { attribute: string; where: string } {
+    return { attribute: this.config.correlationField, where: 'HelloID' };
+  }
+
+  protected reference(u: HelloIdUser): AccountReference {
+    return refOf(u);
+  }
+
   /** Every (non-deleted) user whose correlation attribute equals the employee number. */
-  async #findByEmployeeId(employeeId: string): Promise<HelloIdUser[]> {
+  protected async findByEmployeeId(employeeId: string): Promise<HelloIdUser[]> {
     const key = employeeId.trim();
     const cached = this.#known.get(key);
     if (cached) {
@@ -199,15 +190,8 @@ export class HelloIdTargetConnector implements TargetConnector {
     return found;
   }
 
-  async correlate(employeeId: string): Promise<AccountReference | null> {
-    if (blank(employeeId)) return null;
-    const found = await this.#findByEmployeeId(employeeId);
-    if (found.length > 1) {
-      throw new TargetRejectedError(
-        `multiple HelloID users (${found.length}) have ${this.config.correlationField} = the same employee number; correct this in HelloID`,
-      );
-    }
-    return found[0] ? refOf(found[0]) : null;
+  override async correlate(employeeId: string): Promise<AccountReference | null> {
+    return blank(employeeId) ? null : super.correlate(employeeId);
   }
 
   // ------------------------------------------------------------------ desired state
@@ -299,10 +283,7 @@ export class HelloIdTargetConnector implements TargetConnector {
         .sort(),
     };
     if (desired.managerLocator && this.config.setManager && manager === undefined) details.managerNotFound = true;
-    return {
-      account: refOf(created),
-      audit: [this.#audit('create', 'success', `created disabled user ${userName}`, details)],
-    };
+    return this.result(refOf(created), 'create', 'success', `created disabled user ${userName}`, details);
   }
 
   /** Correlate-first for create: by employee number, then by userName (retry, or a pre-existing user). */
@@ -332,22 +313,14 @@ export class HelloIdTargetConnector implements TargetConnector {
         adopted: true,
       });
     }
-    const found = await this.#findByEmployeeId(employeeId);
-    if (found.length > 1) {
-      throw new TargetRejectedError(
-        `multiple HelloID users (${found.length}) have the same employee number; correct this in HelloID`,
-      );
-    }
-    return found[0] ? this.#correlated(found[0], 'correlated to an existing user on the employee number') : null;
+    const found = await this.accountOf(employeeId);
+    return found ? this.#correlated(found, 'correlated to an existing user on the employee number') : null;
   }
 
   #correlated(u: HelloIdUser, message: string, extra: Record<string, unknown> = {}): ActionResult {
     const e = this.#employeeIdOf(u);
     if (e) this.#known.set(e, u.userGUID);
-    return {
-      account: refOf(u),
-      audit: [this.#audit('correlate', 'success', message, { field: this.config.correlationField, ...extra })],
-    };
+    return this.result(refOf(u), 'correlate', 'success', message, { field: this.config.correlationField, ...extra });
   }
 
   // ------------------------------------------------------------------ update
@@ -388,17 +361,14 @@ export class HelloIdTargetConnector implements TargetConnector {
     const details: Record<string, unknown> = { attributes: changed };
     if (desired.managerLocator && this.config.setManager && manager === undefined) details.managerNotFound = true;
     if (!changed.length) {
-      return {
-        account: refOf(u),
-        audit: [this.#audit('update', 'unchanged', 'no changes', details.managerNotFound ? details : undefined)],
-      };
+      return this.result(refOf(u), 'update', 'unchanged', 'no changes', details.managerNotFound ? details : undefined);
     }
     delete next.password;
     const after = await this.#put(u, next, 'update');
-    const audit = [this.#audit('update', 'success', `updated ${changed.join(', ')}`, details)];
+    const audit = [this.audit('update', 'success', `updated ${changed.join(', ')}`, details)];
     if (changed.includes('userName')) {
       audit.push(
-        this.#audit('rename', 'success', `renamed user ${u.userName} to ${userName}`, { attributes: ['userName'] }),
+        this.audit('rename', 'success', `renamed user ${u.userName} to ${userName}`, { attributes: ['userName'] }),
       );
     }
     return { account: refOf(after), audit };
@@ -407,10 +377,7 @@ export class HelloIdTargetConnector implements TargetConnector {
   /** PUT the whole object; returns the user as it is after the change. */
   async #put(u: HelloIdUser, body: Json, context: string): Promise<HelloIdUser> {
     const res = await this.api.call('PUT', `/users/${encodeURIComponent(u.userGUID)}`, context, body);
-    if (isNotFound(res))
-      throw new TargetRejectedError(`${context}: account ${u.userGUID} could not be found, possibly deleted`, {
-        code: 404,
-      });
+    if (isNotFound(res)) throw accountGone(context, u.userGUID, 404);
     const r = res.json as HelloIdUser | undefined;
     if (r && typeof r === 'object' && !blank(r.userGUID)) return r;
     const id = body.IdentifierObject as { userName?: string } | undefined;
@@ -421,52 +388,33 @@ export class HelloIdTargetConnector implements TargetConnector {
 
   async enable(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#readOrFail(ref, 'enable');
-    if (u.isEnabled === true)
-      return { account: refOf(u), audit: [this.#audit('enable', 'unchanged', 'already enabled')] };
+    if (u.isEnabled === true) return this.result(refOf(u), 'enable', 'unchanged', 'already enabled');
     const after = await this.#put(u, { ...u, isEnabled: true }, 'enable');
-    return {
-      account: refOf(after),
-      audit: [this.#audit('enable', 'success', 'enabled user', { attributes: ['isEnabled'] })],
-    };
+    return this.result(refOf(after), 'enable', 'success', 'enabled user', { attributes: ['isEnabled'] });
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#read(ref, 'disable');
-    if (!u)
-      return {
-        account: null,
-        audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted; nothing to disable')],
-      };
-    if (u.isEnabled === false)
-      return { account: refOf(u), audit: [this.#audit('disable', 'unchanged', 'already disabled')] };
+    if (!u) return this.gone('disable');
+    if (u.isEnabled === false) return this.result(refOf(u), 'disable', 'unchanged', 'already disabled');
     try {
       const after = await this.#put(u, { ...u, isEnabled: false }, 'disable');
-      return {
-        account: refOf(after),
-        audit: [this.#audit('disable', 'success', 'disabled user', { attributes: ['isEnabled'] })],
-      };
+      return this.result(refOf(after), 'disable', 'success', 'disabled user', { attributes: ['isEnabled'] });
     } catch (err) {
       if (err instanceof TargetRejectedError && err.code === 404)
-        return { account: null, audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted')] };
+        return this.result(null, 'disable', 'notFound', 'account not found, possibly deleted');
       throw err;
     }
   }
 
   async delete(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#read(ref, 'delete');
-    const gone = () => ({
-      account: null,
-      audit: [this.#audit('delete', 'notFound', 'account not found, possibly deleted already')],
-    });
-    if (!u) return gone();
+    if (!u) return this.gone('delete');
     const res = await this.api.call('DELETE', `/users/${encodeURIComponent(u.userGUID)}`, 'delete account');
     const e = this.#employeeIdOf(u);
     if (e) this.#known.delete(e);
-    if (isNotFound(res)) return gone();
-    return {
-      account: null,
-      audit: [this.#audit('delete', 'success', `deleted user ${u.userName}`)],
-    };
+    if (isNotFound(res)) return this.gone('delete');
+    return this.result(null, 'delete', 'success', `deleted user ${u.userName}`);
   }
 
   // ------------------------------------------------------------------ permissions
@@ -591,7 +539,7 @@ export class HelloIdTargetConnector implements TargetConnector {
         );
       }
       g = await this.#createGroup(name);
-      audit.push(this.#audit('grantPermission', 'success', `created group ${name}`, { ...d, created: true }));
+      audit.push(this.audit('grantPermission', 'success', `created group ${name}`, { ...d, created: true }));
     }
     let members = await this.#members(g);
     if (!members) {
@@ -599,7 +547,7 @@ export class HelloIdTargetConnector implements TargetConnector {
       throw new TargetUnavailableError(`grant permission: group ${name} vanished while granting; try again`);
     }
     if (members.has(u.userGUID.toLowerCase())) {
-      audit.push(this.#audit('grantPermission', 'unchanged', `already a member of ${name}`, d));
+      audit.push(this.audit('grantPermission', 'unchanged', `already a member of ${name}`, d));
       return { account: refOf(u), audit };
     }
     const path = `/users/${encodeURIComponent(u.userGUID)}/groups`;
@@ -611,12 +559,12 @@ export class HelloIdTargetConnector implements TargetConnector {
       // Duplicate add answered as an error (behaviour unverified): fine if the user is a member now.
       members = await this.#members(g).catch(() => null);
       if (members?.has(u.userGUID.toLowerCase())) {
-        audit.push(this.#audit('grantPermission', 'unchanged', `already a member of ${name}`, d));
+        audit.push(this.audit('grantPermission', 'unchanged', `already a member of ${name}`, d));
         return { account: refOf(u), audit };
       }
       throw err;
     }
-    audit.push(this.#audit('grantPermission', 'success', `granted group ${name}`, d));
+    audit.push(this.audit('grantPermission', 'success', `granted group ${name}`, d));
     return { account: refOf(u), audit };
   }
 
@@ -636,17 +584,14 @@ export class HelloIdTargetConnector implements TargetConnector {
       throw new TargetRejectedError('grant permission: account not found, possibly deleted', { code: 404 });
     if (assigned.has(product.guid.toLowerCase())) {
       this.#requested.delete(key);
-      return {
-        account: refOf(u),
-        audit: [this.#audit('grantPermission', 'unchanged', `product ${name} already assigned`, d)],
-      };
+      return this.result(refOf(u), 'grantPermission', 'unchanged', `product ${name} already assigned`, d);
     }
     const at = this.#requested.get(key);
     if (at !== undefined && Date.now() - at < this.config.productRequestMemoryMs) {
       return {
         account: refOf(u),
         audit: [
-          this.#audit('grantPermission', 'unchanged', `product ${name} already requested, awaiting approval`, {
+          this.audit('grantPermission', 'unchanged', `product ${name} already requested, awaiting approval`, {
             ...d,
             pending: true,
           }),
@@ -667,13 +612,13 @@ export class HelloIdTargetConnector implements TargetConnector {
     }
     const now = await this.#assigned(u.userGUID);
     if (now?.has(product.guid.toLowerCase())) {
-      return { account: refOf(u), audit: [this.#audit('grantPermission', 'success', `granted product ${name}`, d)] };
+      return this.result(refOf(u), 'grantPermission', 'success', `granted product ${name}`, d);
     }
     this.#requested.set(key, Date.now());
     return {
       account: refOf(u),
       audit: [
-        this.#audit('grantPermission', 'success', `requested product ${name}; awaiting approval`, {
+        this.audit('grantPermission', 'success', `requested product ${name}; awaiting approval`, {
           ...d,
           pending: true,
         }),
@@ -685,16 +630,10 @@ export class HelloIdTargetConnector implements TargetConnector {
     const p = this.#kind(permission);
     const d = p.kind === 'product' ? { product: p.name } : { group: p.name };
     const u = await this.#read(ref, 'revoke permission');
-    if (!u)
-      return {
-        account: null,
-        audit: [
-          this.#audit('revokePermission', 'notFound', 'account not found, possibly deleted; nothing to revoke', d),
-        ],
-      };
+    if (!u) return this.gone('revokePermission', d);
     const unchanged = (message: string): ActionResult => ({
       account: refOf(u),
-      audit: [this.#audit('revokePermission', 'unchanged', message, d)],
+      audit: [this.audit('revokePermission', 'unchanged', message, d)],
     });
 
     if (p.kind === 'product') {
@@ -710,10 +649,7 @@ export class HelloIdTargetConnector implements TargetConnector {
         { productGUID: product.guid, userGUID: u.userGUID },
         { retryUnsafe: true },
       );
-      return {
-        account: refOf(u),
-        audit: [this.#audit('revokePermission', 'success', `revoked product ${p.name}`, d)],
-      };
+      return this.result(refOf(u), 'revokePermission', 'success', `revoked product ${p.name}`, d);
     }
 
     const g = await this.#findGroup(p.name);
@@ -726,10 +662,7 @@ export class HelloIdTargetConnector implements TargetConnector {
       'revoke permission',
     );
     if (isNotFound(res)) return unchanged(`not a member of ${p.name}`);
-    return {
-      account: refOf(u),
-      audit: [this.#audit('revokePermission', 'success', `revoked group ${p.name}`, d)],
-    };
+    return this.result(refOf(u), 'revokePermission', 'success', `revoked group ${p.name}`, d);
   }
 
   /**

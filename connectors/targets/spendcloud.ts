@@ -14,17 +14,9 @@
  * - The account reference is { id: employee number, locator: gebruikersnaam }.
  */
 import pg from 'pg';
-import type {
-  AccountReference,
-  ActionResult,
-  AuditEntry,
-  DesiredAccount,
-  Outcome,
-  PermissionRef,
-  TargetAction,
-  TargetConnector,
-} from '../types.js';
-import { TargetRejectedError } from './ad/errors.js';
+import type { AccountReference, ActionResult, DesiredAccount, PermissionRef } from '../types.js';
+import { TargetConnectorBase } from './kit.js';
+import { TargetRejectedError, accountGone } from './errors.js';
 import {
   SpendCloudConfigSchema,
   parseSpendCloudConfig,
@@ -86,13 +78,14 @@ function mapPgError(err: unknown, context: string): Error {
   return new Error(`${context}: Spend Cloud tables unavailable (${e.message ?? String(err)})`, { cause: err });
 }
 
-export class SpendCloudTargetConnector implements TargetConnector {
+export class SpendCloudTargetConnector extends TargetConnectorBase {
   readonly id: string;
   readonly config: SpendCloudConfig;
   readonly #pool: pg.Pool;
 
   /** The pool is the caller's (the worker's vault pool); close() leaves it open. */
   constructor(pool: pg.Pool, config: SpendCloudConfigInput | SpendCloudConfig = {}) {
+    super();
     this.#pool = pool;
     this.config = parseSpendCloudConfig(config);
     this.id = this.config.id;
@@ -105,12 +98,6 @@ export class SpendCloudTargetConnector implements TargetConnector {
   /** No key material in logs: only the id and the drop location. */
   toJSON(): Record<string, unknown> {
     return { id: this.id, host: this.config.sftp?.host, dir: this.config.sftp?.dir };
-  }
-
-  #audit(action: TargetAction, outcome: Outcome, message: string, details?: Record<string, unknown>): AuditEntry {
-    return details
-      ? { target: this.id, action, outcome, message, details }
-      : { target: this.id, action, outcome, message };
   }
 
   async #tx<T>(context: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -222,7 +209,7 @@ export class SpendCloudTargetConnector implements TargetConnector {
         return {
           account: this.#ref(e),
           audit: [
-            this.#audit('correlate', 'success', 'correlated to an existing Spend Cloud person on the employee number', {
+            this.audit('correlate', 'success', 'correlated to an existing Spend Cloud person on the employee number', {
               field: 'externalId',
             }),
           ],
@@ -232,7 +219,7 @@ export class SpendCloudTargetConnector implements TargetConnector {
       return {
         account: this.#ref(inserted.rows[0]),
         audit: [
-          this.#audit('create', 'success', `created inactive Spend Cloud person with ${roles.length} role row(s)`, {
+          this.audit('create', 'success', `created inactive Spend Cloud person with ${roles.length} role row(s)`, {
             attributes: PERSON_COLUMNS.filter((k) => row[k] !== ''),
             roles: roles.map((r) => r.contractId),
           }),
@@ -258,7 +245,7 @@ export class SpendCloudTargetConnector implements TargetConnector {
           [this.id, ref.id],
         )
       ).rows[0];
-      if (!cur) throw new TargetRejectedError(`update: account ${ref.id} could not be found, possibly deleted`);
+      if (!cur) throw accountGone('update', ref.id);
       const changed = PERSON_COLUMNS.filter((k) => cur[k] !== want[k]);
       if (changed.length) {
         const sets = changed.map((k, i) => `${k} = $${i + 3}`).join(', ');
@@ -302,7 +289,7 @@ export class SpendCloudTargetConnector implements TargetConnector {
       }
       const account = this.#ref({ external_id: ref.id, gebruikersnaam: want.gebruikersnaam });
       if (!changed.length && !added.length && !updated.length && !removed.length)
-        return { account, audit: [this.#audit('update', 'unchanged', 'no changes')] };
+        return { account, audit: [this.audit('update', 'unchanged', 'no changes')] };
       const details: Record<string, unknown> = { attributes: changed };
       if (added.length || updated.length || removed.length) details.roles = { added, changed: updated, removed };
       const what = [
@@ -313,7 +300,7 @@ export class SpendCloudTargetConnector implements TargetConnector {
       ]
         .filter(Boolean)
         .join('; ');
-      return { account, audit: [this.#audit('update', 'success', what, details)] };
+      return { account, audit: [this.audit('update', 'success', what, details)] };
     });
   }
 
@@ -340,31 +327,27 @@ export class SpendCloudTargetConnector implements TargetConnector {
 
   async enable(ref: AccountReference): Promise<ActionResult> {
     const r = await this.#setActive(ref, true);
-    if (!r.found) throw new TargetRejectedError(`enable: account ${ref.id} could not be found, possibly deleted`);
+    if (!r.found) throw accountGone('enable', ref.id);
     return {
       account: this.#ref(r.found),
       audit: [
         r.was
-          ? this.#audit('enable', 'unchanged', 'already active')
-          : this.#audit('enable', 'success', 'activated: included in the next export', { attributes: ['active'] }),
+          ? this.audit('enable', 'unchanged', 'already active')
+          : this.audit('enable', 'success', 'activated: included in the next export', { attributes: ['active'] }),
       ],
     };
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {
     const r = await this.#setActive(ref, false);
-    if (!r.found)
-      return {
-        account: null,
-        audit: [this.#audit('disable', 'notFound', 'account not found, possibly deleted; nothing to disable')],
-      };
+    if (!r.found) return this.gone('disable');
     const effect = this.config.export.inactivePersons === 'omit' ? 'left out of' : 'without roles in';
     return {
       account: this.#ref(r.found),
       audit: [
         r.was
-          ? this.#audit('disable', 'success', `deactivated: ${effect} the next export`, { attributes: ['active'] })
-          : this.#audit('disable', 'unchanged', 'already inactive'),
+          ? this.audit('disable', 'success', `deactivated: ${effect} the next export`, { attributes: ['active'] })
+          : this.audit('disable', 'unchanged', 'already inactive'),
       ],
     };
   }
@@ -375,14 +358,8 @@ export class SpendCloudTargetConnector implements TargetConnector {
       'delete from spendcloud_persons where target = $1 and external_id = $2 returning external_id',
       [this.id, ref.id],
     );
-    return {
-      account: null,
-      audit: [
-        rows.length
-          ? this.#audit('delete', 'success', 'deleted person and role rows: gone from the next export')
-          : this.#audit('delete', 'notFound', 'account not found, possibly deleted already'),
-      ],
-    };
+    if (!rows.length) return this.gone('delete');
+    return this.result(null, 'delete', 'success', 'deleted person and role rows: gone from the next export');
   }
 
   // ------------------------------------------------------------------ permissions
@@ -395,18 +372,9 @@ export class SpendCloudTargetConnector implements TargetConnector {
 
   async revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
     const found = await this.correlate(ref.id);
-    return {
-      account: found,
-      audit: [
-        found
-          ? this.#audit(
-              'revokePermission',
-              'unchanged',
-              `${permission.name} is not a Spend Cloud permission; nothing to revoke`,
-            )
-          : this.#audit('revokePermission', 'notFound', 'account not found, possibly deleted; nothing to revoke'),
-      ],
-    };
+    if (!found) return this.gone('revokePermission');
+    const message = `${permission.name} is not a Spend Cloud permission; nothing to revoke`;
+    return this.result(found, 'revokePermission', 'unchanged', message);
   }
 
   async listPermissions(_ref: AccountReference): Promise<string[]> {

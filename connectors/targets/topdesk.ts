@@ -14,17 +14,9 @@
  * - Tickets are permissions `ticket:<kind>:<eventKey>`: a grant creates the configured change or
  *   incident once, searching first for the dedupe key written to `externalNumber`; revoke is a no-op.
  */
-import type {
-  AccountReference,
-  ActionResult,
-  AuditEntry,
-  DesiredAccount,
-  Outcome,
-  PermissionRef,
-  TargetAction,
-  TargetConnector,
-} from '../types.js';
-import { TargetRejectedError } from './ad/errors.js';
+import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, Outcome, PermissionRef } from '../types.js';
+import { TargetConnectorBase } from './kit.js';
+import { TargetRejectedError } from './errors.js';
 import { TopdeskApi, TopdeskUnavailableError, fiql } from './topdesk/client.js';
 import {
   TopdeskConfigSchema,
@@ -130,13 +122,14 @@ function personIdFromLocator(locator: string): string {
   return m ? (m[1] as string) : t;
 }
 
-export class TopdeskTargetConnector implements TargetConnector {
+export class TopdeskTargetConnector extends TargetConnectorBase {
   readonly id: string;
   readonly config: Omit<TopdeskConfig, 'appPassword'>;
   readonly api: TopdeskApi;
   readonly #cache = new Map<string, { at: number; items: Json[] }>();
 
   constructor(config: TopdeskConfigInput | TopdeskConfig, options: { fetch?: typeof fetch } = {}) {
+    super();
     const parsed = TopdeskConfigSchema.parse(config);
     this.api = new TopdeskApi(parsed, options.fetch);
     const { appPassword: _secret, ...rest } = parsed;
@@ -155,12 +148,6 @@ export class TopdeskTargetConnector implements TargetConnector {
 
   async close(): Promise<void> {
     this.#cache.clear();
-  }
-
-  #audit(action: TargetAction, outcome: Outcome, message: string, details?: Record<string, unknown>): AuditEntry {
-    return details
-      ? { target: this.id, action, outcome, message, details }
-      : { target: this.id, action, outcome, message };
   }
 
   // ------------------------------------------------------------------ persons: reading
@@ -446,7 +433,7 @@ export class TopdeskTargetConnector implements TargetConnector {
       return {
         account: refOf(existing[0]),
         audit: [
-          this.#audit('correlate', 'success', 'correlated to an existing TOPdesk person on employeeNumber', {
+          this.audit('correlate', 'success', 'correlated to an existing TOPdesk person on employeeNumber', {
             field: 'employeeNumber',
           }),
         ],
@@ -478,7 +465,7 @@ export class TopdeskTargetConnector implements TargetConnector {
         throw new TopdeskUnavailableError('create person: the new person could not be read back', 0);
       person = again[0] as TopdeskPerson;
     }
-    const audit: AuditEntry[] = lookupsCreated.map((c) => this.#audit('create', 'success', `created ${c}`));
+    const audit: AuditEntry[] = lookupsCreated.map((c) => this.audit('create', 'success', `created ${c}`));
     if (this.config.createArchived && !isArchived(person)) await this.#archive(person.id, 'archive the new person');
     const details: Record<string, unknown> = {
       attributes: Object.keys(body).sort(),
@@ -487,7 +474,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     if (recovered) details.recoveredAfterLostAnswer = true;
     if (managerId === undefined) details.managerNotFound = true;
     audit.push(
-      this.#audit(
+      this.audit(
         'create',
         'success',
         `created TOPdesk person${this.config.createArchived ? ' (archived until enabled)' : ''}`,
@@ -506,10 +493,10 @@ export class TopdeskTargetConnector implements TargetConnector {
     const managerId = this.config.manager.enabled ? await this.#manager(desired.managerLocator) : null;
     const want = this.#desiredFields(desired, lookups, managerId);
     const changed = this.#diff(p, want);
-    const audit: AuditEntry[] = created.map((c) => this.#audit('update', 'success', `created ${c}`));
+    const audit: AuditEntry[] = created.map((c) => this.audit('update', 'success', `created ${c}`));
     if (!changed.length) {
       audit.push(
-        this.#audit(
+        this.audit(
           'update',
           'unchanged',
           'no changes',
@@ -524,7 +511,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     const details: Record<string, unknown> = { attributes: changed };
     if (danced) details.unarchivedForUpdate = true;
     if (managerId === undefined) details.managerNotFound = true;
-    audit.push(this.#audit('update', 'success', `updated ${changed.join(', ')}`, details));
+    audit.push(this.audit('update', 'success', `updated ${changed.join(', ')}`, details));
     return { account: refOf(p), audit };
   }
 
@@ -532,9 +519,9 @@ export class TopdeskTargetConnector implements TargetConnector {
 
   async enable(ref: AccountReference): Promise<ActionResult> {
     const p = await this.#readOrFail(ref, 'enable');
-    if (!isArchived(p)) return { account: refOf(p), audit: [this.#audit('enable', 'unchanged', 'already enabled')] };
+    if (!isArchived(p)) return this.result(refOf(p), 'enable', 'unchanged', 'already enabled');
     await this.#unarchive(p.id, 'enable (unarchive person)');
-    return { account: refOf(p), audit: [this.#audit('enable', 'success', 'unarchived TOPdesk person')] };
+    return this.result(refOf(p), 'enable', 'success', 'unarchived TOPdesk person');
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {
@@ -544,17 +531,14 @@ export class TopdeskTargetConnector implements TargetConnector {
         throw new TargetRejectedError(`disable: TOPdesk person ${ref.id} could not be found, possibly deleted`, {
           code: 404,
         });
-      return {
-        account: null,
-        audit: [this.#audit('disable', 'notFound', 'person not found, possibly deleted; nothing to disable')],
-      };
+      return this.gone('disable', undefined, 'person');
     }
-    if (isArchived(p)) return { account: refOf(p), audit: [this.#audit('disable', 'unchanged', 'already archived')] };
+    if (isArchived(p)) return this.result(refOf(p), 'disable', 'unchanged', 'already archived');
     await this.#archive(p.id, 'disable (archive person)');
     return {
       account: refOf(p),
       audit: [
-        this.#audit('disable', 'success', `archived TOPdesk person (reason: ${this.config.archivingReason})`, {
+        this.audit('disable', 'success', `archived TOPdesk person (reason: ${this.config.archivingReason})`, {
           archivingReason: this.config.archivingReason,
         }),
       ],
@@ -563,11 +547,7 @@ export class TopdeskTargetConnector implements TargetConnector {
 
   async delete(ref: AccountReference): Promise<ActionResult> {
     const p = await this.#read(ref.id, 'delete');
-    if (!p)
-      return {
-        account: null,
-        audit: [this.#audit('delete', 'notFound', 'person not found, possibly deleted already')],
-      };
+    if (!p) return this.gone('delete', undefined, 'person');
     const want: Json = {
       email: '',
       networkLoginName: '',
@@ -576,7 +556,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     };
     const changed = this.#diff(p, want);
     if (!changed.length && isArchived(p))
-      return { account: null, audit: [this.#audit('delete', 'unchanged', 'already deleted (blanked and archived)')] };
+      return this.result(null, 'delete', 'unchanged', 'already deleted (blanked and archived)');
     if (changed.length) {
       const body: Json = {};
       for (const k of changed) body[k] = want[k];
@@ -587,7 +567,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     return {
       account: null,
       audit: [
-        this.#audit(
+        this.audit(
           'delete',
           'success',
           'blanked e-mail and login names, marked deleted and archived (no hard delete)',
@@ -617,7 +597,7 @@ export class TopdeskTargetConnector implements TargetConnector {
     return {
       account: ref,
       audit: [
-        this.#audit(
+        this.audit(
           'revokePermission',
           'unchanged',
           t ? 'tickets are not withdrawn; nothing to do' : `'${permission.name}' is not a TOPdesk permission`,
@@ -639,7 +619,7 @@ export class TopdeskTargetConnector implements TargetConnector {
   async ensureTicket(ref: AccountReference, t: TicketRef): Promise<TicketResult> {
     const name = ticketPermission(t.kind, t.eventKey);
     const done = (outcome: Outcome, message: string, details: Record<string, unknown> = {}) =>
-      this.#audit('grantPermission', outcome, message, { permission: name, kind: t.kind, ...details });
+      this.audit('grantPermission', outcome, message, { permission: name, kind: t.kind, ...details });
     if (!this.config.tickets.enabled)
       return { account: ref, ticket: null, audit: [done('unchanged', 'tickets are disabled; not creating a ticket')] };
     if (!(t.kind in this.config.tickets.kinds))

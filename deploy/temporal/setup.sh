@@ -3,7 +3,7 @@
 # waits for the Temporal frontend, creates Tenure's namespace and registers its search
 # attributes. Idempotent: safe to run on every `docker compose up`.
 #
-# Keep SEARCH_ATTRIBUTES in step with scripts/services/temporal.sh (dev server) and the
+# Keep SEARCH_ATTRIBUTES in step with scripts/lib.sh (dev server and cluster) and the
 # search attribute keys the workflows declare. SQL visibility allows 10 Keyword and
 # 3 Datetime custom attributes per namespace.
 set -eu
@@ -15,16 +15,27 @@ SEARCH_ATTRIBUTES="EmployeeId=Keyword LifecycleState=Keyword Department=Keyword 
 
 export TEMPORAL_ADDRESS
 
+# retry ATTEMPTS FAILURE COMMAND...: run COMMAND every 2 s until it succeeds; after ATTEMPTS tries, stop with FAILURE.
+retry() {
+  attempts="$1"
+  failure="$2"
+  shift 2
+  attempt=0
+  until "$@"; do
+    attempt=$((attempt + 1))
+    if [ "$attempt" -ge "$attempts" ]; then
+      echo "$failure after $attempt attempts" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+}
+
+serving() { temporal operator cluster health 2>/dev/null | grep -q SERVING; }
+list_search_attributes() { existing="$(temporal operator search-attribute list --namespace "$NAMESPACE" 2>/dev/null)"; }
+
 echo "waiting for Temporal at $TEMPORAL_ADDRESS ..."
-attempt=0
-until temporal operator cluster health 2>/dev/null | grep -q SERVING; do
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge 60 ]; then
-    echo "Temporal did not report SERVING after $attempt attempts" >&2
-    exit 1
-  fi
-  sleep 2
-done
+retry 60 "Temporal did not report SERVING" serving
 echo "Temporal is serving"
 
 if temporal operator namespace describe --namespace "$NAMESPACE" >/dev/null 2>&1; then
@@ -36,15 +47,7 @@ else
 fi
 
 # A new namespace can take a few seconds to become visible to every frontend cache.
-attempt=0
-until existing="$(temporal operator search-attribute list --namespace "$NAMESPACE" 2>/dev/null)"; do
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge 30 ]; then
-    echo "could not list search attributes of $NAMESPACE" >&2
-    exit 1
-  fi
-  sleep 2
-done
+retry 30 "could not list search attributes of $NAMESPACE" list_search_attributes
 
 for sa in $SEARCH_ATTRIBUTES; do
   name="${sa%%=*}"

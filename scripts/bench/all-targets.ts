@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import { GraphSimulator } from '../../test/simulators/graph.js';
 import { HelloIdSimulator } from '../../test/simulators/helloid.js';
 import { TopdeskSimulator } from '../../test/simulators/topdesk.js';
+import { ALL_TARGET_KINDS, allTargetsRules } from '../../test/support/rules-fixtures.js';
 import { startHarness, type Row } from '../../test/support/tenure-harness.js';
 
-const TARGETS = ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud'];
+const TARGETS = ALL_TARGET_KINDS;
 const { values } = parseArgs({
   options: { count: { type: 'string', default: '1000' }, timeout: { type: 'string', default: '1800' } },
 });
@@ -28,36 +29,20 @@ await graph.start();
 const topdesk = new TopdeskSimulator({ appPassword: SECRET });
 await topdesk.start();
 
-const h = await startHarness(
-  `
-version: "bench-all-targets"
-defaults: { timings: { deleteAfterDays: 36500 } }
-targets:
-${TARGETS.map((t) => `  - { id: ${t}, kind: ${t} }`).join('\n')}
-rules:
-  - name: all staff
-    entitlements:
-      ad: { accountAccess: true, permissions: [all-staff], dynamicPermissions: ["dept-{department.code}"] }
-      helloid: { accountAccess: true, dynamicPermissions: ["department_{department.code}"] }
-      entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
-      topdesk: { accountAccess: true }
-      spendcloud: { accountAccess: true }
-`,
-  {
-    HELLOID_URL: hid.url,
-    HELLOID_API_KEY: 'sim-key',
-    HELLOID_API_SECRET: SECRET,
-    ENTRA_TENANT_ID: 'bench',
-    ENTRA_CLIENT_ID: 'bench',
-    ENTRA_CLIENT_SECRET: SECRET,
-    GRAPH_URL: graph.graphUrl,
-    LOGIN_URL: graph.url,
-    TOPDESK_URL: topdesk.url,
-    TOPDESK_USERNAME: 'tenure-api',
-    TOPDESK_APP_PASSWORD: SECRET,
-    TOPDESK_DEPARTMENT_WHEN_MISSING: 'create',
-  },
-);
+const h = await startHarness(allTargetsRules('bench-all-targets'), {
+  HELLOID_URL: hid.url,
+  HELLOID_API_KEY: 'sim-key',
+  HELLOID_API_SECRET: SECRET,
+  ENTRA_TENANT_ID: 'bench',
+  ENTRA_CLIENT_ID: 'bench',
+  ENTRA_CLIENT_SECRET: SECRET,
+  GRAPH_URL: graph.graphUrl,
+  LOGIN_URL: graph.url,
+  TOPDESK_URL: topdesk.url,
+  TOPDESK_USERNAME: 'tenure-api',
+  TOPDESK_APP_PASSWORD: SECRET,
+  TOPDESK_DEPARTMENT_WHEN_MISSING: 'create',
+});
 
 let exitCode = 1;
 try {

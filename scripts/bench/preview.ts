@@ -20,13 +20,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { RaetSource } from '../../connectors/sources/raet.js';
 import { previewTenant } from '../../activities/preview.js';
 import { previewCsvFile } from '../../cli/commands/preview.js';
 import { Person } from '../../domain/model.js';
 import { parseRules } from '../../domain/rules.js';
-import { RaetSimulator, generateTenant } from '../../test/simulators/raet.js';
 import { connectClient } from '../../workers/temporal-connection.js';
+import { simulatedRaet } from './raet-tenant.js';
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 
@@ -36,20 +35,7 @@ else await fetchPhase();
 async function fetchPhase(): Promise<void> {
   const persons = Number(process.argv[2] ?? 50_000);
   const contracts = Number(process.argv[3] ?? 60_000);
-  const TODAY = '2026-07-01';
-  const data = generateTenant({ persons, contracts, seed: 7 });
-  const sim = new RaetSimulator(data, { today: TODAY, callsPerWindow: 1_000_000, concurrent: 16, maxTake: 1000 });
-  await sim.start();
-  const source = new RaetSource({
-    baseUrl: sim.url,
-    tokenUrl: `${sim.url}/connect/token`,
-    clientId: 'sim-client',
-    clientSecret: 'sim-secret-do-not-log',
-    tenantId: 'sim-tenant',
-    today: TODAY,
-    pageSize: 1000,
-    rateLimit: { callsPerWindow: 1_000_000, minSpacingMs: 0, concurrency: 3 },
-  });
+  const { sim, source } = await simulatedRaet(persons, contracts);
   const dir = mkdtempSync(join(tmpdir(), 'tenure-bench-preview-'));
   try {
     const t = performance.now();

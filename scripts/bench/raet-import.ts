@@ -8,34 +8,16 @@
  * would impose (100 calls a minute, 0.6 s apart, 3 at once) is computed from the number of calls.
  */
 import { performance } from 'node:perf_hooks';
-import { RaetSource } from '../../connectors/sources/raet.js';
 import { diffSnapshots } from '../../common/snapshot.js';
-import { RaetSimulator, generateTenant, type Json } from '../../test/simulators/raet.js';
+import type { Json } from '../../test/simulators/raet.js';
+import { simulatedRaet } from './raet-tenant.js';
 
 const persons = Number(process.argv[2] ?? 50_000);
 const contracts = Number(process.argv[3] ?? 60_000);
 const pageSize = Number(process.argv[4] ?? 1000);
-const TODAY = '2026-07-01';
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 
-const data = generateTenant({ persons, contracts, seed: 7 });
-const sim = new RaetSimulator(data, {
-  today: TODAY,
-  callsPerWindow: 1_000_000,
-  concurrent: 16,
-  maxTake: Math.max(1000, pageSize),
-});
-await sim.start();
-const source = new RaetSource({
-  baseUrl: sim.url,
-  tokenUrl: `${sim.url}/connect/token`,
-  clientId: 'sim-client',
-  clientSecret: 'sim-secret-do-not-log',
-  tenantId: 'sim-tenant',
-  today: TODAY,
-  pageSize,
-  rateLimit: { callsPerWindow: 1_000_000, minSpacingMs: 0, concurrency: 3 },
-});
+const { data, sim, source } = await simulatedRaet(persons, contracts, pageSize);
 
 try {
   let t = performance.now();

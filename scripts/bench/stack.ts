@@ -7,6 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as LdapClient } from 'ldapts';
+import { localMoment } from '../../domain/dates.js';
 import type { PersonName } from '../../domain/model.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -36,18 +37,7 @@ export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 
 /** `HH:MM:SS` and the date of instant `at` in `timeZone`. */
 export function wallClock(at: number, timeZone = ZONE): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(at));
-  const p = (t: string) => parts.find((x) => x.type === t)!.value;
-  return { date: `${p('year')}-${p('month')}-${p('day')}`, time: `${p('hour')}:${p('minute')}:${p('second')}` };
+  return localMoment(at, timeZone);
 }
 
 /** Runs `fn` over `items`, `limit` at a time; errors are counted, never thrown. */

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addDays, localDate, localTime } from '../../domain/dates.js';
+import { ALL_STAFF_RULE } from '../../test/support/rules-fixtures.js';
 
 const dir = process.argv[2] ?? '.run/demo/tenant';
 mkdirSync(dir, { recursive: true });
@@ -39,13 +40,7 @@ targets:
     # taken over with its own login names (demo:1005, see scripts/demo/prepare.ts legacy).
     options: { ownership: { adopt: inScope } }
 rules:
-  - name: all staff
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [all-staff]
-        dynamicPermissions: ["dept-{department.code}"]
-  - name: care staff
+${ALL_STAFF_RULE}  - name: care staff
     conditions:
       department: [ZORG-W, ZORG-T]
     entitlements:

@@ -19,9 +19,6 @@ if [ "$TENURE_ENV" = demo ]; then : "${TEMPORAL_CLUSTER_PORT:=7333}"; else : "${
 ADDR="127.0.0.1:$TEMPORAL_CLUSTER_PORT"
 TEMPORAL_CLI="$TOOLS_DIR/bin/temporal"
 PG_ROLE=temporal
-# Same list as temporal.sh: the search attributes Tenure's workflows upsert.
-SEARCH_ATTRIBUTES=(EmployeeId=Keyword LifecycleState=Keyword Department=Keyword StartDate=Datetime
-  EndDate=Datetime ProvisioningHealth=Keyword SourceId=Keyword PollState=Keyword)
 
 build() {
   if [ -x "$SERVER_BIN" ] && [ -x "$SQL_TOOL" ] && [ -s "$TOOLS_DIR/temporal-server.version" ] &&
@@ -155,17 +152,6 @@ register_namespace() {
   wait_for "namespace $NAMESPACE" "$LOGF" 60 namespace_ready
 }
 
-register_search_attributes() {
-  local existing sa name type
-  existing="$("$TEMPORAL_CLI" operator search-attribute list --address "$ADDR" --namespace "$NAMESPACE" 2>/dev/null || true)"
-  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
-    name="${sa%%=*}"; type="${sa#*=}"
-    grep -qw "$name" <<<"$existing" && continue
-    "$TEMPORAL_CLI" operator search-attribute create --address "$ADDR" --namespace "$NAMESPACE" \
-      --name "$name" --type "$type" >>"$LOGF" 2>&1 || die "could not register search attribute $name; see $LOGF"
-  done
-}
-
 write_env() {
   cat >"$DIR/cluster.env" <<ENV
 export TEMPORAL_ADDRESS=$ADDR TEMPORAL_NAMESPACE=$NAMESPACE
@@ -180,7 +166,7 @@ start() {
   if pid_alive "$PIDF" && healthy; then
     log "already running on $ADDR"
     register_namespace
-    register_search_attributes
+    register_search_attributes "$TEMPORAL_CLI" "$ADDR" "$NAMESPACE" "$LOGF"
     write_env
     return 0
   fi
@@ -193,7 +179,7 @@ start() {
   echo $! >"$PIDF"
   wait_for "Temporal server" "$LOGF" 120 healthy
   register_namespace
-  register_search_attributes
+  register_search_attributes "$TEMPORAL_CLI" "$ADDR" "$NAMESPACE" "$LOGF"
   write_env
   log "ready on $ADDR (PostgreSQL persistence and SQL visibility on 127.0.0.1:$PG_PORT)"
 }

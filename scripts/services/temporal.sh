@@ -11,10 +11,6 @@ PIDF="$DIR/temporal.pid"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 ADDR="127.0.0.1:$TEMPORAL_PORT"
 
-# Name=Type pairs; kept in one place so the dev server, an existing db file and compose agree.
-SEARCH_ATTRIBUTES=(EmployeeId=Keyword LifecycleState=Keyword Department=Keyword StartDate=Datetime
-  EndDate=Datetime ProvisioningHealth=Keyword SourceId=Keyword PollState=Keyword)
-
 healthy() { "$TEMPORAL_BIN" operator cluster health --address "$ADDR" 2>/dev/null | grep -q SERVING; }
 namespace_ready() { "$TEMPORAL_BIN" operator namespace describe --address "$ADDR" --namespace "$NAMESPACE" >/dev/null 2>&1; }
 
@@ -25,25 +21,13 @@ export TEMPORAL_CLI=$TEMPORAL_BIN
 ENV
 }
 
-register_search_attributes() {
-  local existing sa name type
-  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$ADDR" --namespace "$NAMESPACE" 2>/dev/null || true)"
-  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
-    name="${sa%%=*}"; type="${sa#*=}"
-    grep -qw "$name" <<<"$existing" && continue
-    "$TEMPORAL_BIN" operator search-attribute create --address "$ADDR" --namespace "$NAMESPACE" \
-      --name "$name" --type "$type" >/dev/null 2>>"$LOGF" || die "could not register search attribute $name; see $LOGF"
-    log "registered search attribute $name ($type)"
-  done
-}
-
 start() {
   [ -x "$TEMPORAL_BIN" ] || die "Temporal CLI not found at $TEMPORAL_BIN; run scripts/setup.sh"
   mkdir -p "$DIR"
   if pid_alive "$PIDF" && healthy; then log "already running on $ADDR"; write_env; return 0; fi
   port_open 127.0.0.1 "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process"
   local sa_flags=() sa
-  for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+  for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
   # Payload encryption (issue 3): the Web UI calls the Tenure codec server from the browser.
   if [ -n "${TENURE_CODEC_ENDPOINT:-}" ]; then sa_flags+=(--ui-codec-endpoint "$TENURE_CODEC_ENDPOINT"); fi
   # setsid: own process group, so stop reaches the server and nothing else.
@@ -55,7 +39,7 @@ start() {
   echo $! >"$PIDF"
   wait_for "Temporal dev server" "$LOGF" 60 healthy
   wait_for "Temporal namespace $NAMESPACE" "$LOGF" 30 namespace_ready
-  register_search_attributes
+  register_search_attributes "$TEMPORAL_BIN" "$ADDR" "$NAMESPACE" "$LOGF"
   write_env
   log "ready on $ADDR, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
 }

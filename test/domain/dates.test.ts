@@ -7,6 +7,7 @@ import {
   isActiveOn,
   isIsoDate,
   localDate,
+  localMoment,
   localTime,
   zonedMoment,
 } from '../../domain/dates.js';
@@ -87,4 +88,15 @@ test('localDate gives the calendar date in the zone', () => {
     assert.equal(localDate(zonedMoment(d, '00:00')), d);
     assert.equal(localDate(zonedMoment(d, '07:00')), d);
   }
+});
+
+test('localMoment: the date and HH:MM:SS on the wall clock of the zone, across midnight and daylight saving', () => {
+  assert.deepEqual(localMoment(Date.parse('2027-02-01T06:00:05Z')), { date: '2027-02-01', time: '07:00:05' });
+  assert.deepEqual(localMoment(Date.parse('2027-07-01T22:00:00Z')), { date: '2027-07-02', time: '00:00:00' });
+  assert.deepEqual(localMoment(Date.parse('2027-10-31T00:30:59Z')), { date: '2027-10-31', time: '02:30:59' });
+  assert.deepEqual(localMoment(Date.parse('2027-10-31T01:30:59Z')), { date: '2027-10-31', time: '02:30:59' });
+  assert.deepEqual(localMoment(Date.parse('2027-03-14T07:00:00Z'), 'America/New_York'), {
+    date: '2027-03-14',
+    time: '03:00:00',
+  });
 });

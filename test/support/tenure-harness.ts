@@ -12,6 +12,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import { POLL_WORKFLOW_TYPE, statusQuery, type PollSummary, type StatusView } from '../../common/messages.js';
+import { localMoment } from '../../domain/dates.js';
 import { employeeWorkflowId } from '../../domain/model.js';
 import { auditTrail, type AuditRecord } from '../../vault/audit.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from '../../workers/temporal-connection.js';
@@ -284,22 +285,7 @@ export function wallClockIn(
   timeZone = 'Europe/Amsterdam',
 ): { date: string; time: string; at: number } {
   const at = Date.now() + seconds * 1000;
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(at));
-  const p = (t: string) => parts.find((x) => x.type === t)!.value;
-  return {
-    date: `${p('year')}-${p('month')}-${p('day')}`,
-    time: `${p('hour')}:${p('minute')}:${p('second')}`,
-    at: Math.floor(at / 1000) * 1000,
-  };
+  return { ...localMoment(at, timeZone), at: Math.floor(at / 1000) * 1000 };
 }
 
 export const UAC_DISABLED = 0x2;

@@ -25,32 +25,29 @@ import {
 
 export const REJECTED = 'person rejected; it keeps its last good data';
 
-export interface Origins {
-  persons: string;
-  employments: string;
-  assignments: string;
-  organizationUnits: string;
-}
+/** The name of each endpoint whose records are referred to by index in record errors. */
+export type Origins = Record<'persons' | 'employments' | 'assignments' | 'organizationUnits', string>;
 
-export interface BeaufortRecords {
-  persons: Read<RawPerson>[];
+/** What both APIs deliver: the employments, the organisation tree and the job profiles. */
+interface EmploymentRecords {
   employments: Read<RawEmployment>[];
-  assignments: Read<RawAssignment>[];
   organizationUnits: Read<RawOrgUnit>[];
   jobProfiles: RawValue[];
+}
+
+export interface BeaufortRecords extends EmploymentRecords {
+  persons: Read<RawPerson>[];
+  assignments: Read<RawAssignment>[];
   costAllocations: RawCostAllocation[];
   roleAssignments: RawRoleAssignment[];
   extensions: RawExtension[];
 }
 
-export interface BusinessRecords {
+export interface BusinessRecords extends EmploymentRecords {
   employees: Read<RawPerson>[];
-  employments: Read<RawEmployment>[];
-  organizationUnits: Read<RawOrgUnit>[];
   companies: RawValue[];
   costCenters: RawValue[];
   classifications: RawValue[];
-  jobProfiles: RawValue[];
 }
 
 interface ContractDraft {
@@ -75,11 +72,31 @@ const PERSON_FIELDS: Record<string, string> = {
   businessPhone: 'phoneNumbers.Business',
 };
 
+/** Contract field → field of an employment record: HR Core Business's names (Beaufort's differ in a few). */
+const EMPLOYMENT_FIELDS: Record<string, string> = {
+  id: 'id',
+  startDate: 'hireDate',
+  endDate: 'dischargeDate',
+  department: 'organizationUnit',
+  'department.code': 'organizationUnit',
+  'department.name': 'organizationUnit',
+  title: 'jobProfile',
+  costCenter: 'costCenter',
+  employer: 'company',
+  fte: 'workingAmount.parttimePercentage',
+  sequence: 'contractCode',
+};
+
 interface Ctx {
   cfg: RaetSourceConfig;
   today: string;
   errors: SourceRecordError[];
   origins: Origins;
+}
+
+/** A person with a malformed employment (or assignment) record is rejected whole: it keeps its last good data. */
+function rejectTainted(ctx: Ctx, origin: string, line: number, key: string, malformed: string): void {
+  err(ctx, { origin, line, key, field: 'personCode', reason: `has malformed ${malformed} records; ${REJECTED}` });
 }
 
 /** A date at or after the sentinel (`9999-12-31`) is "no end". */
@@ -370,13 +387,7 @@ export function assembleBeaufort(
   const persons: Person[] = [];
   for (const [code, read] of uniquePersons(ctx, recs.persons, origins.persons)) {
     if (tainted.has(code)) {
-      err(ctx, {
-        origin: origins.persons,
-        line: read.index,
-        key: code,
-        field: 'personCode',
-        reason: `has malformed employment or assignment records; ${REJECTED}`,
-      });
+      rejectTainted(ctx, origins.persons, read.index, code, 'employment or assignment');
       continue;
     }
     const input = personInput(ctx, read.rec, cfg.beaufortNameOrder);
@@ -389,17 +400,9 @@ export function assembleBeaufort(
         origin: origins.employments,
         index: r.index,
         fields: {
-          id: 'id',
-          startDate: 'hireDate',
-          endDate: 'dischargeDate',
-          department: 'organizationUnit',
-          'department.code': 'organizationUnit',
-          'department.name': 'organizationUnit',
-          title: 'jobProfile',
+          ...EMPLOYMENT_FIELDS,
           costCenter: 'costCenterCode',
           employer: 'payrollClientCode',
-          fte: 'workingAmount.parttimePercentage',
-          sequence: 'contractCode',
           managerKey: 'roleAssignments',
         },
         input: {
@@ -431,17 +434,10 @@ export function assembleBeaufort(
           origin: origins.assignments,
           index: r.index,
           fields: {
-            id: 'id',
+            ...EMPLOYMENT_FIELDS,
             startDate: 'startDate',
             endDate: 'endDate',
-            department: 'organizationUnit',
-            'department.code': 'organizationUnit',
-            'department.name': 'organizationUnit',
-            title: 'jobProfile',
-            costCenter: 'costCenter',
             employer: 'payrollClientCode',
-            fte: 'workingAmount.parttimePercentage',
-            sequence: 'contractCode',
             managerKey: 'roleAssignments',
           },
           input: {
@@ -581,13 +577,7 @@ export function assembleBusiness(
   for (const read of candidates) {
     const code = read.rec.personCode as string;
     if (tainted.has(code)) {
-      err(ctx, {
-        origin: origins.persons,
-        line: read.index,
-        key: code,
-        field: 'personCode',
-        reason: `has malformed employment records; ${REJECTED}`,
-      });
+      rejectTainted(ctx, origins.persons, read.index, code, 'employment');
       continue;
     }
     const input = personInput(ctx, read.rec, cfg.businessNameOrder);
@@ -600,19 +590,7 @@ export function assembleBusiness(
       return {
         origin: origins.employments,
         index: r.index,
-        fields: {
-          id: 'id',
-          startDate: 'hireDate',
-          endDate: 'dischargeDate',
-          department: 'organizationUnit',
-          'department.code': 'organizationUnit',
-          'department.name': 'organizationUnit',
-          title: 'jobProfile',
-          costCenter: 'costCenter',
-          employer: 'company',
-          fte: 'workingAmount.parttimePercentage',
-          sequence: 'contractCode',
-        },
+        fields: EMPLOYMENT_FIELDS,
         input: {
           id: e.id,
           startDate: e.hireDate,

@@ -32,6 +32,13 @@ const Typed = (valueField: 'address' | 'number') =>
   z.preprocess(absent, z.array(z.union([z.null(), z.object({ type: Str, [valueField]: Str })])).optional());
 const WorkingAmount = z.preprocess(absent, z.object({ amountOfWork: Num, parttimePercentage: Num }).optional());
 
+/** The validity of one version of a record (Raet keeps the history). */
+const Validity = { validFrom: DateStr, validUntil: DateStr };
+/** The period an assignment or role runs. */
+const Period = { startDate: DateStr, endDate: DateStr };
+/** The employment a record belongs to. */
+const OfEmployment = { personCode: Str, employmentCode: Str };
+
 export const RawPerson = z.object({
   id: Str,
   personCode: Str,
@@ -45,15 +52,13 @@ export const RawPerson = z.object({
   nameAssembleOrder: Str,
   emailAddresses: Typed('address'),
   phoneNumbers: Typed('number'),
-  validFrom: DateStr,
-  validUntil: DateStr,
+  ...Validity,
 });
 export type RawPerson = z.infer<typeof RawPerson>;
 
 export const RawEmployment = z.object({
   id: Str,
-  personCode: Str,
-  employmentCode: Str,
+  ...OfEmployment,
   contractCode: Str,
   hireDate: DateStr,
   dischargeDate: DateStr,
@@ -68,17 +73,14 @@ export const RawEmployment = z.object({
   classification: Str,
   workingAmount: WorkingAmount,
   isActive: Bool,
-  validFrom: DateStr,
-  validUntil: DateStr,
+  ...Validity,
 });
 export type RawEmployment = z.infer<typeof RawEmployment>;
 
 export const RawAssignment = z.object({
   id: Str,
-  personCode: Str,
-  employmentCode: Str,
-  startDate: DateStr,
-  endDate: DateStr,
+  ...OfEmployment,
+  ...Period,
   organizationUnit: Str,
   jobProfile: Str,
   costCenter: Str,
@@ -87,36 +89,18 @@ export const RawAssignment = z.object({
 });
 export type RawAssignment = z.infer<typeof RawAssignment>;
 
-export const RawOrgUnit = z.object({
-  id: Str,
-  shortName: Str,
-  fullName: Str,
-  parentOrgUnit: Str,
-  manager: Str,
-  validFrom: DateStr,
-  validUntil: DateStr,
-});
-export type RawOrgUnit = z.infer<typeof RawOrgUnit>;
-
 /** Job profiles, companies, cost centers, classifications. */
-export const RawValue = z.object({ id: Str, shortName: Str, fullName: Str, validFrom: DateStr, validUntil: DateStr });
+export const RawValue = z.object({ id: Str, shortName: Str, fullName: Str, ...Validity });
 export type RawValue = z.infer<typeof RawValue>;
 
-export const RawCostAllocation = z.object({
-  personCode: Str,
-  employmentCode: Str,
-  costCenterCode: Str,
-  costCenterName: Str,
-});
+/** An organisation unit: a value with its place in the tree and its manager. */
+export const RawOrgUnit = RawValue.extend({ parentOrgUnit: Str, manager: Str });
+export type RawOrgUnit = z.infer<typeof RawOrgUnit>;
+
+export const RawCostAllocation = z.object({ ...OfEmployment, costCenterCode: Str, costCenterName: Str });
 export type RawCostAllocation = z.infer<typeof RawCostAllocation>;
 
-export const RawRoleAssignment = z.object({
-  personCode: Str,
-  shortName: Str,
-  organizationUnit: Str,
-  startDate: DateStr,
-  endDate: DateStr,
-});
+export const RawRoleAssignment = z.object({ personCode: Str, shortName: Str, organizationUnit: Str, ...Period });
 export type RawRoleAssignment = z.infer<typeof RawRoleAssignment>;
 
 export const RawExtension = z.object({ personCode: Str, bo4FieldCode: Str, value: Str });

@@ -16,6 +16,7 @@ import { canonicalJson } from '../../../common/snapshot.js';
 import type { SourceImport, SourceRecordError } from '../../types.js';
 import type { CsvRow, CsvTable } from './csv.js';
 import type { VismaNetSettings } from './options.js';
+import { compact } from '../compact.js';
 
 export const REJECTED = 'record rejected; the person keeps its last good data';
 const DEPT_REJECTED = 'department rejected';
@@ -416,19 +417,6 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
     (a, b) => rank(a.origin) - rank(b.origin) || collator.compare(a.origin, b.origin) || (a.line ?? 0) - (b.line ?? 0),
   );
   return { persons, departments, errors, recordsRead: t.employees.rows.length + t.contracts.rows.length };
-}
-
-/** Leave out undefined members: a missing value is an absent key, as in the file source. */
-function compact(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(compact);
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => [k, compact(x)]),
-    );
-  }
-  return v;
 }
 
 function employeeAt(g: Group, p: { origin: string; line: number }): string | undefined {

@@ -4,27 +4,7 @@
  * activity layer turns into a non-retryable failure.
  */
 import { ResultCodeError } from 'ldapts';
-
-export class TargetRejectedError extends Error {
-  override readonly name = 'TargetRejected';
-  readonly type = 'TargetRejected';
-  /** LDAP result code when the rejection came from the directory. */
-  readonly code: number | undefined;
-  constructor(message: string, options?: { code?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options?.code;
-  }
-}
-
-/** A retryable failure: the directory is down, busy, slow or unreachable. */
-export class TargetUnavailableError extends Error {
-  override readonly name = 'TargetUnavailable';
-  readonly code: number | undefined;
-  constructor(message: string, options?: { code?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options?.code;
-  }
-}
+import { TargetRejectedError, TargetUnavailableError } from '../errors.js';
 
 /** Result codes that mean "try again later". */
 const TRANSIENT = new Set([

@@ -12,7 +12,7 @@
  */
 import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, safePath, type HttpResponse } from '../../http.js';
-import { TargetRejectedError, TargetUnavailableError } from '../ad/errors.js';
+import { TargetRejectedError, TargetUnavailableError } from '../errors.js';
 import type { EntraConfig } from './config.js';
 
 export { TargetRejectedError, TargetUnavailableError };

@@ -10,7 +10,7 @@
  */
 import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, type HttpResponse } from '../../http.js';
-import { TargetRejectedError, TargetUnavailableError } from '../ad/errors.js';
+import { TargetRejectedError, TargetUnavailableError } from '../errors.js';
 import type { HelloIdConfig } from './config.js';
 
 export type Json = Record<string, unknown>;

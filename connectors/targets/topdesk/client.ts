@@ -10,7 +10,7 @@
  */
 import { redactForLog } from '../../../common/log-redaction.js';
 import { HttpClient, HttpError, type HttpClientOptions, type HttpResponse } from '../../http.js';
-import { TargetRejectedError } from '../ad/errors.js';
+import { TargetRejectedError } from '../errors.js';
 import type { TopdeskConfig } from './config.js';
 
 /** A retryable failure: TOPdesk is down, slow or answering 5xx. */
