@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lifecycle and crash-safety tests against Temporal as it runs in production: the server
 # binary with PostgreSQL persistence and SQL visibility (scripts/services/temporal-cluster.sh) instead
-# of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one.
+# of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one, and runs two worker
+# processes of which one is SIGKILLed mid-load.
 # Usage: bash scripts/cluster-test.sh [extra node --test args]
 SERVICE=cluster-test
 export TENURE_ENV=test
@@ -22,4 +23,4 @@ log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" -
 
 files=(test/lifecycle.test.ts test/resilience.test.ts)
 timeout --kill-after=30s 25m node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit \
-  --test-reporter=spec "${files[@]}" "$@"
+  --test-reporter=spec "$@" "${files[@]}"

@@ -3,7 +3,7 @@
 import './support/quiet-runtime.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -12,8 +12,10 @@ import { Client as LdapClient } from 'ldapts';
 import { POLL_WORKFLOW_TYPE } from '../common/messages.js';
 import { employeeWorkflowId } from '../domain/model.js';
 import { connectClient } from '../workers/temporal-connection.js';
+import { WORKER_SHUTDOWN_FORCE_MS } from '../workers/tenure-workers.js';
 import { requireEnv, uniqueSuffix } from './support/env.js';
 import { csvOf, eventually, startHarness, type Row } from './support/tenure-harness.js';
+import type { ThresholdsInput } from '../common/thresholds-config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RULES = `
@@ -65,7 +67,15 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
+/** SIGTERM, and SIGKILL when the worker has not exited within its bounded shutdown (workers/tenure-workers.ts). */
+async function stopWorker(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), WORKER_SHUTDOWN_FORCE_MS + 15_000);
+  await exited(child);
+  clearTimeout(killer);
+}
+
+function startWorker(env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
     env: {
@@ -78,18 +88,57 @@ function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.resume();
-  child.stderr?.resume();
+  const log = createWriteStream(logFile);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
   return child;
 }
 
+/** Rules, the all-staff group and a worker environment for a file source in `dir` (hr-export.csv). */
+async function crashEnv(
+  dir: string,
+  sourceId: string,
+  thresholds: ThresholdsInput,
+): Promise<NodeJS.ProcessEnv & { TENURE_TASK_QUEUE: string }> {
+  writeFileSync(join(dir, 'rules.yaml'), RULES);
+  const ldap = await directory();
+  await ldap
+    .add(`CN=all-staff,OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
+      objectClass: ['top', 'group'],
+      sAMAccountName: 'all-staff',
+      groupType: '-2147483646',
+    })
+    .catch(() => undefined);
+  await ldap.unbind();
+  return {
+    ...process.env,
+    TENURE_RULES_FILE: join(dir, 'rules.yaml'),
+    TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
+    TENURE_FILE_SOURCE_ID: sourceId,
+    TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify(thresholds),
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: '9',
+    SMTP_FROM: 'tenure@tenure.test',
+    TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
+  };
+}
+
+/** Every account with the prefix is there once, enabled, in all-staff and its department's group. */
+function allProvisioned(m: Map<string, { uac: number; groups: string[] }[]>, count: number): boolean {
+  return (
+    m.size === count &&
+    [...m.values()].every((a) => a.length === 1 && (a[0]!.uac & 2) === 0 && a[0]!.groups.length === 2)
+  );
+}
+
 /**
- * 200 employees provisioned while the worker is SIGKILLed mid-way; a new worker is started and
- * finishes.
+ * 200 employees provisioned while a worker is SIGKILLed mid-way. 'restart': the only worker dies and a
+ * new one is started; 'survivor': two workers share the queues from the start and the second
+ * finishes alone.
  */
-async function provisionThroughCrash(): Promise<void> {
+async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tenure-crash-'));
-  const sourceId = `c${uniqueSuffix()}`.slice(0, 16);
+  const sourceId = `c${mode[0]}${uniqueSuffix()}`.slice(0, 16);
   const prefix = uniqueSuffix().slice(-5);
   const rows: Row[] = Array.from({ length: 200 }, (_, i) => {
     const key = `${prefix}${String(i).padStart(3, '0')}`;
@@ -104,31 +153,11 @@ async function provisionThroughCrash(): Promise<void> {
     };
   });
   writeFileSync(join(dir, 'hr-export.csv'), csvOf(rows));
-  writeFileSync(join(dir, 'rules.yaml'), RULES);
-  const ldap = await directory();
-  await ldap
-    .add(`CN=all-staff,OU=Groups,OU=Tenure,${requireEnv('AD_BASE_DN')}`, {
-      objectClass: ['top', 'group'],
-      sAMAccountName: 'all-staff',
-      groupType: '-2147483646',
-    })
-    .catch(() => undefined);
-  await ldap.unbind();
-  const env = {
-    ...process.env,
-    TENURE_RULES_FILE: join(dir, 'rules.yaml'),
-    TENURE_FILE_SOURCE: join(dir, 'hr-export.csv'),
-    TENURE_FILE_SOURCE_ID: sourceId,
-    // A crash test, not a go-live: the source's first poll goes through without approval.
-    TENURE_FILE_SOURCE_THRESHOLDS: JSON.stringify({ firstPoll: 'accept' }),
-    SMTP_HOST: '127.0.0.1',
-    SMTP_PORT: '9',
-    SMTP_FROM: 'tenure@tenure.test',
-    TENURE_TASK_QUEUE: `tenure-crash-${sourceId}`,
-  };
+  // A crash test, not a go-live: the source's first poll goes through without approval.
+  const env = await crashEnv(dir, sourceId, { firstPoll: 'accept' });
   const client = await connectClient();
-  const worker = startWorker(env);
-  let second: ChildProcess | undefined;
+  const worker = startWorker(env, join(dir, 'worker-1.log'));
+  let second: ChildProcess | undefined = mode === 'survivor' ? startWorker(env, join(dir, 'worker-2.log')) : undefined;
   try {
     await client.workflow.start(POLL_WORKFLOW_TYPE, {
       taskQueue: env.TENURE_TASK_QUEUE,
@@ -147,12 +176,10 @@ async function provisionThroughCrash(): Promise<void> {
     worker.kill('SIGKILL');
     await exited(worker);
 
-    second = startWorker(env);
+    if (mode === 'restart') second = startWorker(env, join(dir, 'worker-2.log'));
     const done = await eventually(
       () => accountsByPrefix(prefix),
-      (m) =>
-        m.size === 200 &&
-        [...m.values()].every((a) => a.length === 1 && (a[0]!.uac & 2) === 0 && a[0]!.groups.length === 2),
+      (m) => allProvisioned(m, 200),
       420_000,
       2_000,
     );
@@ -165,8 +192,7 @@ async function provisionThroughCrash(): Promise<void> {
     }
   } finally {
     worker.kill('SIGKILL');
-    second?.kill('SIGTERM');
-    if (second) await exited(second);
+    if (second) await stopWorker(second);
     for (const r of rows)
       await client.workflow
         .getHandle(employeeWorkflowId(`${sourceId}:${r.key}`))
@@ -178,7 +204,11 @@ async function provisionThroughCrash(): Promise<void> {
 
 describe('crash safety', () => {
   test('a worker killed while provisioning 200 employees: a new worker finishes, exactly one account each, right groups', async () => {
-    await provisionThroughCrash();
+    await provisionThroughCrash('restart');
+  });
+
+  test('two workers, one killed while provisioning 200 employees: the other finishes, exactly one account each', async () => {
+    await provisionThroughCrash('survivor');
   });
 });
 

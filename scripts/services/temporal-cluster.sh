@@ -161,9 +161,18 @@ register_search_attributes() {
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do
     name="${sa%%=*}"; type="${sa#*=}"
     grep -qw "$name" <<<"$existing" && continue
-    "$TEMPORAL_CLI" operator search-attribute create --address "$ADDR" --namespace "$NAMESPACE" \
-      --name "$name" --type "$type" >>"$LOGF" 2>&1 || die "could not register search attribute $name; see $LOGF"
+    # Right after the namespace is created the frontend's namespace cache may not know it yet
+    # ("Namespace default is not found"): retry for a while.
+    wait_for "search attribute $name" "$LOGF" 30 create_search_attribute "$name" "$type"
   done
+}
+
+# Succeeds once the attribute exists (a retry after a create that did go through included).
+create_search_attribute() {
+  "$TEMPORAL_CLI" operator search-attribute list --address "$ADDR" --namespace "$NAMESPACE" 2>/dev/null |
+    grep -qw "$1" && return 0
+  "$TEMPORAL_CLI" operator search-attribute create --address "$ADDR" --namespace "$NAMESPACE" \
+    --name "$1" --type "$2" >>"$LOGF" 2>&1
 }
 
 write_env() {
