@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client as LdapClient } from 'ldapts';
-import { POLL_WORKFLOW_TYPE } from '../common/messages.js';
+import pg from 'pg';
+import { POLL_WORKFLOW_TYPE, personRemovedSignal } from '../common/messages.js';
 import { employeeWorkflowId } from '../domain/model.js';
 import { connectClient } from '../workers/temporal-connection.js';
 import { WORKER_SHUTDOWN_FORCE_MS } from '../workers/tenure-workers.js';
@@ -209,6 +210,160 @@ describe('crash safety', () => {
 
   test('two workers, one killed while provisioning 200 employees: the other finishes, exactly one account each', async () => {
     await provisionThroughCrash('survivor');
+  });
+});
+
+/**
+ * Issue 8 C: a broken export drops most people, the worker is SIGKILLed while the poll is sending
+ * their removals, the poll is cancelled, the source is corrected and a new worker polls again. The
+ * vault must say exactly who was removed (and who is in doubt because their signal was in flight),
+ * so the corrected poll brings every one of them back.
+ */
+async function pollKilledMidSignalling(): Promise<string> {
+  const count = 80;
+  const kept = 10;
+  const dir = mkdtempSync(join(tmpdir(), 'tenure-midsignal-'));
+  const sourceId = `m${uniqueSuffix()}`.slice(0, 16);
+  const prefix = uniqueSuffix().slice(-5);
+  const rows: Row[] = Array.from({ length: count }, (_, i) => {
+    const key = `${prefix}${String(i).padStart(3, '0')}`;
+    return {
+      key,
+      nick: 'Signal',
+      family: `Test${key}`,
+      contract: `${key}c`,
+      start: '2022-01-01',
+      dept: `D${i % 4}`,
+      location: 'Zeist',
+    };
+  });
+  const exportFile = join(dir, 'hr-export.csv');
+  writeFileSync(exportFile, csvOf(rows));
+  // Limits off so the broken export is not held: the point is what a poll that dies part-way leaves.
+  const off = { removed: {}, endingToday: {}, changes: {} };
+  const env = await crashEnv(dir, sourceId, {
+    firstPoll: 'accept',
+    perImport: off,
+    window: off,
+    truncatedPercent: null,
+  });
+  const client = await connectClient();
+  const db = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 2 });
+  const keys = rows.map((r) => `${sourceId}:${r.key}`);
+  const wrongly = new Set(keys.slice(kept));
+  const poll = (n: number, batchSize: number) =>
+    client.workflow.start(POLL_WORKFLOW_TYPE, {
+      taskQueue: env.TENURE_TASK_QUEUE,
+      workflowId: `poll-${sourceId}-${n}`,
+      args: [{ sourceId, batchSize }],
+    });
+  const removedInVault = async () =>
+    (
+      await db.query<{ person_key: string }>(
+        'select person_key from persons where source = $1 and removed_at is not null',
+        [sourceId],
+      )
+    ).rows.map((r) => r.person_key);
+  const removalSignals = async (key: string) => {
+    const history = await client.workflow.getHandle(employeeWorkflowId(key)).fetchHistory();
+    return (history.events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === personRemovedSignal.name,
+    ).length;
+  };
+
+  const worker = startWorker(env, join(dir, 'worker-1.log'));
+  let second: ChildProcess | undefined;
+  try {
+    assert.equal((await (await poll(1, 50)).result()).outcome, 'accepted');
+    const provisioned = await eventually(
+      () => accountsByPrefix(prefix),
+      (m) => allProvisioned(m, count),
+      300_000,
+      2_000,
+    );
+    assert.ok(allProvisioned(provisioned, count), `all ${count} provisioned before the broken export`);
+
+    // The broken export: only the first ten are left. One removal per signalling activity, so the
+    // kill lands between batches or inside one.
+    writeFileSync(exportFile, csvOf(rows.slice(0, kept)));
+    const broken = await poll(2, 1);
+    await eventually(removedInVault, (r) => r.length >= 5, 120_000, 50);
+    worker.kill('SIGKILL');
+    await exited(worker);
+
+    // What the vault says now is exactly what reached the employee workflows, give or take the
+    // signal that was in flight: recorded removals were delivered, and every delivered removal is
+    // recorded or in doubt.
+    const recorded = new Set(await removedInVault());
+    assert.ok(recorded.size >= 5 && recorded.size < wrongly.size, `killed mid-way at ${recorded.size} removals`);
+    const { rows: doubtRows } = await db.query<{ person_key: string }>(
+      'select person_key from source_snapshots where source = $1 and in_doubt',
+      [sourceId],
+    );
+    const inDoubt = new Set(doubtRows.map((r) => r.person_key));
+    for (const key of wrongly) {
+      const got = await removalSignals(key);
+      if (recorded.has(key)) assert.equal(got, 1, `${key}: recorded as removed, and its workflow was told once`);
+      else if (got > 0) assert.ok(inDoubt.has(key), `${key}: told it was removed, so recorded or in doubt`);
+    }
+    for (const key of keys.slice(0, kept)) assert.equal(await removalSignals(key), 0, `${key} was never removed`);
+
+    // The admin stops the broken poll and the source is corrected; a new worker polls again.
+    await broken.cancel();
+    writeFileSync(exportFile, csvOf(rows));
+    second = startWorker(env, join(dir, 'worker-2.log'));
+    await assert.rejects(broken.result(), 'the broken poll ends cancelled');
+    const { rows: brokenRow } = await db.query<{ outcome: string; accepted_at: Date | null }>(
+      'select outcome, accepted_at from source_polls where workflow_id = $1',
+      [broken.workflowId],
+    );
+    assert.deepEqual(brokenRow, [{ outcome: 'failed', accepted_at: null }], 'the broken poll failed, unaccepted');
+
+    const corrected = await (await poll(3, 50)).result();
+    assert.equal(corrected.outcome, 'accepted');
+    assert.equal(corrected.added, recorded.size, 'everyone the vault recorded as removed comes back');
+    assert.equal(corrected.removed, 0);
+
+    const done = await eventually(
+      () => accountsByPrefix(prefix),
+      (m) => allProvisioned(m, count),
+      300_000,
+      2_000,
+    );
+    assert.equal(done.size, count, 'every account is there, counted in the directory');
+    for (const [id, accounts] of done) {
+      assert.equal(accounts.length, 1, `exactly one account for ${id}`);
+      assert.equal(accounts[0]!.uac & 2, 0, `${id} enabled again`);
+      const i = Number(id.slice(prefix.length));
+      assert.deepEqual(accounts[0]!.groups, ['all-staff', `dept-D${i % 4}`].sort());
+    }
+    for (const key of keys) {
+      const d = await client.workflow.getHandle(employeeWorkflowId(key)).describe();
+      assert.equal(d.status.name, 'RUNNING', `${key}: its workflow is active`);
+    }
+    assert.deepEqual(await removedInVault(), [], 'nobody is removed in the vault');
+    const { rows: snap } = await db.query<{ n: number; doubt: number }>(
+      'select count(*)::int as n, count(*) filter (where in_doubt)::int as doubt from source_snapshots where source = $1',
+      [sourceId],
+    );
+    assert.deepEqual(snap[0], { n: count, doubt: 0 });
+    return `killed after ${recorded.size} of ${wrongly.size} removals were recorded, ${inDoubt.size} in doubt; the corrected poll added ${corrected.added} and re-sent ${corrected.changed}`;
+  } finally {
+    worker.kill('SIGKILL');
+    if (second) await stopWorker(second);
+    for (const key of keys)
+      await client.workflow
+        .getHandle(employeeWorkflowId(key))
+        .terminate('test finished')
+        .catch(() => undefined);
+    await client.connection.close();
+    await db.end();
+  }
+}
+
+describe('poll killed mid-signalling', () => {
+  test('a worker SIGKILLed while a broken export removes 70 of 80: the corrected source brings every one back', async (t) => {
+    t.diagnostic(await pollKilledMidSignalling());
   });
 });
 
