@@ -283,11 +283,24 @@ async function pollKilledMidSignalling(): Promise<string> {
     );
     assert.ok(allProvisioned(provisioned, count), `all ${count} provisioned before the broken export`);
 
-    // The broken export: only the first ten are left. One removal per signalling activity, so the
-    // kill lands between batches or inside one.
+    // The broken export: only the first ten are left. Ten removals per signalling activity; the
+    // kill is aimed inside a batch after the first (its rows marked in doubt, its signals going
+    // out), and lands after four batches at the latest.
     writeFileSync(exportFile, csvOf(rows.slice(0, kept)));
-    const broken = await poll(2, 1);
-    await eventually(removedInVault, (r) => r.length >= 5, 120_000, 50);
+    const broken = await poll(2, 10);
+    await eventually(
+      async () =>
+        (
+          await db.query<{ removed: number; doubt: number }>(
+            `select (select count(*)::int from persons where source = $1 and removed_at is not null) as removed,
+                    (select count(*)::int from source_snapshots where source = $1 and in_doubt) as doubt`,
+            [sourceId],
+          )
+        ).rows[0]!,
+      (n) => (n.removed >= 10 && n.doubt > 0) || n.removed >= 40,
+      120_000,
+      20,
+    );
     worker.kill('SIGKILL');
     await exited(worker);
 
@@ -295,7 +308,7 @@ async function pollKilledMidSignalling(): Promise<string> {
     // signal that was in flight: recorded removals were delivered, and every delivered removal is
     // recorded or in doubt.
     const recorded = new Set(await removedInVault());
-    assert.ok(recorded.size >= 5 && recorded.size < wrongly.size, `killed mid-way at ${recorded.size} removals`);
+    assert.ok(recorded.size >= 10 && recorded.size < wrongly.size, `killed mid-way at ${recorded.size} removals`);
     const { rows: doubtRows } = await db.query<{ person_key: string }>(
       'select person_key from source_snapshots where source = $1 and in_doubt',
       [sourceId],
@@ -322,6 +335,7 @@ async function pollKilledMidSignalling(): Promise<string> {
     const corrected = await (await poll(3, 50)).result();
     assert.equal(corrected.outcome, 'accepted');
     assert.equal(corrected.added, recorded.size, 'everyone the vault recorded as removed comes back');
+    assert.equal(corrected.changed, inDoubt.size, 'everyone in doubt is sent their data again');
     assert.equal(corrected.removed, 0);
 
     const done = await eventually(
