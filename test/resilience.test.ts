@@ -185,6 +185,7 @@ async function provisionThroughCrash(mode: 'restart' | 'survivor'): Promise<void
       2_000,
     );
     assert.equal(done.size, 200);
+    assert.equal(second?.exitCode, null, 'the finishing worker was still running');
     for (const [id, accounts] of done) {
       assert.equal(accounts.length, 1, `exactly one account for ${id}`);
       const i = Number(id.slice(prefix.length));
