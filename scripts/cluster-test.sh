@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lifecycle and crash-safety tests against Temporal as it runs in production: the server
 # binary with PostgreSQL persistence and SQL visibility (scripts/services/temporal-cluster.sh) instead
-# of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one.
+# of the dev server. Crash safety SIGKILLs a worker mid-load and starts a new one, and runs two worker
+# processes of which one is SIGKILLed mid-load.
 # Usage: bash scripts/cluster-test.sh [extra node --test args]
 SERVICE=cluster-test
 export TENURE_ENV=test
@@ -18,4 +19,4 @@ set +a
 log "Temporal cluster at $TEMPORAL_ADDRESS ($("$TOOLS_DIR/bin/temporal-server" --version))"
 
 files=(test/lifecycle.test.ts test/resilience.test.ts)
-run_test_files 25m "${files[@]}" "$@"
+run_test_files 25m "$@" "${files[@]}"

@@ -87,10 +87,19 @@ register_search_attributes() {
   for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
     name="${sa%%=*}"; type="${sa#*=}"
     grep -qw "$name" <<<"$existing" && continue
-    "$cli" operator search-attribute create --address "$addr" --namespace "$namespace" \
-      --name "$name" --type "$type" >>"$logfile" 2>&1 || die "could not register search attribute $name; see $logfile"
+    # Right after a namespace is created the frontend's namespace cache may not know it yet
+    # ("Namespace default is not found"): retry for a while.
+    wait_for "search attribute $name" "$logfile" 30 create_search_attribute "$cli" "$addr" "$namespace" "$logfile" "$name" "$type"
     log "registered search attribute $name ($type)"
   done
+}
+
+# Succeeds once the attribute exists (a retry after a create that did go through included).
+create_search_attribute() {
+  local cli="$1" addr="$2" namespace="$3" logfile="$4" name="$5" type="$6"
+  "$cli" operator search-attribute list --address "$addr" --namespace "$namespace" 2>/dev/null | grep -qw "$name" && return 0
+  "$cli" operator search-attribute create --address "$addr" --namespace "$namespace" \
+    --name "$name" --type "$type" >>"$logfile" 2>&1
 }
 
 # start_test_services: set up the machine, start the test environment's services (stopped again
@@ -106,7 +115,7 @@ start_test_services() {
 }
 stop_test_services() { bash "$TENURE_ROOT/scripts/services/all.sh" stop >/dev/null 2>&1 || true; }
 
-# run_test_files LIMIT FILE... [node --test args]: one test file at a time. --test-force-exit and the
+# run_test_files LIMIT [node --test args] FILE...: one test file at a time. --test-force-exit and the
 # outer timeout: a test that leaves a process or handle behind fails the run instead of keeping it
 # open until CI's own limit.
 run_test_files() {

@@ -18,7 +18,7 @@ npx prettier --check . >/dev/null || { npx prettier --check . ; die "formatting 
 mapfile -t files < <(find test/fast -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/fast/*' | sort)
 [ "${#files[@]}" -gt 0 ] || die "no test files found"
 log "running ${#files[@]} test files"
-run_test_files 45m "${files[@]}" "$@"
+run_test_files 45m "$@" "${files[@]}"
 
 # Then the lifecycle and crash-safety tests again against the production-shaped Temporal
 # server (PostgreSQL persistence, SQL visibility). TENURE_CLUSTER_TESTS=off skips this phase.

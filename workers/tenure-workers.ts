@@ -107,6 +107,13 @@ export function tenureSettingsFromEnv(
 
 export const DEFAULT_RETENTION_DAYS = 90;
 
+/**
+ * A worker asked to stop (SIGTERM, SIGINT) waits for its running activities; a directory call that
+ * never returns would keep the process alive for ever. After this long the workers give up, the
+ * process exits, and the activities left running time out on the server and are retried elsewhere.
+ */
+export const WORKER_SHUTDOWN_FORCE_MS = 30_000;
+
 /** `TENURE_RETENTION_DAYS`: a whole number of days (default 90), or `off`. */
 export function retentionDaysFromEnv(v: string | undefined): number | null {
   if (v === undefined || v.trim() === '') return DEFAULT_RETENTION_DAYS;
@@ -204,6 +211,7 @@ export async function createTenureWorkers(opts: {
     taskQueue,
     dataConverter,
     interceptors,
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
     workflowBundle: opts.workflowBundle,
     activities: {
       ...createLifecycleActivities({
@@ -257,6 +265,7 @@ export async function createTenureWorkers(opts: {
         taskQueue: targetTaskQueue(taskQueue, id),
         dataConverter,
         interceptors,
+        shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
         activities: createTargetActivities({ pool, targets, ownership }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),

@@ -4,6 +4,7 @@
 // below are one line each (what failed and why); ERROR entries are printed in full, and test
 // failures are reported by node:test as always. TENURE_TEST_LOG_FULL=1 prints everything in full.
 import { inspect } from 'node:util';
+import { after } from 'node:test';
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 const LEVEL = (process.env.TENURE_TEST_LOG_LEVEL as LogLevel | undefined) ?? 'WARN';
@@ -51,3 +52,11 @@ try {
 } catch {
   // Already installed by another module of the same test process.
 }
+
+// The runtime forwards core logs to this process and so keeps it alive until its last worker or
+// native connection closes. A test file whose workers run as child processes (or that runs none of
+// its in-process workers under --test-name-pattern) never closes one: shut the idle runtime down.
+after(async () => {
+  const runtime = (Runtime as unknown as { _instance?: { isIdle(): boolean; shutdown(): Promise<void> } })._instance;
+  if (runtime?.isIdle()) await runtime.shutdown();
+});
