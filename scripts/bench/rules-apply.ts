@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
+import { stringify } from 'yaml';
 import {
   POLL_WORKFLOW_TYPE,
   planInputQuery,
@@ -94,25 +95,15 @@ function rulesText(o: {
   staticGroup: string;
   extra?: { dept: string; group: string };
 }) {
-  return `version: "${o.version}"
-timeZone: ${ZONE}
-targets:
-  - id: ad
-    kind: ad
-rules:
-  - name: benchmark staff
-    entitlements:
-      ad:
-        accountAccess: ${o.accounts}
-${o.accounts ? `        permissions: [${o.staticGroup}]\n` : ''}${
-    o.extra
-      ? `  - name: department extra
-    conditions: { department: [${o.extra.dept}] }
-    entitlements:
-      ad: { permissions: [${o.extra.group}] }
-`
-      : ''
-  }`;
+  const staff = { accountAccess: o.accounts, ...(o.accounts ? { permissions: [o.staticGroup] } : {}) };
+  const rules: object[] = [{ name: 'benchmark staff', entitlements: { ad: staff } }];
+  if (o.extra)
+    rules.push({
+      name: 'department extra',
+      conditions: { department: [o.extra.dept] },
+      entitlements: { ad: { permissions: [o.extra.group] } },
+    });
+  return stringify({ version: o.version, timeZone: ZONE, targets: [{ id: 'ad', kind: 'ad' }], rules });
 }
 
 /** Keys of `keys` whose workflow does not plan with `version` yet (queried `limit` at a time). */
