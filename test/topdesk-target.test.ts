@@ -368,6 +368,40 @@ describe('persons: the whole lifecycle', () => {
   });
 });
 
+describe('scope', () => {
+  test('a person outside the scope branches is never a match; inspect reads scope, archived state and employee number', async () => {
+    const sim = await start();
+    sim.addPerson({ surName: 'In', employeeNumber: '7001', branch: { id: 'b-utrecht', name: 'Utrecht' } });
+    sim.addPerson({ surName: 'Out', employeeNumber: '7002', branch: { id: 'b-hidden', name: 'Hidden Site' } });
+    sim.addPerson({ surName: 'Twin out', employeeNumber: '7001', branch: { id: 'b-hidden', name: 'Hidden Site' } });
+    const c = connector(sim, { scopeBranches: ['utrecht', 'Baarn'] });
+    const inScope = await c.correlate('7001');
+    assert.ok(inScope, 'the in-scope person correlates; its namesake in another branch is no duplicate');
+    assert.equal(await c.correlate('7002'), null, 'a person in another branch is never a match');
+    assert.deepEqual(await c.inspect(inScope), {
+      enabled: true,
+      correlationValue: '7001',
+      inScope: true,
+      names: {},
+    });
+    const out = [...sim.persons.values()].find((p) => (p as { surName?: string }).surName === 'Out') as { id: string };
+    const seen = await c.inspect({ id: out.id, locator: out.id });
+    assert.equal(seen?.inScope, false);
+    assert.equal(await c.inspect({ id: 'no-such-person', locator: 'x' }), null);
+    // Without scope branches every branch is in scope (the default), so the twins are duplicates again.
+    await rejects(connector(sim).correlate('7001'), /multiple TOPdesk persons \(2\)/);
+  });
+
+  test('inspect after disable: archived reads as not enabled', async () => {
+    const sim = await start();
+    const c = connector(sim);
+    const made = await createAccount(c, desired({ employeeId: '7100' }));
+    await c.enable(made.account!);
+    await c.disable(made.account!);
+    assert.equal((await c.inspect(made.account!))?.enabled, false);
+  });
+});
+
 describe('retries never duplicate', () => {
   test('a create whose answer is lost (timeout) leaves exactly one person', async () => {
     const sim = await start();

@@ -14,7 +14,15 @@
  * - Tickets are permissions `ticket:<kind>:<eventKey>`: a grant creates the configured change or
  *   incident once, searching first for the dedupe key written to `externalNumber`; revoke is a no-op.
  */
-import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, Outcome, PermissionRef } from '../types.js';
+import type {
+  AccountInspection,
+  AccountReference,
+  ActionResult,
+  AuditEntry,
+  DesiredAccount,
+  Outcome,
+  PermissionRef,
+} from '../types.js';
 import { TargetConnectorBase } from './kit.js';
 import { TargetRejectedError } from './errors.js';
 import { TopdeskApi, TopdeskUnavailableError, fiql } from './topdesk/client.js';
@@ -202,7 +210,8 @@ export class TopdeskTargetConnector extends TargetConnectorBase {
     // Both active and archived persons, always: a duplicate must not hide among the archived ones.
     const rows = await this.#query(`employeeNumber==${fiql(n)}`, 'correlate on employeeNumber', 2, true);
     // The server filters; check again (a server ignoring the filter must not correlate strangers).
-    return rows.filter((p) => str(p.employeeNumber).trim() === n);
+    // A person outside the scope branches is never a match.
+    return rows.filter((p) => str(p.employeeNumber).trim() === n && this.#inScope(p));
   }
 
   async correlate(employeeId: string): Promise<AccountReference | null> {
@@ -211,10 +220,30 @@ export class TopdeskTargetConnector extends TargetConnectorBase {
     return found[0] ? refOf(found[0]) : null;
   }
 
+  /** Inside the configured branches (all when none are configured). */
+  #inScope(p: TopdeskPerson): boolean {
+    const scope = this.config.scopeBranches;
+    if (scope.length === 0) return true;
+    const branch = p.branch && typeof p.branch === 'object' ? str((p.branch as Json).name) : '';
+    return scope.some((b) => b.toLowerCase() === branch.toLowerCase());
+  }
+
+  async inspect(ref: AccountReference): Promise<AccountInspection | null> {
+    const p = await this.#read(ref.id, 'inspect person');
+    if (!p) return null;
+    return {
+      enabled: !isArchived(p),
+      correlationValue: str(p.employeeNumber).trim() || undefined,
+      inScope: this.#inScope(p),
+      // TOPdesk depends on the directory: its login names come from there, never from here.
+      names: {},
+    };
+  }
+
   #duplicates(found: TopdeskPerson[]): TargetRejectedError {
-    const names = found.map((p) => str(p.tasLoginName) || str(p.dynamicName) || p.id).join(', ');
+    // Person ids only: names stay out of error texts (they reach workflow histories and logs).
     return new TargetRejectedError(
-      `multiple TOPdesk persons (${found.length}) have the same employeeNumber (${names}); correct this in TOPdesk`,
+      `multiple TOPdesk persons (${found.length}) have the same employeeNumber (${found.map((p) => p.id).join(', ')}); correct this in TOPdesk`,
     );
   }
 

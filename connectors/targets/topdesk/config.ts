@@ -18,6 +18,7 @@
  *   TOPDESK_ARCHIVED_UPDATE         unarchive | direct: how to PATCH an archived person (default unarchive)
  *   TOPDESK_CREATE_ARCHIVED         1/0: create persons archived until enable (default 1)
  *   TOPDESK_SEARCH_ARCHIVED         1/0: correlation also asks for archived persons (default 1)
+ *   TOPDESK_SCOPE_BRANCHES          comma-separated branch names Tenure may correlate in and change (default: all)
  *   TOPDESK_TICKETS                 JSON object {"<kind>": <ticket spec> | null} (see TicketSpecSchema)
  *   TOPDESK_TICKETS_DISABLED        1: grant of a ticket permission creates nothing (success, "disabled")
  *   TOPDESK_TICKET_SEARCH           fiql | param: how tickets are searched by external number (unverified)
@@ -122,6 +123,11 @@ export const TopdeskConfigSchema = z.object({
    * unverified: with this on, an empty answer is asked again with `archived=true`.
    */
   searchArchived: z.boolean().default(true),
+  /**
+   * Branches (by name, case-insensitive) whose persons Tenure may correlate with and change; empty:
+   * every branch. A person in another branch is never a match and never changed.
+   */
+  scopeBranches: z.array(Name).default([]),
   /** Archiving reason (by name, case-insensitive) used by disable and delete. */
   archivingReason: Name.default('Persoon uit organisatie'),
   /** `mainframeLoginName` marker of managed and of deleted persons. */
@@ -212,6 +218,9 @@ export function topdeskConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Topd
       maxRetries: int('TOPDESK_MAX_RETRIES', env.TOPDESK_MAX_RETRIES),
     },
     searchArchived: flag('TOPDESK_SEARCH_ARCHIVED', env.TOPDESK_SEARCH_ARCHIVED),
+    scopeBranches: env.TOPDESK_SCOPE_BRANCHES?.trim()
+      ? env.TOPDESK_SCOPE_BRANCHES.split(',').map((b) => b.trim())
+      : undefined,
     archivingReason: opt('TOPDESK_ARCHIVING_REASON'),
     branch: { fallback: opt('TOPDESK_BRANCH_FALLBACK') },
     department: {
