@@ -30,15 +30,17 @@ describe('the project-started dev server', () => {
 
   test('checkConnectivity runs against every component', { timeout: 180_000 }, async () => {
     const taskQueue = `smoke-${uniqueSuffix()}`;
+    const connection = await connectWorker();
     const worker = await Worker.create({
-      connection: await connectWorker(),
+      connection,
       taskQueue,
       workflowBundle: bundle,
       activities: createConnectivityActivities(connectivityDepsFromEnv()),
     });
-    const report = await worker.runUntil(
-      client.workflow.execute('checkConnectivity', { taskQueue, workflowId: `connectivity-${taskQueue}` }),
-    );
+    // A native connection left open keeps the test process alive after its tests.
+    const report = await worker
+      .runUntil(client.workflow.execute('checkConnectivity', { taskQueue, workflowId: `connectivity-${taskQueue}` }))
+      .finally(() => connection.close());
     const checks = (report as { checks: { ok: boolean; component: string; detail: string }[] }).checks;
     assert.deepEqual(
       checks.filter((c) => !c.ok),
@@ -54,47 +56,53 @@ describe('the project-started dev server', () => {
     async () => {
       const taskQueue = `smoke-${uniqueSuffix()}`;
       const employeeId = `smoke-${uniqueSuffix()}`;
-      const worker = await Worker.create({ connection: await connectWorker(), taskQueue, workflowBundle: bundle });
-      await worker.runUntil(async () => {
-        const workflowId = `employee-${employeeId}`;
-        const handle = await client.workflow.signalWithStart('waitForWake', {
-          workflowId,
-          taskQueue,
-          args: [employeeId],
-          signal: wakeSignal,
-          signalArgs: ['hello'],
-          typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
-        });
-        // A second signal-with-start lands on the same running execution.
-        await client.workflow.signalWithStart('waitForWake', {
-          workflowId,
-          taskQueue,
-          args: [employeeId],
-          signal: wakeSignal,
-          signalArgs: ['again'],
-        });
-        assert.deepEqual(
-          await waitUntil(
-            () => handle.query(seenQuery),
-            (s) => s.length === 2,
-          ),
-          ['hello', 'again'],
-        );
+      const connection = await connectWorker();
+      const worker = await Worker.create({ connection, taskQueue, workflowBundle: bundle });
+      try {
+        await worker.runUntil(async () => {
+          const workflowId = `employee-${employeeId}`;
+          const handle = await client.workflow.signalWithStart('waitForWake', {
+            workflowId,
+            taskQueue,
+            args: [employeeId],
+            signal: wakeSignal,
+            signalArgs: ['hello'],
+            typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
+          });
+          // A second signal-with-start lands on the same running execution.
+          await client.workflow.signalWithStart('waitForWake', {
+            workflowId,
+            taskQueue,
+            args: [employeeId],
+            signal: wakeSignal,
+            signalArgs: ['again'],
+          });
+          assert.deepEqual(
+            await waitUntil(
+              () => handle.query(seenQuery),
+              (s) => s.length === 2,
+            ),
+            ['hello', 'again'],
+          );
 
-        const found = await waitUntil(
-          async () => {
-            const ids: string[] = [];
-            for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` }))
-              ids.push(wf.workflowId);
-            return ids;
-          },
-          (ids) => ids.length === 1,
-        );
-        assert.deepEqual(found, [workflowId]);
+          const found = await waitUntil(
+            async () => {
+              const ids: string[] = [];
+              for await (const wf of client.workflow.list({ query: `EmployeeId = '${employeeId}'` }))
+                ids.push(wf.workflowId);
+              return ids;
+            },
+            (ids) => ids.length === 1,
+          );
+          assert.deepEqual(found, [workflowId]);
 
-        await handle.signal(wakeSignal, 'done');
-        assert.deepEqual(await handle.result(), ['hello', 'again', 'done']);
-      });
+          await handle.signal(wakeSignal, 'done');
+          assert.deepEqual(await handle.result(), ['hello', 'again', 'done']);
+        });
+      } finally {
+        // A native connection left open keeps the test process alive after its tests.
+        await connection.close();
+      }
     },
   );
 });
