@@ -1,7 +1,8 @@
 // Every target at once through the employee workflow: Samba AD (directory, first) and the
 // dependents HelloID, Entra ID (Graph simulator), TOPdesk (simulator) and Spend Cloud (tables in
 // PostgreSQL, CSV over the real sshd). Hire, start, mover, leaver; a dependent that is down does
-// not hold up the others and converges when it is back.
+// not hold up the others and converges when it is back. A withdrawn hire is deleted everywhere, each
+// target's account read again first.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -187,5 +188,56 @@ describe('all targets through the employee workflow', () => {
       );
     }
     assert.ok(!JSON.stringify(audit).includes(SECRET));
+  });
+
+  test('a withdrawn hire: every target deletes the account it created, after reading it again', async () => {
+    const key = h.key();
+    const personKey = `${h.sourceId}:${key}`;
+    const start = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+    const row: Row = {
+      key,
+      nick: 'Wim',
+      family: `Weg${key}`,
+      contract: `${key}c1`,
+      start,
+      dept: 'ZORG',
+      location: 'Baarn',
+    };
+    h.writeExport([row]);
+    await h.poll();
+    // Inside the creation window: created (disabled) in every target before the start date.
+    await eventually(
+      () => h.status(personKey),
+      (s) => s.accounts.length === 5 && s.accounts.every((a) => !a.enabled),
+      120_000,
+      1_000,
+    );
+    // An empty export is always held, so someone else (not yet in any creation window) stays in it.
+    const filler: Row = { ...row, key: h.key(), contract: 'filler-c1', start: '2099-01-01' };
+    h.writeExport([filler]);
+    await h.poll();
+    const gone = await eventually(
+      () => h.status(personKey),
+      (s) => s.state === 'rescinded' && s.accounts.length === 0,
+      120_000,
+      1_000,
+    );
+    assert.equal(gone.state, 'rescinded');
+    const audit = await h.audit(personKey);
+    for (const target of ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud'])
+      assert.ok(
+        audit.some((a) => a.target === target && a.action === 'delete' && a.outcome === 'success'),
+        `${target} delete audited`,
+      );
+    const td = [...topdesk.persons.values()].find(
+      (p) =>
+        (p as { employeeNumber?: string }).employeeNumber === personKey ||
+        (p as { employeeNumber?: string }).employeeNumber === key,
+    ) as { mainframeLoginName?: string } | undefined;
+    assert.equal(
+      td?.mainframeLoginName,
+      'Deleted by Tenure',
+      'TOPdesk person marked deleted (TOPdesk has no hard delete)',
+    );
   });
 });
