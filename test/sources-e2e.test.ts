@@ -187,10 +187,11 @@ rules:
     opts.change();
     const second = await h.poll(sourceId);
     assert.ok(second.changed >= 1, JSON.stringify(second));
+    // One poll is the claim; the time bound only has to survive a loaded CI machine.
     const after = await eventually(
       () => h.adUser(opts.employeeId),
       (u) => String(u?.displayName).startsWith('Kees '),
-      60_000,
+      180_000,
     );
     assert.ok(String(after?.displayName).startsWith('Kees '), `${opts.kind}: the new known-as name reached AD`);
   } finally {
