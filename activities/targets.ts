@@ -193,7 +193,7 @@ export function createTargetActivities(deps: TargetDeps) {
         'create',
         "create account: the existing account's login names are reserved for another person",
       );
-    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account);
+    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account, found.enabled);
     const out = await run(call, 'update', async () => {
       const updated = await c.update(found.account, { ...desired, ...names });
       return {
@@ -242,7 +242,8 @@ export function createTargetActivities(deps: TargetDeps) {
         const updated = await c.update(created.account, desired);
         return { account: updated.account ?? created.account, audit: [...created.audit, ...updated.audit] };
       });
-      if (out.account) await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account);
+      if (out.account)
+        await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account, out.enabled ?? false);
       return { ...out, origin: 'created' };
     },
 
