@@ -3,6 +3,7 @@
  * rules, vault, sources, mail) and the Active Directory queue (directory writes, bounded
  * concurrency because the directory serialises writes anyway).
  */
+import { z } from 'zod';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -53,6 +54,13 @@ export interface TenureSettings {
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
+  /**
+   * Employee workflows the lifecycle worker keeps in memory (TENURE_MAX_CACHED_WORKFLOWS). Each
+   * cached one costs about 0.4 MiB; an evicted one is replayed from its history when it wakes. The
+   * SDK's default grows with the machine's memory (thousands here), which at 10,000 sleeping
+   * employees held 4.6 GiB; 1,000 keeps the worker near 1 GiB (scripts/bench/sleeping.ts).
+   */
+  maxCachedWorkflows: number;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
   metrics?: MetricsListen;
   /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
@@ -94,6 +102,7 @@ export function tenureSettingsFromEnv(
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    maxCachedWorkflows: maxCachedWorkflowsFromEnv(env.TENURE_MAX_CACHED_WORKFLOWS),
     metrics: metricsListenFromEnv(env, defaults.metricsPort),
     retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
     reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
@@ -106,6 +115,15 @@ export function tenureSettingsFromEnv(
 }
 
 export const DEFAULT_RETENTION_DAYS = 90;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
+
+/** TENURE_MAX_CACHED_WORKFLOWS: a whole number from 0 (no cache: every task replays) to 100,000. */
+export function maxCachedWorkflowsFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+  const r = z.coerce.number().int().min(0).max(100_000).safeParse(value.trim());
+  if (!r.success) throw new Error(`TENURE_MAX_CACHED_WORKFLOWS: a whole number from 0 to 100000, not '${value}'`);
+  return r.data;
+}
 
 /**
  * A worker asked to stop (SIGTERM, SIGINT) waits for its running activities; a directory call that
@@ -212,6 +230,7 @@ export async function createTenureWorkers(opts: {
     dataConverter,
     interceptors,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
     workflowBundle: opts.workflowBundle,
     activities: {
       ...createLifecycleActivities({
