@@ -24,6 +24,11 @@ import { z } from 'zod';
 import { resolveThresholds, DurationText, ThresholdsInput } from './thresholds-config.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector } from '../connectors/types.js';
+import {
+  compileFieldMapping,
+  type MappingScopes,
+  type SourceFieldMapping,
+} from '../connectors/sources/field-mapping.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
 import { parseDuration } from '../domain/durations.js';
 import { formatIssue, formatPath, type RulesIssue } from '../domain/rules.js';
@@ -41,6 +46,8 @@ export interface SourceContext {
   timeZone: string;
   fieldMapping?: Record<string, string>;
   customFields?: string[];
+  /** `fieldMapping` and `customFields` compiled against the kind's `mappingScopes`. */
+  mapping?: SourceFieldMapping;
   /** The config file's folder: relative paths in options are relative to it. */
   baseDir: string;
 }
@@ -49,6 +56,11 @@ export interface SourceKindRegistration<O = unknown> {
   /** The connector's own options schema (connectors/sources/<kind>.ts). */
   schema: z.ZodType<O>;
   create(options: O, ctx: SourceContext): SourceConnector;
+  /**
+   * The source paths a `fieldMapping` may read (connectors/sources/field-mapping.ts). A kind without
+   * them refuses `fieldMapping` and `customFields` rather than ignore them.
+   */
+  mappingScopes?: MappingScopes;
 }
 
 export type SourceRegistry = Partial<Record<SourceKind, SourceKindRegistration<never>>>;
@@ -357,8 +369,23 @@ export function safeParseTenureConfig(text: string, opts: ParseConfigOptions = {
       }
       return;
     }
+    let mapping: SourceFieldMapping | undefined;
+    if (s.fieldMapping !== undefined || s.customFields !== undefined) {
+      if (!kind.mappingScopes) {
+        const key = s.fieldMapping !== undefined ? 'fieldMapping' : 'customFields';
+        report(['sources', index, key], `the ${s.kind} connector does not take a ${key} (docs/configuration.md)`);
+        return;
+      }
+      const compiled = compileFieldMapping(s.fieldMapping, s.customFields, kind.mappingScopes);
+      if (!compiled.ok) {
+        for (const i of compiled.issues) report(['sources', index, ...i.path], i.message);
+        return;
+      }
+      mapping = compiled.mapping;
+    }
     const timeZone = s.timeZone ?? parsed.data.timeZone;
     const ctx: SourceContext = {
+      ...(mapping ? { mapping } : {}),
       id: s.id,
       timeZone,
       baseDir,
