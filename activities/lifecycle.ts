@@ -377,7 +377,21 @@ function accountAttributes(
     company: primary?.employer,
     location: primary?.location ?? person.location,
     managerEmployeeId,
+    // Filled only when the source's field mapping gives them (absent keys keep old plans as they were).
+    ...defined({
+      mobilePhone: person.mobilePhone,
+      businessPhone: person.businessPhone,
+      gender: person.gender,
+      contractType: primary?.contractType,
+      hoursPerWeek: primary?.hoursPerWeek,
+      custom: Object.keys(person.custom ?? {}).length ? person.custom : undefined,
+      contractCustom: primary?.custom,
+    }),
     contracts: person.contracts,
     name: person.name,
   };
+}
+
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

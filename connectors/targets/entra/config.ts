@@ -83,7 +83,8 @@ export type EntraConfigInput = z.input<typeof EntraConfigSchema>;
 export type EntraConfig = z.output<typeof EntraConfigSchema>;
 
 /** Read the ENTRA_* / GRAPH_URL / LOGIN_URL variables and validate them. Never echoes the secret. */
-export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function entraConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
@@ -114,6 +115,11 @@ export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraC
       maxRetries: int('ENTRA_MAX_RETRIES', env.ENTRA_MAX_RETRIES),
     },
   };
+  return input;
+}
+
+export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraConfig {
+  const input = entraConfigInputFromEnv(env);
   const parsed = EntraConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: never the input values (the secret is one of them).

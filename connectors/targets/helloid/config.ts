@@ -89,7 +89,8 @@ export type HelloIdConfigInput = z.input<typeof HelloIdConfigSchema>;
 export type HelloIdConfig = z.output<typeof HelloIdConfigSchema>;
 
 /** Read the HELLOID_* variables (see the header) and validate them. Never echoes the secret. */
-export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function helloIdConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -114,6 +115,11 @@ export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Hell
       maxRetries: int('HELLOID_MAX_RETRIES', env.HELLOID_MAX_RETRIES),
     },
   };
+  return input;
+}
+
+export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdConfig {
+  const input = helloIdConfigInputFromEnv(env);
   const parsed = HelloIdConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: never the input values (the secret is one of them).
