@@ -262,7 +262,13 @@ async function reserveIdentity(
   if (current?.adopted) return current; // an adopted account's names stay as they are
   const reserved = await reservationsOf(deps.pool, personKey);
   const employeeId = (deps.correlationValue ?? bareKey)(person.source, person.key);
-  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix, reservedLocalParts: deps.reservedLocalParts };
+  const pattern = (await deps.rules()).naming?.usernamePattern;
+  const opts = {
+    mailDomain: deps.mailDomain,
+    upnSuffix: deps.upnSuffix,
+    reservedLocalParts: deps.reservedLocalParts,
+    pattern,
+  };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
     for (const [id, t] of deps.targets) {
@@ -339,6 +345,7 @@ async function nextFreeEmail(
     mailDomain: deps.mailDomain,
     upnSuffix: deps.upnSuffix,
     reservedLocalParts: deps.reservedLocalParts,
+    pattern: (await deps.rules()).naming?.usernamePattern,
   })) {
     if (previous && c.email === previous) return previous;
     if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;

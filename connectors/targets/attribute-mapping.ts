@@ -8,7 +8,7 @@
  * writes and compares (`mobile`, `telephoneNumber`, `extensionAttribute1`, ...). Rendering only
  * fills in text: the connector escapes it for its protocol as it does every value (an AD value is
  * an attribute value, the CN is escaped as a DN component; Graph and HelloID get JSON), so a
- * template can never inject a filter, a DN or a JSON field. Control characters are dropped and the
+ * template can never inject a filter, a DN or a JSON field. Control characters become spaces and the
  * result is trimmed; an empty result clears the attribute.
  */
 import { z } from 'zod';
@@ -172,7 +172,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 export function renderTemplate(template: string, d: DesiredAccount): string | undefined {
   const out = template
     .replace(PLACEHOLDER, (_m, f: string) => valueOf(d, f))
-    .replace(CONTROL, '')
+    .replace(CONTROL, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   return out === '' ? undefined : out;
