@@ -12,7 +12,8 @@ import { personRow } from '../connectors/targets/spendcloud/mapping.js';
 import type { DesiredAccount } from '../connectors/types.js';
 import { identityCandidates } from '../domain/naming.js';
 import { parseRules } from '../domain/rules.js';
-import { AD_CONFIG } from '../workers/target-registry.js';
+import { AD_CONFIG, createTarget } from '../workers/target-registry.js';
+import { GraphSimulator } from './simulators/graph.js';
 
 const AD_ENV = {
   AD_URL: 'ldaps://dc1.example.test:636',
@@ -106,7 +107,7 @@ describe('attribute templates', () => {
         employeeType: '{{contract.custom.kind}}',
         username: '{{custom.none}}',
       },
-      true,
+      'ldap',
     );
     const out = applyTemplates(t, desired);
     assert.equal(out.displayName, 'Jan de Vries (ZORG)');
@@ -129,7 +130,11 @@ describe('attribute templates', () => {
   test('bad templates are refused naming the target and the key', () => {
     const fail = (raw: unknown, kind = 'ad') => {
       try {
-        parseAttributeTemplates({ id: 'x', kind }, raw, kind === 'ad');
+        parseAttributeTemplates(
+          { id: 'x', kind },
+          raw,
+          kind === 'ad' ? 'ldap' : kind === 'entra' ? ['mobilePhone'] : undefined,
+        );
       } catch (err) {
         return (err as Error).message;
       }
@@ -138,7 +143,11 @@ describe('attribute templates', () => {
     assert.match(fail({ title: '{{salary}}' }), /options.attributes.title: unknown placeholder \{\{salary\}\}/);
     assert.match(fail({ title: '{{title' }), /unbalanced/);
     assert.match(fail({ unicodePwd: 'x' }), /options.attributes.unicodePwd: written by the connector itself/);
-    assert.match(fail({ mobile: '{{mobilePhone}}' }, 'entra'), /a entra target takes templates for username/);
+    assert.match(
+      fail({ mobile: '{{mobilePhone}}' }, 'entra'),
+      /a entra target takes templates for username.*, mobilePhone$/,
+    );
+    assert.match(fail({ mobilePhone: '{{mobilePhone}}' }, 'helloid'), /a helloid target takes templates for username/);
   });
 });
 
@@ -191,5 +200,43 @@ describe('Spend Cloud gender', () => {
     const row = (gender?: string) =>
       personRow({ ...desired, gender }, { emailFrom: 'email', removeDiacritics: false }).geslacht;
     assert.deepEqual([row('M'), row('V'), row('X'), row(undefined)], ['M', 'V', 'O', 'O']);
+  });
+});
+
+describe('an Entra ID instance with templates, through the registry, on the Graph simulator', () => {
+  test('options name the tenant and the secret variable; templates fill the account and mobilePhone', async () => {
+    process.env.TENURE_ALLOW_INSECURE_TRANSPORT = '1'; // the simulator speaks plain http (the HTTP client reads it)
+    const sim = new GraphSimulator({ tenantId: 'tenant-b', clientId: 'client-b', clientSecret: 'entra-b-secret' });
+    await sim.start();
+    const entra = createTarget(
+      {
+        id: 'entra-b',
+        kind: 'entra',
+        options: {
+          tenantId: 'tenant-b',
+          clientId: 'client-b',
+          clientSecretEnv: 'ENTRA_B_SECRET',
+          graphUrl: sim.graphUrl,
+          loginUrl: sim.url,
+          attributes: { displayName: '{{given}} {{surname}} ({{departmentCode}})', mobilePhone: '{{mobilePhone}}' },
+        },
+      },
+      { ENTRA_B_SECRET: 'entra-b-secret', TENURE_ALLOW_INSECURE_TRANSPORT: '1' },
+      { pool: undefined as never },
+    );
+    try {
+      const account = { ...desired, userPrincipalName: 'j.devries@tenure.test', email: 'j.devries@tenure.test' };
+      const created = await entra.create(account);
+      assert.equal(created.audit[0]?.outcome, 'success', JSON.stringify(created.audit));
+      const user = [...sim.users.values()].find((u) => u.employeeId === '1') as unknown as Record<string, unknown>;
+      assert.equal(user.displayName, 'Jan de Vries (ZORG)');
+      assert.equal(user.mobilePhone, '06-12345678');
+      const updated = await entra.update(created.account!, { ...account, mobilePhone: '06-87654321' });
+      assert.deepEqual(updated.audit[0]?.details, { attributes: ['mobilePhone'] });
+      assert.equal(user.mobilePhone, '06-87654321');
+    } finally {
+      await entra.close();
+      await sim.stop();
+    }
   });
 });

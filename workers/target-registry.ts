@@ -8,7 +8,11 @@ import type pg from 'pg';
 import { AdTargetConnector } from '../connectors/targets/ad.js';
 import { AdConfigSchema, adConfigInputFromEnv } from '../connectors/targets/ad/config.js';
 import { EntraTargetConnector } from '../connectors/targets/entra.js';
-import { EntraConfigSchema, entraConfigInputFromEnv } from '../connectors/targets/entra/config.js';
+import {
+  ENTRA_EXTRA_PROPERTIES,
+  EntraConfigSchema,
+  entraConfigInputFromEnv,
+} from '../connectors/targets/entra/config.js';
 import { HelloIdTargetConnector } from '../connectors/targets/helloid.js';
 import { HelloIdConfigSchema, helloIdConfigInputFromEnv } from '../connectors/targets/helloid/config.js';
 import { instanceConfig, parseWith, type KindConfigSource } from '../connectors/targets/instance-config.js';
@@ -63,7 +67,12 @@ const SPENDCLOUD_CONFIG = {
 };
 
 /** The target's `attributes` templates (AD may name extra LDAP attributes; the others the account fields). */
-const templatesOf = (t: TargetInstance) => parseAttributeTemplates(t, t.options?.attributes, t.kind === 'ad');
+const templatesOf = (t: TargetInstance) =>
+  parseAttributeTemplates(
+    t,
+    t.options?.attributes,
+    t.kind === 'ad' ? 'ldap' : t.kind === 'entra' ? ENTRA_EXTRA_PROPERTIES : undefined,
+  );
 
 export const TARGET_KINDS: Record<string, TargetFactory> = {
   ad: (t, env) => {
@@ -76,11 +85,12 @@ export const TARGET_KINDS: Record<string, TargetFactory> = {
       new HelloIdTargetConnector({ ...instanceConfig(t, HELLOID_CONFIG, env), id: t.id }),
       templatesOf(t),
     ),
-  entra: (t, env) =>
-    withAttributeTemplates(
-      new EntraTargetConnector({ ...instanceConfig(t, ENTRA_CONFIG, env), id: t.id }),
-      templatesOf(t),
-    ),
+  entra: (t, env) => {
+    const templates = templatesOf(t);
+    const extraProperties = extraAttributeNames(templates) as (typeof ENTRA_EXTRA_PROPERTIES)[number][];
+    const config = { ...instanceConfig(t, ENTRA_CONFIG, env), id: t.id, extraProperties };
+    return withAttributeTemplates(new EntraTargetConnector(config), templates);
+  },
   topdesk: (t, env) =>
     withAttributeTemplates(
       new TopdeskTargetConnector({ ...instanceConfig(t, TOPDESK_CONFIG, env), id: t.id }),

@@ -116,13 +116,14 @@ const Template = z
 export type AttributeTemplates = Record<string, string>;
 
 /**
- * Validates a target's `attributes` option. `extraAllowed`: the kind writes attributes besides the
- * account fields (AD). Throws naming the target and the key.
+ * Validates a target's `attributes` option. `extra`: which names the kind writes besides the
+ * account fields: `ldap` (AD: any attribute but the connector's own), a list (Entra ID: some Graph
+ * properties), or none. Throws naming the target and the key.
  */
 export function parseAttributeTemplates(
   target: { id: string; kind: string },
   raw: unknown,
-  extraAllowed: boolean,
+  extra?: 'ldap' | readonly string[],
 ): AttributeTemplates {
   if (raw === undefined) return {};
   const parsed = z.record(z.string(), Template).safeParse(raw);
@@ -132,7 +133,12 @@ export function parseAttributeTemplates(
   } else {
     for (const key of Object.keys(parsed.data)) {
       if ((ACCOUNT_FIELDS as readonly string[]).includes(key)) continue;
-      if (!extraAllowed)
+      if (Array.isArray(extra)) {
+        if (!extra.includes(key))
+          problems.push(
+            `options.attributes.${key}: a ${target.kind} target takes templates for ${[...ACCOUNT_FIELDS, ...extra].join(', ')}`,
+          );
+      } else if (extra !== 'ldap')
         problems.push(
           `options.attributes.${key}: a ${target.kind} target takes templates for ${ACCOUNT_FIELDS.join(', ')}`,
         );

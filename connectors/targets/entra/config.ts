@@ -28,7 +28,12 @@ const Url = z
   .regex(/^https?:\/\/[^\s]+$/i, 'must be an http(s) URL')
   .transform((s) => s.replace(/\/+$/, ''));
 
+/** Graph user properties an attribute template may set besides the account fields (docs/targets/entra.md). */
+export const ENTRA_EXTRA_PROPERTIES = ['mobilePhone', 'employeeType', 'preferredLanguage'] as const;
+
 export const EntraConfigSchema = z.object({
+  /** Properties of ENTRA_EXTRA_PROPERTIES the target's attribute templates write and compare. */
+  extraProperties: z.array(z.enum(ENTRA_EXTRA_PROPERTIES)).default([]),
   /** Connector id, used as `target` in audit entries. */
   id: z.string().min(1).default('entra'),
   tenantId: z.string().trim().min(1),
