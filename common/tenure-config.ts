@@ -23,7 +23,7 @@ import { cleanMessage, locate, readYaml } from '../domain/yaml-document.js';
 import { z } from 'zod';
 import { resolveEnvRefs } from './env-refs.js';
 import { resolveThresholds, DurationText, ThresholdsInput } from './thresholds-config.js';
-import { FileSource } from '../connectors/sources/file.js';
+import { FILE_MAPPING_SCOPES, FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector } from '../connectors/types.js';
 import {
   compileFieldMapping,
@@ -79,11 +79,13 @@ export type FileSourceConfigOptions = z.infer<typeof FileSourceConfigOptions>;
 
 const fileKind: SourceKindRegistration<FileSourceConfigOptions> = {
   schema: FileSourceConfigOptions,
+  mappingScopes: FILE_MAPPING_SCOPES,
   create(options, ctx) {
     const at = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
     return new FileSource({
       ...options,
       id: ctx.id,
+      ...(ctx.mapping ? { mapping: ctx.mapping } : {}),
       path: at(options.path),
       ...(options.departmentsPath ? { departmentsPath: at(options.departmentsPath) } : {}),
     });

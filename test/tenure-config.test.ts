@@ -263,14 +263,29 @@ describe('tenure config', () => {
   - id: hr
     kind: file
     options: { path: hr.csv }
-    fieldMapping: { location: person.location }
+    fieldMapping: { location: extension.WERKPLEK }
+  - id: nm
+    kind: nmbrs
+    options: {}
+    customFields: [person.x]
 `;
-    assert.deepEqual(issuesOf(bad), [
+    // A kind that registered no mapping scopes (Nmbrs here) refuses the keys rather than ignore them.
+    const withNmbrs = registerSourceKind(registry(), 'nmbrs', {
+      schema: z.strictObject({}),
+      create: (_o, ctx): SourceConnector => ({
+        id: ctx.id,
+        fetchAll: async () => ({ persons: [], departments: [], errors: [], recordsRead: 0 }),
+      }),
+    });
+    const r = safeParseTenureConfig(bad, { fileName: 'tenure.yaml', env, registry: withNmbrs });
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? [] : r.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`), [
       '6:7 sources[0].fieldMapping.department: not a mappable model field; use one of location, businessPhone, mobilePhone, gender, contract.location, contract.title.code, contract.title.name, contract.contractType, contract.hoursPerWeek, contract.costCenter, contract.employer, custom.<name>, contract.custom.<name>',
       "7:7 sources[0].fieldMapping.gender: 'employment.gender' is not a source field this connector reads for a person field (paths start with person., extension.)",
       '8:7 sources[0].fieldMapping["custom.dob"]: \'person.birthDate\' holds personal data Tenure does not import',
       "10:20 sources[0].customFields[0]: 'nowhere' is not a source field this connector reads for a contract field (paths start with person., extension., employment.)",
-      '14:5 sources[1].fieldMapping: the file connector does not take a fieldMapping (docs/configuration.md)',
+      "14:21 sources[1].fieldMapping.location: 'extension.WERKPLEK' is not a source field this connector reads for a person field (paths start with person.)",
+      '18:5 sources[2].customFields: the nmbrs connector does not take a customFields (docs/configuration.md)',
     ]);
   });
 
