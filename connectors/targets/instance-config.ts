@@ -72,7 +72,9 @@ export function instanceConfig<C>(
     try {
       return kind.parse(fromEnv);
     } catch (err) {
-      throw new Error(`target '${target.id}' (${kind.env} variables): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `target '${target.id}' (${kind.env} variables): ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
