@@ -166,6 +166,28 @@ rules:
     assert.ok(audit.some((a) => a.target === 'ad' && a.action === 'move' && a.outcome === 'success'));
     assert.ok(audit.some((a) => a.target === 'ad2' && a.action === 'create' && a.outcome === 'success'));
 
+    // A mapped value that does not fit: the poll stores an error naming the record and the source
+    // field, and Sanne keeps her last good data (and her accounts).
+    (sim.data.persons.find((p) => p?.personCode === '100003') as Record<string, unknown>).gender = 'Onbekend-X';
+    const third = await h.poll(sourceId);
+    assert.ok(third.errors >= 1, JSON.stringify(third));
+    assert.equal(third.removed, 0, JSON.stringify(third));
+    const { rows } = await h.db.query<{ record_key: string; field: string; reason: string; origin: string }>(
+      'select record_key, field, reason, origin from source_record_errors where poll_id = $1',
+      [third.pollId],
+    );
+    assert.ok(
+      rows.some(
+        (r) =>
+          r.record_key === '100003' &&
+          r.field === 'person.gender' &&
+          r.origin === '/iam/v1.0/persons' &&
+          r.reason.startsWith('mapped to gender: unknown gender value'),
+      ),
+      JSON.stringify(rows),
+    );
+    assert.equal((await accountsOf(h.ldap, '100003')).length, 2);
+
     // Re-recording the replay fixture of a person with mapped fields (test/replay.test.ts):
     // TENURE_RECORD_MAPPED_FIXTURE=test/fixtures/histories/employee-v3-mapped-fields-moved.json
     const fixture = process.env.TENURE_RECORD_MAPPED_FIXTURE;
