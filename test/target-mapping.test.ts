@@ -14,6 +14,7 @@ import { identityCandidates } from '../domain/naming.js';
 import { parseRules } from '../domain/rules.js';
 import { AD_CONFIG, createTarget } from '../workers/target-registry.js';
 import { GraphSimulator } from './simulators/graph.js';
+import { HelloIdSimulator } from './simulators/helloid.js';
 
 const AD_ENV = {
   AD_URL: 'ldaps://dc1.example.test:636',
@@ -236,6 +237,46 @@ describe('an Entra ID instance with templates, through the registry, on the Grap
       assert.equal(user.mobilePhone, '06-87654321');
     } finally {
       await entra.close();
+      await sim.stop();
+    }
+  });
+});
+
+describe('a HelloID instance with templates, through the registry, on the HelloID simulator', () => {
+  test('userAttributes from templates are written and compared; the connector refuses its own', async () => {
+    process.env.TENURE_ALLOW_INSECURE_TRANSPORT = '1';
+    const sim = new HelloIdSimulator(undefined, { apiSecret: 'helloid-b-secret' });
+    await sim.start();
+    const make = (attributes: Record<string, string>) =>
+      createTarget(
+        {
+          id: 'helloid-b',
+          kind: 'helloid',
+          options: { url: sim.url, apiKeyEnv: 'HELLOID_B_KEY', apiSecretEnv: 'HELLOID_B_SECRET', attributes },
+        },
+        { HELLOID_B_KEY: 'sim-key', HELLOID_B_SECRET: 'helloid-b-secret' },
+        { pool: undefined as never },
+      );
+    assert.throws(
+      () => make({ 'userAttributes.title': '{{title}}' }),
+      /userAttributes.title is written by the connector itself/,
+    );
+    const helloid = make({
+      'userAttributes.costCentre': '{{custom.costCentre}}',
+      familyName: '{{surname}} ({{gender}})',
+    });
+    try {
+      const account = { ...desired, employeeId: 'E9901' };
+      const created = await helloid.create(account);
+      assert.equal(created.audit[0]?.outcome, 'success', JSON.stringify(created.audit));
+      const user = [...sim.users.values()].find((u) => u.userAttributes?.employeeId === 'E9901')!;
+      assert.equal(user.userAttributes?.costCentre, 'KP100');
+      assert.equal(user.lastName, 'de Vries (M)');
+      const updated = await helloid.update(created.account!, { ...account, custom: { costCentre: 'KP200' } });
+      assert.deepEqual(updated.audit[0]?.details, { attributes: ['userAttributes.costCentre'] });
+      assert.equal(user.userAttributes?.costCentre, 'KP200');
+    } finally {
+      await helloid.close();
       await sim.stop();
     }
   });

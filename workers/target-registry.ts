@@ -66,12 +66,21 @@ const SPENDCLOUD_CONFIG = {
   parse: parseSpendCloudConfig,
 };
 
+/** HelloID templates may also name `userAttributes.<name>` (written under the user's userAttributes). */
+const HELLOID_USER_ATTRIBUTE = /^userAttributes\.[A-Za-z0-9_-]{1,64}$/;
+
 /** The target's `attributes` templates (AD may name extra LDAP attributes; the others the account fields). */
 const templatesOf = (t: TargetInstance) =>
   parseAttributeTemplates(
     t,
     t.options?.attributes,
-    t.kind === 'ad' ? 'ldap' : t.kind === 'entra' ? ENTRA_EXTRA_PROPERTIES : undefined,
+    t.kind === 'ad'
+      ? 'ldap'
+      : t.kind === 'entra'
+        ? ENTRA_EXTRA_PROPERTIES
+        : t.kind === 'helloid'
+          ? HELLOID_USER_ATTRIBUTE
+          : undefined,
   );
 
 export const TARGET_KINDS: Record<string, TargetFactory> = {
@@ -80,11 +89,12 @@ export const TARGET_KINDS: Record<string, TargetFactory> = {
     const config = { ...instanceConfig(t, AD_CONFIG, env), id: t.id, extraAttributes: extraAttributeNames(templates) };
     return withAttributeTemplates(new AdTargetConnector(config), templates);
   },
-  helloid: (t, env) =>
-    withAttributeTemplates(
-      new HelloIdTargetConnector({ ...instanceConfig(t, HELLOID_CONFIG, env), id: t.id }),
-      templatesOf(t),
-    ),
+  helloid: (t, env) => {
+    const templates = templatesOf(t);
+    const extraUserAttributes = extraAttributeNames(templates).map((k) => k.slice('userAttributes.'.length));
+    const config = { ...instanceConfig(t, HELLOID_CONFIG, env), id: t.id, extraUserAttributes };
+    return withAttributeTemplates(new HelloIdTargetConnector(config), templates);
+  },
   entra: (t, env) => {
     const templates = templatesOf(t);
     const extraProperties = extraAttributeNames(templates) as (typeof ENTRA_EXTRA_PROPERTIES)[number][];

@@ -118,12 +118,12 @@ export type AttributeTemplates = Record<string, string>;
 /**
  * Validates a target's `attributes` option. `extra`: which names the kind writes besides the
  * account fields: `ldap` (AD: any attribute but the connector's own), a list (Entra ID: some Graph
- * properties), or none. Throws naming the target and the key.
+ * properties), a pattern (HelloID: `userAttributes.<name>`), or none. Throws naming the target and the key.
  */
 export function parseAttributeTemplates(
   target: { id: string; kind: string },
   raw: unknown,
-  extra?: 'ldap' | readonly string[],
+  extra?: 'ldap' | readonly string[] | RegExp,
 ): AttributeTemplates {
   if (raw === undefined) return {};
   const parsed = z.record(z.string(), Template).safeParse(raw);
@@ -133,7 +133,12 @@ export function parseAttributeTemplates(
   } else {
     for (const key of Object.keys(parsed.data)) {
       if ((ACCOUNT_FIELDS as readonly string[]).includes(key)) continue;
-      if (Array.isArray(extra)) {
+      if (extra instanceof RegExp) {
+        if (!extra.test(key))
+          problems.push(
+            `options.attributes.${key}: a ${target.kind} target takes templates for ${ACCOUNT_FIELDS.join(', ')} and ${extra.source}`,
+          );
+      } else if (Array.isArray(extra)) {
         if (!extra.includes(key))
           problems.push(
             `options.attributes.${key}: a ${target.kind} target takes templates for ${[...ACCOUNT_FIELDS, ...extra].join(', ')}`,

@@ -41,6 +41,11 @@ export const HelloIdConfigSchema = z
     apiSecret: z.string().min(1),
     /** Where the employee number lives in HelloID. */
     correlationField: CorrelationField.default('userAttributes.employeeId'),
+    /**
+     * userAttributes the target's attribute templates write and compare besides department and title
+     * (connectors/targets/attribute-mapping.ts): names without the `userAttributes.` prefix.
+     */
+    extraUserAttributes: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).default([]),
     userNameFrom: z.enum(['userPrincipalName', 'username', 'email']).default('userPrincipalName'),
     source: z.string().trim().min(1).default('Local'),
     initialPassword: z.enum(['random', 'none']).default('random'),
