@@ -101,6 +101,21 @@ export interface DesiredAccount {
   location?: string;
   /** The manager's account locator in this target, when the manager has one. */
   managerLocator?: string;
+  /** Person and primary-contract fields a source's field mapping filled, for attribute templates. */
+  mobilePhone?: string;
+  businessPhone?: string;
+  /** `M`, `V` or `X` (domain/model.ts Gender). */
+  gender?: string;
+  contractType?: string;
+  hoursPerWeek?: number;
+  /** Custom person fields, and the primary contract's custom fields. */
+  custom?: Record<string, string>;
+  contractCustom?: Record<string, string>;
+  /**
+   * Target-specific attributes from the target's `attributes` templates (AD: LDAP attribute name →
+   * value, undefined = cleared); only the names the connector was configured with are written.
+   */
+  extraAttributes?: Record<string, string | undefined>;
 }
 
 export interface PermissionRef {

@@ -192,7 +192,7 @@ export async function createTenureWorkers(opts: {
   const targets = new Map<string, TargetConnector>();
   const ownership = new Map<string, OwnershipSettings & { kind: string }>();
   for (const t of rules.targets) {
-    if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
+    if (t.enabled) targets.set(t.id, createTarget(t, settings.env, { pool }));
     ownership.set(t.id, { ...ownershipSettingsOf(t), kind: t.kind });
   }
   const sources = new Map<string, SourceConnector>();

@@ -21,7 +21,13 @@ import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, Permis
 import { accountGone } from './errors.js';
 import { SearchingConnectorBase } from './kit.js';
 import { generatePassword } from './ad/password.js';
-import { EntraConfigSchema, entraConfigFromEnv, type EntraConfig, type EntraConfigInput } from './entra/config.js';
+import {
+  ENTRA_EXTRA_PROPERTIES,
+  EntraConfigSchema,
+  entraConfigFromEnv,
+  type EntraConfig,
+  type EntraConfigInput,
+} from './entra/config.js';
 import {
   GraphClient,
   TargetRejectedError,
@@ -52,7 +58,7 @@ const COMPARED = [
   'officeLocation',
   'usageLocation',
 ] as const;
-type Prop = (typeof COMPARED)[number];
+type Prop = (typeof COMPARED)[number] | (typeof ENTRA_EXTRA_PROPERTIES)[number];
 const SELECT = ['id', 'accountEnabled', ...COMPARED].join(',');
 
 interface GraphUser {
@@ -140,13 +146,18 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
     if (blank(employeeId)) return [];
     return this.graph.list<GraphUser>(
       'correlate on employeeId',
-      `/users${this.#filterQuery(`employeeId eq ${odataString(employeeId.trim())}`, SELECT)}`,
+      `/users${this.#filterQuery(`employeeId eq ${odataString(employeeId.trim())}`, this.#select())}`,
       this.#filterHeaders(),
     );
   }
 
   /** Read a user by object id or UPN; null when Graph says it does not exist. */
-  async #get(idOrUpn: string, context: string, select = SELECT): Promise<GraphUser | null> {
+  /** The properties read: the compared ones and the configured extra ones. */
+  #select(): string {
+    return [SELECT, ...this.config.extraProperties].join(',');
+  }
+
+  async #get(idOrUpn: string, context: string, select = this.#select()): Promise<GraphUser | null> {
     const r = await this.graph.call(
       context,
       'GET',
@@ -222,6 +233,7 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
       companyName: v(d.company),
       officeLocation: v(d.location),
     };
+    for (const p of this.config.extraProperties) out[p] = v(d.extraAttributes?.[p]);
     if (this.config.setMail) out.mail = this.#mail(d.email);
     if (this.config.usageLocation) out.usageLocation = this.config.usageLocation;
     return out;

@@ -45,6 +45,9 @@ export interface GraphUser {
   companyName: string | null;
   officeLocation: string | null;
   usageLocation: string | null;
+  mobilePhone?: string | null;
+  employeeType?: string | null;
+  preferredLanguage?: string | null;
   userType: string;
   proxyAddresses: string[];
   createdDateTime: string;
@@ -143,6 +146,9 @@ const USER_PROPS = [
   'userType',
   'proxyAddresses',
   'createdDateTime',
+  'mobilePhone',
+  'employeeType',
+  'preferredLanguage',
 ] as const;
 const DEFAULT_USER_SELECT = [
   'id',
@@ -158,6 +164,9 @@ const DEFAULT_USER_SELECT = [
   'preferredLanguage',
 ];
 const WRITABLE_USER = new Set([
+  'mobilePhone',
+  'employeeType',
+  'preferredLanguage',
   'accountEnabled',
   'displayName',
   'givenName',
@@ -1018,6 +1027,9 @@ export class GraphSimulator {
       companyName: s('companyName'),
       officeLocation: s('officeLocation'),
       usageLocation: s('usageLocation'),
+      mobilePhone: s('mobilePhone'),
+      employeeType: s('employeeType'),
+      preferredLanguage: s('preferredLanguage'),
       userType: s('userType') ?? 'Member',
       proxyAddresses: s('mail') ? [`SMTP:${s('mail') as string}`] : [],
       createdDateTime: new Date(this.#o.now()).toISOString(),
