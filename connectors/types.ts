@@ -129,6 +129,12 @@ export interface TargetConnector {
   /** Write only attributes that differ; rename and move when needed. */
   update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
   enable(ref: AccountReference): Promise<ActionResult>;
+  /**
+   * Sets a new password on the account (the day-one password: activities/day-one-password.ts), and
+   * with `mustChange` the user must change it at the next logon. The password is never logged,
+   * audited or returned, and no error thrown here carries it.
+   */
+  setInitialPassword?(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void>;
   disable(ref: AccountReference): Promise<ActionResult>;
   delete(ref: AccountReference): Promise<ActionResult>;
   grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
