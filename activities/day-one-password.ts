@@ -12,6 +12,9 @@
  * cannot know the first password, so it sets a new one and its mail says it replaces the earlier
  * one: the earlier mail is never silently wrong. A mail that surely did not leave is just redone.
  *
+ * Entra ID gets a Temporary Access Pass instead (made by Graph, valid `accessPassLifetimeMinutes`),
+ * delivered the same way.
+ *
  * Settings per target (rules file `targets[].options.dayOnePassword`; off when absent).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -19,6 +22,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { MailTemplates } from '../alerts/mail-templates.js';
 import { generatePassword } from '../connectors/targets/ad/password.js';
+import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 import type { AccountReference, TargetConnector } from '../connectors/types.js';
 import { appendAudit } from '../vault/audit.js';
 import { ownedAccount } from '../vault/accounts.js';
@@ -28,8 +32,8 @@ import { mailMayHaveLeft, notificationMessageId, TARGET_KIND_LABELS, type MailSe
 
 // ------------------------------------------------------------------ settings
 
-/** Target kinds whose connector can set a password (Entra ID's Temporary Access Pass is not built yet). */
-export const DAY_ONE_PASSWORD_KINDS = ['ad'];
+/** Target kinds whose connector can give day-one access: AD a password, Entra ID a Temporary Access Pass. */
+export const DAY_ONE_PASSWORD_KINDS = ['ad', 'entra'];
 
 export const DayOnePasswordSettingsSchema = z.strictObject({
   /** `false` switches delivery off while keeping the block in the file. */
@@ -40,6 +44,8 @@ export const DayOnePasswordSettingsSchema = z.strictObject({
   departmentMailboxes: z.record(z.string().trim().min(1), z.email()).default({}),
   /** Where a password goes when the person has no manager with a known address. */
   fallbackMailbox: z.email().optional(),
+  /** Entra ID: how long the Temporary Access Pass is valid, in minutes (Graph allows 60 to 43200). */
+  accessPassLifetimeMinutes: z.number().int().min(60).max(43200).default(480),
 });
 export type DayOnePasswordSettings = z.output<typeof DayOnePasswordSettingsSchema>;
 
@@ -126,6 +132,15 @@ function formatDay(ymd: string | undefined, language: string): string | undefine
   );
 }
 
+function formatMoment(iso: string, language: string): string {
+  const locale = language === 'nl' ? 'nl-NL' : language === 'en' ? 'en-GB' : language;
+  return new Intl.DateTimeFormat(locale, {
+    dateStyle: 'long',
+    timeStyle: 'short',
+    timeZone: DEFAULT_TIME_ZONE,
+  }).format(new Date(iso));
+}
+
 /** An error on its way out (to the workflow's history, to logs) never carries the password. */
 function scrubbed(err: unknown, password: string): unknown {
   if (!(err instanceof Error)) return new Error('day-one password: failure without details');
@@ -189,7 +204,7 @@ export async function deliverDayOnePassword(
   connector: TargetConnector,
 ): Promise<DayOneOutcome | null> {
   const settings = deps.settings;
-  if (!settings || !connector.setInitialPassword) return null;
+  if (!settings || !(connector.setInitialPassword || connector.issueTemporaryAccessPass)) return null;
   const own = await ownedAccount(deps.pool, call.target, call.personKey);
   if (!own || own.origin !== 'created' || own.everEnabled) return null;
 
@@ -223,18 +238,30 @@ export async function deliverDayOnePassword(
   await recordDelivery(deps.pool, key, 'setting', {
     attempt: true,
     channel: to.channel,
-    mustChange: settings.mustChange,
+    mustChange: settings.mustChange && Boolean(connector.setInitialPassword),
     messageId,
   });
 
-  const password = generatePassword({
-    length: 20,
-    avoid: [e.username, e.displayName, e.userPrincipalName?.split('@')[0] ?? ''],
-  });
+  // AD: a password of Tenure's one generator; Entra ID: a Temporary Access Pass that Graph makes.
+  let password = '';
+  let validUntil: string | undefined;
+  const mustChange = settings.mustChange && Boolean(connector.setInitialPassword);
   try {
-    await connector.setInitialPassword(call.account, password, { mustChange: settings.mustChange });
+    if (connector.setInitialPassword) {
+      password = generatePassword({
+        length: 20,
+        avoid: [e.username, e.displayName, e.userPrincipalName?.split('@')[0] ?? ''],
+      });
+      await connector.setInitialPassword(call.account, password, { mustChange });
+    } else {
+      const pass = await connector.issueTemporaryAccessPass!(call.account, {
+        lifetimeMinutes: settings.accessPassLifetimeMinutes,
+      });
+      password = pass.pass;
+      validUntil = pass.validUntil;
+    }
   } catch (err) {
-    const clean = scrubbed(err, password) as Error & { type?: string };
+    const clean = (password ? scrubbed(err, password) : err) as Error & { type?: string };
     if (clean.name === 'TargetRejected' || clean.type === 'TargetRejected') {
       await audit(deps, call, 'failed', `day-one password not set: ${clean.message}`, {});
       throw ApplicationFailure.nonRetryable(clean.message, 'TargetRejected');
@@ -251,7 +278,9 @@ export async function deliverDayOnePassword(
     username: e.username,
     userPrincipalName: e.userPrincipalName,
     password,
-    mustChange: settings.mustChange,
+    accessPass: validUntil !== undefined,
+    validUntil: validUntil && formatMoment(validUntil, language),
+    mustChange,
     startDate: formatDay(e.startDate, language),
     replacesEarlier,
   }));
@@ -272,13 +301,15 @@ export async function deliverDayOnePassword(
     throw clean;
   }
   await recordSent(deps, key);
+  const what = validUntil ? 'day-one Temporary Access Pass issued' : 'day-one password set';
   const message =
-    `day-one password set${settings.mustChange ? ' (must change at next logon)' : ''} and mailed to the ` +
+    `${what}${mustChange ? ' (must change at next logon)' : ''} and mailed to the ` +
     (to.channel === 'manager' ? `manager ${e.managerKey}` : `${to.channel} mailbox`) +
     (replacesEarlier ? '; it replaces an earlier mail that may have left' : '');
   await audit(deps, call, 'success', message, {
     channel: to.channel,
-    mustChange: settings.mustChange,
+    mustChange,
+    ...(validUntil ? { accessPassValidUntil: validUntil } : {}),
     messageId,
     attempt,
     ...(replacesEarlier ? { replacesEarlier: true } : {}),

@@ -135,6 +135,14 @@ export interface TargetConnector {
    * audited or returned, and no error thrown here carries it.
    */
   setInitialPassword?(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void>;
+  /**
+   * Issues a one-time sign-in code instead of a password (Entra ID: a Temporary Access Pass),
+   * replacing an earlier one; returned to the caller only, never logged or audited.
+   */
+  issueTemporaryAccessPass?(
+    ref: AccountReference,
+    opts: { lifetimeMinutes: number },
+  ): Promise<{ pass: string; validUntil: string }>;
   disable(ref: AccountReference): Promise<ActionResult>;
   delete(ref: AccountReference): Promise<ActionResult>;
   grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;

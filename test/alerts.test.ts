@@ -84,6 +84,15 @@ describe('mail templates', () => {
     assert.equal(m.subject, 'Account gereed: Anna <b>& Co</b> / Account ready: Anna <b>& Co</b>');
   });
 
+  test('the day-one mail names a Temporary Access Pass and its expiry instead of a password', () => {
+    const t = new MailTemplates({ languages: ['en'] });
+    const view = { ...SAMPLE_VIEW, accessPass: true, validUntil: '1 February 2027 at 15:00', mustChange: false };
+    const m = t.render('dayOnePassword', () => view);
+    assert.match(m.text, /Temporary Access Pass: Sample-Password-2027!\n {2}Valid until: 1 February 2027 at 15:00/);
+    assert.doesNotMatch(m.text, /Initial password|must be changed/);
+    assert.match(t.render('dayOnePassword', () => SAMPLE_VIEW).text, /Initial password: Sample-Password-2027!/);
+  });
+
   test('a missing template or a bad language is refused at start-up', () => {
     assert.throws(() => new MailTemplates({ languages: ['fr'] }), /has no fr version/);
     assert.throws(() => alertSettingsFromEnv({ TENURE_ALERT_MAIL_TO: 'not-an-address' }), /TENURE_ALERT_MAIL_TO/);

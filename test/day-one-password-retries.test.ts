@@ -105,7 +105,12 @@ describe('day-one password retries (Samba AD, vault, SMTP sink)', () => {
     mailer: send,
     templates,
     kind: 'ad',
-    settings: { enabled: true, mustChange: false, departmentMailboxes: { RETRY: MANAGER_MAILBOX } },
+    settings: {
+      enabled: true,
+      mustChange: false,
+      departmentMailboxes: { RETRY: MANAGER_MAILBOX },
+      accessPassLifetimeMinutes: 480,
+    },
   });
   const mailsFor = (upn: string) => sink.messages.filter((m) => m.text.includes(upn));
 

@@ -306,3 +306,83 @@ rules:
     assert.ok(!h.smtp.messages.some((m) => isPasswordMail(m) && m.text.includes(`Een${alone}`)));
   });
 });
+
+describe('Entra ID: a Temporary Access Pass as the day-one access (Graph simulator)', () => {
+  let h: Harness;
+  let graph: GraphSimulator;
+
+  before(async () => {
+    graph = new GraphSimulator({ tenantId: 'tenant-tap', clientId: 'client-tap', clientSecret: SECRET });
+    await graph.start();
+    h = await startHarness(
+      `
+version: "day-one-3"
+timeZone: Europe/Amsterdam
+defaults:
+  timings: { enableAt: "00:00", disableAt: "00:00", createSecondsBeforeStart: 20, deleteAfterDays: 36500 }
+targets:
+  - id: entra
+    kind: entra
+    options:
+      dayOnePassword: { fallbackMailbox: it-desk@tenure.test, accessPassLifetimeMinutes: 240 }
+rules:
+  - name: all staff
+    entitlements:
+      entra: { accountAccess: true }
+`,
+      {
+        ENTRA_TENANT_ID: 'tenant-tap',
+        ENTRA_CLIENT_ID: 'client-tap',
+        ENTRA_CLIENT_SECRET: SECRET,
+        GRAPH_URL: graph.graphUrl,
+        LOGIN_URL: graph.url,
+      },
+    );
+  });
+  after(async () => {
+    await h?.stop();
+    await graph?.stop();
+  });
+
+  test('the pass Graph issued is mailed at the enable, and is nowhere else', async () => {
+    const key = h.key();
+    const personKey = `${h.sourceId}:${key}`;
+    h.writeExport([
+      {
+        key,
+        nick: 'Tess',
+        family: `Tap${key}`,
+        contract: `${key}c1`,
+        start: '2024-01-01',
+        dept: 'ZORG',
+        location: 'Utrecht',
+      },
+    ]);
+    await h.poll();
+    const mail = await h.smtp.waitFor((m) => isPasswordMail(m) && m.to.includes('it-desk@tenure.test'), 60_000);
+    const pass = /Temporary Access Pass: (\S+)/.exec(mail.text)?.[1];
+    const status = await eventually(
+      () => h.status(personKey),
+      (s) => s.accounts.some((a) => a.target === 'entra' && a.enabled),
+      30_000,
+    );
+    const upn = status.accounts.find((a) => a.target === 'entra')?.locator;
+    const user = [...graph.users.values()].find((u) => u.userPrincipalName === upn);
+    assert.ok(user, 'the Entra ID account');
+    const issued = graph.accessPasses.get(user.id);
+    assert.ok(pass && issued, 'a pass was issued and mailed');
+    assert.equal(pass, issued.temporaryAccessPass, 'the mailed pass is the one Graph holds for the user');
+    assert.equal(issued.lifetimeInMinutes, 240);
+    assert.match(mail.text, /Valid until: /);
+    assert.doesNotMatch(mail.text, /must be changed/);
+
+    const history = await h.client.workflow.getHandle(employeeWorkflowId(personKey)).fetchHistory();
+    const historyText = rawText(history);
+    assert.ok(historyText.includes('Temporary Access Pass issued'), 'the history was read (it holds the audit line)');
+    assert.ok(!historyText.includes(pass), 'not in the workflow history');
+    assert.deepEqual(await vaultTablesHolding(h, pass), [], 'not in the vault');
+    assert.ok(!collectedLogs.join('\n').includes(pass), 'not in the worker logs');
+    assert.ok(!JSON.stringify(await h.status(personKey)).includes(pass), 'not in the status');
+    assert.ok(!(await h.runtime.metrics.render()).includes(pass), 'not in the metrics');
+  });
+});
