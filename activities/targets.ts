@@ -35,6 +35,9 @@ import {
   recordRevoke,
 } from '../vault/accounts.js';
 import { reserve } from '../vault/identities.js';
+import type { MailTemplates } from '../alerts/mail-templates.js';
+import { deliverDayOnePassword, type DayOneEmployee, type DayOnePasswordSettings } from './day-one-password.js';
+import type { MailSender } from './notify.js';
 
 export interface TargetCall {
   target: string;
@@ -59,6 +62,8 @@ export interface TargetDeps {
   targets: Map<string, TargetConnector>;
   /** Per target id: adoption and revoke scope (default: no adoption, revoke only what Tenure granted). */
   ownership?: Map<string, OwnershipSettings & { kind?: string }>;
+  /** Day-one passwords (activities/day-one-password.ts): per target id its settings, and the mail to send them by. */
+  dayOnePassword?: { settings: Map<string, DayOnePasswordSettings>; mailer: MailSender; templates: MailTemplates };
 }
 
 export interface AccountOutcome {
@@ -67,6 +72,8 @@ export interface AccountOutcome {
   lines: { action: string; outcome: string; message: string }[];
   /** An adopted account's enabled state as found (createAccount only; a created account is disabled). */
   enabled?: boolean;
+  /** What became of the day-one password (enableAccount only, when it applied). */
+  dayOnePassword?: { outcome: 'success' | 'unchanged' | 'failed'; message: string };
   /** How Tenure came to hold the account (createAccount only). */
   origin?: 'created' | 'adopted';
   /** An adopted account's own login names, now reserved for the person (createAccount only). */
@@ -257,11 +264,37 @@ export function createTargetActivities(deps: TargetDeps) {
       return run(call, 'update', () => c.update(call.account, desired));
     },
 
-    async enableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
+    /**
+     * Enables the account. The first enable of an account Tenure created sets and mails its
+     * day-one password first, when the target has that on (`employee` says who it is for).
+     */
+    async enableAccount(
+      call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
+    ): Promise<AccountOutcome> {
       await assertOwned(call, 'enable');
-      const out = await run(call, 'enable', () => connector(call.target).enable(call.account));
+      const c = connector(call.target);
+      const day = deps.dayOnePassword;
+      const dayOne = day
+        ? await deliverDayOnePassword(
+            {
+              pool: deps.pool,
+              mailer: day.mailer,
+              templates: day.templates,
+              settings: day.settings.get(call.target),
+              kind: deps.ownership?.get(call.target)?.kind ?? call.target,
+            },
+            call,
+            c,
+          )
+        : null;
+      const out = await run(call, 'enable', () => c.enable(call.account));
       await recordEnabled(deps.pool, call.target, call.personKey);
-      return out;
+      if (!dayOne) return out;
+      return {
+        ...out,
+        lines: [{ action: dayOne.action, outcome: dayOne.outcome, message: dayOne.message }, ...out.lines],
+        dayOnePassword: { outcome: dayOne.outcome, message: dayOne.message },
+      };
     },
 
     async disableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {

@@ -144,6 +144,20 @@ export interface TargetConnector {
   /** Write only attributes that differ; rename and move when needed. */
   update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
   enable(ref: AccountReference): Promise<ActionResult>;
+  /**
+   * Sets a new password on the account (the day-one password: activities/day-one-password.ts), and
+   * with `mustChange` the user must change it at the next logon. The password is never logged,
+   * audited or returned, and no error thrown here carries it.
+   */
+  setInitialPassword?(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void>;
+  /**
+   * Issues a one-time sign-in code instead of a password (Entra ID: a Temporary Access Pass),
+   * replacing an earlier one; returned to the caller only, never logged or audited.
+   */
+  issueTemporaryAccessPass?(
+    ref: AccountReference,
+    opts: { lifetimeMinutes: number },
+  ): Promise<{ pass: string; validUntil: string }>;
   disable(ref: AccountReference): Promise<ActionResult>;
   delete(ref: AccountReference): Promise<ActionResult>;
   grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;

@@ -16,6 +16,7 @@ import { createPollActivities } from '../activities/poll.js';
 import { createHeldPollPreviewer } from '../activities/held-poll-preview.js';
 import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
+import { dayOnePasswordSettingsOf, type DayOnePasswordSettings } from '../activities/day-one-password.js';
 import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createRetentionActivities } from '../activities/retention.js';
@@ -191,9 +192,12 @@ export async function createTenureWorkers(opts: {
   });
   const targets = new Map<string, TargetConnector>();
   const ownership = new Map<string, OwnershipSettings & { kind: string }>();
+  const dayOnePasswords = new Map<string, DayOnePasswordSettings>();
   for (const t of rules.targets) {
     if (t.enabled) targets.set(t.id, createTarget(t, settings.env, { pool }));
     ownership.set(t.id, { ...ownershipSettingsOf(t), kind: t.kind });
+    const dayOne = dayOnePasswordSettingsOf(t);
+    if (dayOne) dayOnePasswords.set(t.id, dayOne);
   }
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
@@ -285,7 +289,12 @@ export async function createTenureWorkers(opts: {
         dataConverter,
         interceptors,
         shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
-        activities: createTargetActivities({ pool, targets, ownership }),
+        activities: createTargetActivities({
+          pool,
+          targets,
+          ownership,
+          dayOnePassword: { settings: dayOnePasswords, mailer, templates },
+        }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),
     ),

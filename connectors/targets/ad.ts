@@ -726,6 +726,27 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     return { account: { id: a.guid, locator: dn }, audit };
   }
 
+  /**
+   * The day-one password: unicodePwd replaced, then pwdLastSet 0 (must change at next logon) or -1
+   * (counts from now). Refused on a half-created account, like enable.
+   */
+  async setInitialPassword(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void> {
+    const a = await this.#readOrFail(ref, 'set day-one password');
+    this.#assertInScope(a, 'set day-one password');
+    if (a.uac & UAC.PASSWD_NOTREQD)
+      throw new TargetRejectedError(
+        'set day-one password: the account has no initial password yet (create did not complete)',
+      );
+    const pwd = new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] });
+    await this.#run('set day-one password', (c) =>
+      c.modify(guidDN(a.guid), new Change({ operation: 'replace', modification: pwd })),
+    );
+    const lastSet = new Attribute({ type: 'pwdLastSet', values: [opts.mustChange ? '0' : '-1'] });
+    await this.#run('set must-change-password', (c) =>
+      c.modify(guidDN(a.guid), new Change({ operation: 'replace', modification: lastSet })),
+    );
+  }
+
   async disable(ref: AccountReference): Promise<ActionResult> {
     const a = await this.#read(ref);
     if (!a) return this.gone('disable');

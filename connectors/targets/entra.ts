@@ -408,6 +408,42 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
     return this.result(refOf(u), 'enable', 'success', 'enabled account', { attributes: ['accountEnabled'] });
   }
 
+  /**
+   * The day-one access of an Entra ID account: a Temporary Access Pass (Graph allows one per user,
+   * so an earlier one, from a retry, is removed first). The pass is returned to the caller only.
+   */
+  async issueTemporaryAccessPass(
+    ref: AccountReference,
+    opts: { lifetimeMinutes: number },
+  ): Promise<{ pass: string; validUntil: string }> {
+    const u = await this.#readOrFail(ref, 'issue temporary access pass');
+    const base = `/users/${encodeURIComponent(u.id)}/authentication/temporaryAccessPassMethods`;
+    const list = await this.graph.call('list temporary access passes', 'GET', base);
+    if (list.status !== 200) throw this.graph.fail('list temporary access passes', list);
+    for (const m of (list.json as { value?: { id?: string }[] }).value ?? []) {
+      if (!m.id) continue;
+      const d = await this.graph.call('remove temporary access pass', 'DELETE', `${base}/${encodeURIComponent(m.id)}`, {
+        retrySafe: true,
+      });
+      if (d.status !== 204 && d.status !== 200 && d.status !== 404)
+        throw this.graph.fail('remove temporary access pass', d);
+    }
+    // Not retried inside: a second POST would meet the first pass; the activity's retry starts over.
+    const r = await this.graph.call('issue temporary access pass', 'POST', base, {
+      body: { lifetimeInMinutes: opts.lifetimeMinutes, isUsableOnce: false },
+    });
+    if (r.status !== 201 && r.status !== 200) throw this.graph.fail('issue temporary access pass', r);
+    const tap = r.json as { temporaryAccessPass?: unknown; startDateTime?: unknown; lifetimeInMinutes?: unknown };
+    if (typeof tap.temporaryAccessPass !== 'string' || tap.temporaryAccessPass.length === 0)
+      throw new TargetUnavailableError('issue temporary access pass: Graph returned no pass');
+    const start = typeof tap.startDateTime === 'string' ? Date.parse(tap.startDateTime) : Date.now();
+    const minutes = typeof tap.lifetimeInMinutes === 'number' ? tap.lifetimeInMinutes : opts.lifetimeMinutes;
+    return {
+      pass: tap.temporaryAccessPass,
+      validUntil: new Date((Number.isNaN(start) ? Date.now() : start) + minutes * 60_000).toISOString(),
+    };
+  }
+
   async disable(ref: AccountReference): Promise<ActionResult> {
     const u = await this.#read(ref, 'disable');
     if (!u) return this.gone('disable');
