@@ -140,6 +140,7 @@ export function planPerson(
   const targets: TargetPlan[] = [];
   const upcoming: PlannedAction[] = [];
   let employed = false;
+  const selectedContracts: Record<string, string[]> = {};
   for (const t of rules.targets) {
     if (!t.enabled) continue;
     const schedule = computeSchedule(person, timingsFor(rules, t.id), now, tz);
@@ -150,6 +151,9 @@ export function planPerson(
       end && today > end && schedule?.disableAt !== undefined && now < schedule.disableAt ? end : undefined;
     const desired = (lastDay ? evaluate(person, rules, lastDay) : evaluation).targets[t.id];
     if (schedule) employed = true;
+    const giving = [...(desired?.account?.reasons ?? []), ...(desired?.accountAccess?.reasons ?? [])];
+    if (giving.length)
+      selectedContracts[t.id] = [...new Set(giving.flatMap((r) => (r.contractId ? [r.contractId] : [])))].sort();
     const plan: TargetPlan = {
       targetId: t.id,
       kind: t.kind,
@@ -219,12 +223,15 @@ export function planPerson(
     reevaluateAt,
     managerKey: primary?.managerKey ? `${person.source}:${primary.managerKey}` : undefined,
     managerEmployeeId: primary?.managerKey ? correlationValue(person.source, primary.managerKey) : undefined,
-    account: accountAttributes(
-      person,
-      primary?.id,
-      correlationValue(person.source, person.key),
-      primary?.managerKey ? correlationValue(person.source, primary.managerKey) : undefined,
-    ),
+    account: {
+      ...accountAttributes(
+        person,
+        primary?.id,
+        correlationValue(person.source, person.key),
+        primary?.managerKey ? correlationValue(person.source, primary.managerKey) : undefined,
+      ),
+      selectedContracts,
+    },
     upcoming,
   };
 }

@@ -55,6 +55,12 @@ export type ManagedAccount = DesiredAccount & {
   managerEmployeeId?: string;
   contracts?: Contract[];
   name?: PersonName;
+  /**
+   * Per target id, the contracts the rules select for that target: the contracts of the rules that
+   * give it the account (HelloID's "contracts in conditions"). A target that keeps a row per
+   * contract (Spend Cloud roles) writes only these. Absent in plans made before it existed.
+   */
+  selectedContracts?: Record<string, string[]>;
 };
 
 export interface TargetDeps {

@@ -152,3 +152,33 @@ test('look-ups stop at their time budget: the rest show as creates and are count
   assert.equal(r.totals.createsNotLookedUp, 2);
   assert.equal(r.totals.byAction.create, 2);
 });
+
+test('the plan names, per target, the contracts the rules select for it (Spend Cloud roles follow them)', () => {
+  const selecting = parseRules(`
+version: "sel1"
+targets:
+  - { id: ad, kind: ad }
+  - { id: spendcloud, kind: spendcloud }
+rules:
+  - name: staff
+    entitlements:
+      ad: { accountAccess: true }
+  - name: finance spend
+    conditions: { department: [FIN] }
+    entitlements:
+      spendcloud: { accountAccess: true }
+`);
+  const p = person({
+    contracts: [
+      contract('c1', '2027-01-01'),
+      contract('c2', '2027-02-01', undefined, { department: { code: 'HR', name: 'HR' } }),
+    ],
+  });
+  const plan = planPerson(selecting, p, NOW);
+  assert.deepEqual(plan.account.selectedContracts, { ad: ['c1', 'c2'], spendcloud: ['c1'] });
+  assert.deepEqual(
+    plan.account.contracts?.map((c) => c.id),
+    ['c1', 'c2'],
+    'every contract still travels',
+  );
+});

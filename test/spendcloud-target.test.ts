@@ -547,6 +547,42 @@ describe('spendcloud: real PostgreSQL and sshd', { skip }, () => {
     assert.ok(!leftovers(local).length);
   });
 
+  test('roles only for the contracts the rules select for this target; every contract without a selection', async () => {
+    const { connector: c, config, local } = scenario('select');
+    const roles = async () => {
+      await exportAndUpload(env.pool, config, { now: at('2026-06-01') });
+      return parseCsv(read(local, 'ProActiveRoles.csv'), ',').slice(1);
+    };
+    const contracts = [
+      contract('s1', ['FIN', 'Finance'], ['FIN-ADM', 'Adm']),
+      contract('s2', ['HR', 'Human Resources'], ['HR-MED', 'Med']),
+    ];
+    // Selected for this target: the FIN contract only (another target's selection does not count).
+    const chosen = person('3101', 'sselect', 'Saskia', 'Select', contracts, {
+      selectedContracts: { [c.id]: ['s1'], 'other-target': ['s2'] },
+    });
+    await c.enable((await c.create(chosen)).account!);
+    // A plan from before the selection existed: every contract, as before.
+    const all = person('3102', 'aall', 'Ali', 'All', contracts);
+    await c.enable((await c.create(all)).account!);
+    assert.deepEqual(await roles(), [
+      ['Finance', 'sselect', 'FIN-ADM'],
+      ['Finance', 'aall', 'FIN-ADM'],
+      ['Human Resources', 'aall', 'HR-MED'],
+    ]);
+    // The rules now select the HR contract: the role rows follow.
+    const reselected: SpendCloudDesiredAccount = { ...chosen, selectedContracts: { [c.id]: ['s2'] } };
+    const moved = await c.update((await c.correlate('3101'))!, reselected);
+    assert.deepEqual(moved.audit[0]!.details, {
+      attributes: [],
+      roles: { added: ['s2'], changed: [], removed: ['s1'] },
+    });
+    assert.deepEqual(
+      (await roles()).filter((r) => r[1] === 'sselect'),
+      [['Human Resources', 'sselect', 'HR-MED']],
+    );
+  });
+
   test('empty dump is refused unless allowed; a fully failed upload keeps the previous file', async () => {
     const { connector: c, config, local } = scenario('fail');
     await assert.rejects(

@@ -178,7 +178,7 @@ export class SpendCloudTargetConnector extends TargetConnectorBase {
     const d = desired as SpendCloudDesiredAccount;
     const externalId = d.employeeId.trim();
     const row = personRow(d, this.config.mapping);
-    const roles = roleRows(d);
+    const roles = roleRows(d, this.id);
     return this.#tx('create account', async (c) => {
       const inserted = await c.query<{ external_id: string; gebruikersnaam: string }>(
         `insert into spendcloud_persons
@@ -236,7 +236,7 @@ export class SpendCloudTargetConnector extends TargetConnectorBase {
     if (d.employeeId.trim() !== ref.id)
       throw new TargetRejectedError('update: the employee number of the desired account differs from the reference');
     const want = personRow(d, this.config.mapping);
-    const wantRoles = roleRows(d);
+    const wantRoles = roleRows(d, this.id);
     return this.#tx('update account', async (c) => {
       const cur = (
         await c.query<StoredPerson>(

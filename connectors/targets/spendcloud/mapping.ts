@@ -25,9 +25,13 @@ export type SpendCloudName = Pick<
  * - `name`: the name parts; achternaam/tussenvoegsel then follow the shipped mapping
  *   (`Boele van den`, `van den`). Absent: achternaam = familyName, tussenvoegsel empty.
  * - `gender`: `M` -> M, `V` -> V, anything else or absent -> O.
+ * - `selectedContracts`: per target id, the contracts the rules select for it (the contracts of the
+ *   rules that give the account). With an entry for this target, only those contracts get a role
+ *   row; without one (plans from before it existed), every contract does.
  */
 export interface SpendCloudDesiredAccount extends DesiredAccount {
   contracts?: readonly SpendCloudContract[];
+  selectedContracts?: Readonly<Record<string, readonly string[]>>;
   name?: SpendCloudName;
   gender?: string;
 }
@@ -114,9 +118,11 @@ export function personRow(
   };
 }
 
-export function roleRows(d: SpendCloudDesiredAccount): RoleRow[] {
+export function roleRows(d: SpendCloudDesiredAccount, targetId?: string): RoleRow[] {
   if (d.contracts) {
-    return d.contracts.map((c) => ({
+    const selected = targetId === undefined ? undefined : d.selectedContracts?.[targetId];
+    const contracts = selected ? d.contracts.filter((c) => selected.includes(c.id)) : d.contracts;
+    return contracts.map((c) => ({
       contractId: c.id,
       ou: squash(c.department.name ?? c.department.code),
       oucode: squash(c.department.code),
