@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { exportAndUpload, SpendCloudTargetConnector } from '../connectors/targets/spendcloud.js';
+import { ensureExportSchedules } from '../workers/schedules.js';
 import { requireEnv } from './support/env.js';
 import { GraphSimulator } from './simulators/graph.js';
 import { HelloIdSimulator } from './simulators/helloid.js';
@@ -128,10 +128,29 @@ describe('all targets through the employee workflow', () => {
     assert.equal(accounts.entra?.locator, ad.userPrincipalName);
     assert.deepEqual(accounts.entra?.permissions, ['dept-ZORG']);
 
-    // Spend Cloud: the next export carries the person and one role per active contract.
-    const sc = h.runtime.targets.get('spendcloud') as SpendCloudTargetConnector;
-    const result = await exportAndUpload(h.runtime.pool, sc.config);
-    assert.ok(result.persons >= 1);
+    // Spend Cloud: the daily export schedule the worker sets up (workers/main.ts), run now through
+    // the worker to the real sshd, carries the person and one role per active contract.
+    const before = await h.db.query(`select coalesce(max(id), 0)::int as id from spendcloud_exports`);
+    await ensureExportSchedules(h.client, [{ id: 'spendcloud', at: '06:00', timeZone: 'Europe/Amsterdam' }], {
+      taskQueue: `tenure-test-${h.sourceId}`,
+    });
+    const schedule = h.client.schedule.getHandle('export-spendcloud');
+    try {
+      await schedule.trigger();
+      const exported = await eventually(
+        () =>
+          h.db.query(`select outcome, persons from spendcloud_exports where target = 'spendcloud' and id > $1`, [
+            before.rows[0].id,
+          ]),
+        (r) => r.rows.some((x) => x.outcome !== 'running'),
+        120_000,
+        500,
+      );
+      assert.equal(exported.rows[0]?.outcome, 'uploaded', 'the scheduled export ran and uploaded');
+      assert.ok(exported.rows[0]?.persons >= 1);
+    } finally {
+      await schedule.delete().catch(() => undefined);
+    }
     const dir = requireEnv('SFTP_UPLOAD_DIR');
     const persons = parse(readFileSync(join(dir, 'ProActive.csv')), {
       bom: true,
