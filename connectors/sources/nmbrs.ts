@@ -19,9 +19,26 @@ import { addDays, mapLimit, mapNaamstelling, newestVersion, nmbrsDate, todayIn }
 import { domainValue, parseNmbrsOptions, type NmbrsSettings, type NmbrsSourceOptions } from './nmbrs/options.js';
 import { list, NmbrsError, NmbrsSoapClient, obj, text, type NmbrsService, type SoapParams } from './nmbrs/soap.js';
 import { compact } from './compact.js';
+import {
+  EMPTY_MAPPING,
+  isEmptyMapping,
+  mapContract,
+  mapPerson,
+  mappedSourceFields,
+  type MappingProblem,
+  type SourceFieldMapping,
+} from './field-mapping.js';
+import { NMBRS_MAPPING_SCOPES, nmbrsContractView, nmbrsPersonView } from './nmbrs/field-mapping.js';
 
 export { NmbrsSourceOptions, type NmbrsSettings } from './nmbrs/options.js';
 export { NmbrsError, NmbrsFaultError } from './nmbrs/soap.js';
+export { NMBRS_MAPPING_SCOPES };
+
+export interface NmbrsSourceDeps {
+  sleep?: (ms: number) => Promise<void>;
+  /** The source's compiled field mapping (config file `fieldMapping` / `customFields`). */
+  mapping?: SourceFieldMapping;
+}
 
 export const OP = {
   personalInfoAll: 'PersonalInfoWithoutBSN_Get_GetAllEmployeesByCompany',
@@ -70,10 +87,12 @@ export class NmbrsSource implements SourceConnector {
   readonly id: string;
   private readonly s: NmbrsSettings;
   private readonly client: NmbrsSoapClient;
+  private readonly mapping: SourceFieldMapping;
 
-  constructor(options: NmbrsSourceOptions, deps: { sleep?: (ms: number) => Promise<void> } = {}) {
+  constructor(options: NmbrsSourceOptions, deps: NmbrsSourceDeps = {}) {
     this.s = parseNmbrsOptions(options);
     this.id = this.s.id;
+    this.mapping = deps.mapping ?? EMPTY_MAPPING;
     this.client = new NmbrsSoapClient({
       baseUrl: this.s.baseUrl,
       servicePath: this.s.servicePath,
@@ -398,6 +417,7 @@ export class NmbrsSource implements SourceConnector {
       custom,
       contracts: contracts as PersonInput['contracts'],
     };
+    if (!isEmptyMapping(this.mapping)) this.applyMapping(emp, employments, cur, input, bad);
     if (errors.length) return { errors };
     const res = Person.safeParse(compact(input));
     if (res.success) return { person: res.data };
@@ -412,11 +432,52 @@ export class NmbrsSource implements SourceConnector {
     return { errors };
   }
 
+  /**
+   * Fills the mapped person and contract fields (docs/sources/nmbrs.md, "Field mapping"). A mapped
+   * value that does not fit is reported through `bad` with the operation and the mapped field.
+   */
+  private applyMapping(
+    emp: Employee,
+    employments: Fields[],
+    cur: Current,
+    input: PersonInput,
+    bad: (origin: string, field: string, reason: string) => void,
+  ): void {
+    const pv = nmbrsPersonView(emp.info ?? {});
+    const problems: MappingProblem[] = [];
+    const mapped = mapPerson(this.mapping, pv, problems);
+    Object.assign(input, mapped.fields);
+    input.custom = { ...input.custom, ...mapped.custom };
+    employments.forEach((e, i) => {
+      const contract = input.contracts[i] as unknown as Record<string, unknown>;
+      mapContract(this.mapping, nmbrsContractView(pv, e, cur), contract, problems);
+    });
+    const seen = new Set<string>();
+    for (const p of problems) {
+      // The same field on every contract of the person: reported once.
+      if (seen.has(p.field + p.reason)) continue;
+      seen.add(p.field + p.reason);
+      bad(this.originOf(emp, p.field), p.field, p.reason);
+    }
+  }
+
+  /** The operation a mapped source path was read from. */
+  private originOf(emp: Employee, sourcePath: string): string {
+    const scope = sourcePath.split('.')[0];
+    if (scope === 'employment') return OP.employmentsAll;
+    if (scope === 'department') return OP.department;
+    if (scope === 'function') return OP.function;
+    return emp.origin;
+  }
+
   /** Model path → [operation, Nmbrs field] for a record error. */
   private fieldOf(emp: Employee, path: readonly PropertyKey[], phoneField?: string): [string, string] {
     const p = path.map(String);
+    const mapped = mappedSourceFields(this.mapping);
     if (p[0] === 'contracts' && p.length > 2) {
       const rest = p.slice(2).join('.');
+      const source = mapped.contract[rest] ?? mapped.contract[p[2]!];
+      if (source !== undefined) return [this.originOf(emp, source), source];
       if (rest.startsWith('department')) return [OP.department, rest.endsWith('name') ? 'Description' : 'Code'];
       if (rest.startsWith('title')) {
         return [OP.function, rest.endsWith('name') ? 'Description' : this.s.titleCodeFrom === 'id' ? 'Id' : 'Code'];
@@ -442,6 +503,8 @@ export class NmbrsSource implements SourceConnector {
       'custom.employeeNumber': 'EmployeeNumber',
       'custom.honorificSuffix': 'TitleAfter',
     };
+    const source = mapped.person[p.join('.')] ?? mapped.person[p.slice(0, 2).join('.')];
+    if (source !== undefined) return [this.originOf(emp, source), source];
     return [emp.origin, f[p.join('.')] ?? p.join('.')];
   }
 
