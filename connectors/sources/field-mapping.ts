@@ -5,8 +5,8 @@
  *
  * Keys are model fields (`location`, `mobilePhone`, `gender`, `custom.<name>`, `contract.hoursPerWeek`,
  * `contract.custom.<name>`, ...); values are source field paths in the connector's own vocabulary
- * (Raet: `person.phone.Mobile`, `employment.workingAmount.amountOfWork`, `extension.WERKPLEK`; see
- * docs/sources/raet.md). `customFields` lists source paths copied under their last segment:
+ * (Raet: `person.phone.Mobile`, `extension.WERKPLEK`; Visma.net: `employee.gender`, `udf.Werk plek`;
+ * Nmbrs: `personalInfo.Gender`, `department.Description`; see docs/sources/<kind>.md). `customFields` lists source paths copied under their last segment:
  * person paths into `person.custom`, contract paths into `contract.custom`.
  *
  * Compiled once at config load (every problem with its key); applied per record by the connector,
