@@ -102,6 +102,62 @@ describe('Nmbrs field mapping', () => {
     assert.ok(!JSON.stringify(imp.persons).includes('123456782'));
   });
 
+  test('contract type and hours from the contract list, read (one call per company) only when mapped', async () => {
+    const t = tenant();
+    const con = (id: number, created: string, start: string, end: string | null, type: string, hours: number) => ({
+      ContractID: id,
+      CreationDate: created,
+      StartDate: `${start}T00:00:00`,
+      EndDate: end === null ? null : `${end}T00:00:00`,
+      EmployementType: type,
+      HoursPerWeek: hours,
+    });
+    t.employees[0]!.contracts = [
+      con(1, '2015-02-20T10:00:00', '2015-03-01', '2019-12-31', 'Bepaalde tijd', 40),
+      con(2, '2019-12-01T10:00:00', '2020-01-01', null, 'Onbepaalde tijd', 36),
+      // The same ContractID again, newer: wins.
+      con(2, '2024-01-10T10:00:00', '2020-01-01', null, 'Onbepaalde tijd', 32),
+      con(3, '2025-12-01T10:00:00', '2026-01-01', '2026-12-31', 'Bepaalde tijd', 4),
+    ];
+    t.employees[2]!.contracts = [con(9, '2022-08-15T14:30:00', '2022-09-01', null, 'Onbepaalde tijd', 24.5)];
+    const plain = await importWith(mappingOf({ 'contract.hoursPerWeek': 'employment.HoursPerWeek' }), t);
+    const { imp, calls } = await importWith(
+      mappingOf(
+        { 'contract.contractType': 'contract.EmployementType', 'contract.hoursPerWeek': 'contract.HoursPerWeek' },
+        ['contract.Indefinite'],
+      ),
+      t,
+    );
+    assert.deepEqual(imp.errors, []);
+    assert.equal(calls, plain.calls + 1, 'Contract_GetAll_AllEmployeesByCompany once for the one company');
+    const c = (key: string, id: string) => imp.persons.find((p) => p.key === key)!.contracts.find((x) => x.id === id)!;
+    // Employment 7701 (2015-): contracts 1 and 2 (3 starts in the later employment 7702); 2 is valid today.
+    assert.deepEqual(
+      [c('501', 'Employment_7701').contractType, c('501', 'Employment_7701').hoursPerWeek],
+      ['Onbepaalde tijd', 32],
+    );
+    // Employment 7702 (2026-01-01 – 2026-12-31): contract 3.
+    assert.deepEqual(
+      [c('501', 'Employment_7702').contractType, c('501', 'Employment_7702').hoursPerWeek],
+      ['Bepaalde tijd', 4],
+    );
+    assert.equal(c('503', 'Employment_7901').hoursPerWeek, 24.5);
+    // No contract records: nothing filled, no error.
+    assert.deepEqual(
+      [c('502', 'Employment_7801').contractType, c('502', 'Employment_7801').hoursPerWeek],
+      [undefined, undefined],
+    );
+    const bad = tenant();
+    bad.employees[2]!.contracts = [
+      { ...con(9, '2022-08-15T14:30:00', '2022-09-01', null, 'Vast', 0), HoursPerWeek: 'veel' },
+    ];
+    const rejected = await importWith(mappingOf({ 'contract.hoursPerWeek': 'contract.HoursPerWeek' }), bad);
+    assert.deepEqual(
+      rejected.imp.errors.map((e) => [e.key, e.origin, e.field]),
+      [['503', 'Contract_GetAll_AllEmployeesByCompany', 'contract.HoursPerWeek']],
+    );
+  });
+
   test('a mobile number in the newest version arrives', async () => {
     const t = tenant();
     t.employees[1]!.personalInfos[0]!.TelephoneMobileWork = '06-87654321';
@@ -177,6 +233,7 @@ describe('Nmbrs field mapping', () => {
       contract.costCenter: costCenter.Code
       contract.title.name: function.Name
       businessPhone: employment.Phone
+      contract.hoursPerWeek: contract.Hours
     customFields: [personalInfo.BurgerlijkeStaat]
 `;
     const r = safeParseTenureConfig(text, {
@@ -190,10 +247,11 @@ describe('Nmbrs field mapping', () => {
       '7 sources[0].fieldMapping["custom.birthday"]: \'personalInfo.Birthday\' holds personal data Tenure does not import',
       "8 sources[0].fieldMapping.mobilePhone: 'personalInfo.TelephoneMobilePrivate' holds personal data Tenure does not import",
       "9 sources[0].fieldMapping.location: 'personalInfo.Werkplek' is not a PersonalInfo field Tenure reads (one of Id, EmployeeNumber, DisplayName, FirstName, Initials, Prefix, LastName, Nickname, Gender, TelephoneWork, TelephoneMobileWork, EmailWork, Naamstelling, PartnerPrefix, PartnerLastName, Title, TitleAfter, CreationDate, StartPeriod, StartYear)",
-      '10 sources[0].fieldMapping["contract.costCenter"]: \'costCenter.Code\' is not a source field this connector reads for a contract field (paths start with personalInfo., employment., department., function.)',
+      '10 sources[0].fieldMapping["contract.costCenter"]: \'costCenter.Code\' is not a source field this connector reads for a contract field (paths start with personalInfo., employment., contract., department., function.)',
       '11 sources[0].fieldMapping["contract.title.name"]: \'function.Name\' is not a field of the current function (Id, Code or Description)',
       "12 sources[0].fieldMapping.businessPhone: 'employment.Phone' is not a source field this connector reads for a person field (paths start with personalInfo.)",
-      "13 sources[0].customFields[0]: 'personalInfo.BurgerlijkeStaat' holds personal data Tenure does not import",
+      '13 sources[0].fieldMapping["contract.hoursPerWeek"]: \'contract.Hours\' is not an EmployeeContract field (one of ContractID, StartDate, EndDate, TrialPeriod, EmployementType, EmploymentSequenceTaxId, Indefinite, PhaseClassification, WrittenContract, HoursPerWeek)',
+      "14 sources[0].customFields[0]: 'personalInfo.BurgerlijkeStaat' holds personal data Tenure does not import",
     ]);
   });
 

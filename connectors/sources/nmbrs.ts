@@ -5,7 +5,8 @@
  * (one contract each), and — for employees missing from the bulk list — `PersonalInfo_GetCurrent`.
  * Per employee with a contract inside the end-date threshold: the current department, function,
  * manager (resolved by e-mail to an employee) and cost center, identical on every contract.
- * Departments come from `DebtorService.Department_GetList`, or from the contracts.
+ * Departments come from `DebtorService.Department_GetList`, or from the contracts. The company's
+ * contract list (contract type, hours) is read only when the field mapping names `contract.*`.
  *
  * A malformed record becomes a SourceRecordError (origin = operation, key, field, reason) and the
  * rest is imported; a transport failure or SOAP fault anywhere fails the whole import (throws), so
@@ -24,11 +25,18 @@ import {
   isEmptyMapping,
   mapContract,
   mapPerson,
+  mappedPaths,
   mappedSourceFields,
   type MappingProblem,
   type SourceFieldMapping,
 } from './field-mapping.js';
-import { NMBRS_MAPPING_SCOPES, nmbrsContractView, nmbrsPersonView } from './nmbrs/field-mapping.js';
+import {
+  NMBRS_MAPPING_SCOPES,
+  contractsOfEmployments,
+  nmbrsContractView,
+  nmbrsPersonView,
+  readsNmbrsContracts,
+} from './nmbrs/field-mapping.js';
 
 export { NmbrsSourceOptions, type NmbrsSettings } from './nmbrs/options.js';
 export { NmbrsError, NmbrsFaultError } from './nmbrs/soap.js';
@@ -43,6 +51,7 @@ export interface NmbrsSourceDeps {
 export const OP = {
   personalInfoAll: 'PersonalInfoWithoutBSN_Get_GetAllEmployeesByCompany',
   employmentsAll: 'Employment_GetAll_AllEmployeesByCompany',
+  contractsAll: 'Contract_GetAll_AllEmployeesByCompany',
   listByCompany: 'List_GetByCompany',
   personalInfoCurrent: 'PersonalInfo_GetCurrent',
   personalInfoUpdate: 'PersonalInfo_UpdateCurrent',
@@ -70,6 +79,8 @@ interface Employee {
   index: number;
   info?: Fields;
   employments: Fields[];
+  /** Contract records, read only when the field mapping names `contract.*`. */
+  contracts: Fields[];
   errors: SourceRecordError[];
 }
 
@@ -172,6 +183,7 @@ export class NmbrsSource implements SourceConnector {
           index,
           info: newest,
           employments: [],
+          contracts: [],
           errors: [],
         };
         if (!newest) {
@@ -213,6 +225,7 @@ export class NmbrsSource implements SourceConnector {
             index,
             info: info ? fields(info) : undefined,
             employments: [],
+            contracts: [],
             errors: info
               ? []
               : [
@@ -249,6 +262,24 @@ export class NmbrsSource implements SourceConnector {
         }
         emp.employments.push(...byId.values(), ...noId);
       }
+
+      // 4. contracts (contract type, hours per week): only when the field mapping reads them
+      if (readsNmbrsContracts(mappedPaths(this.mapping))) {
+        const conRes = await this.call('EmployeeService', OP.contractsAll, { CompanyID: companyId }, true);
+        for (const item of list(obj(conRes)?.EmployeeContractItem)) {
+          const id = text(item.EmployeeId);
+          const emp = id === undefined ? undefined : employees.get(id);
+          if (!emp || emp.companyId !== companyId) continue;
+          // The same ContractID can come several times: the newest record wins.
+          const byId = new Map<string, Fields>();
+          for (const c of list(obj(item.EmployeeContracts)?.EmployeeContract).map(fields)) {
+            const key = c.ContractID ?? `#${byId.size}`;
+            const before = byId.get(key);
+            if (!before || (c.CreationDate ?? '') >= (before.CreationDate ?? '')) byId.set(key, c);
+          }
+          emp.contracts.push(...byId.values());
+        }
+      }
     }
 
     // Manager lookup: current EmailWork of every employee of the configured companies.
@@ -283,7 +314,7 @@ export class NmbrsSource implements SourceConnector {
         errors.push(...emp.errors);
         continue;
       }
-      const res = this.toPerson(emp, employments, currentOf.get(emp.employeeId) ?? {}, byEmail);
+      const res = this.toPerson(emp, employments, currentOf.get(emp.employeeId) ?? {}, byEmail, today);
       if ('person' in res) persons.push(res.person);
       else errors.push(...res.errors);
     }
@@ -342,6 +373,7 @@ export class NmbrsSource implements SourceConnector {
     employments: Fields[],
     cur: Current,
     byEmail: Map<string, Set<string>>,
+    today: string,
   ): { person: Person } | { errors: SourceRecordError[] } {
     const s = this.s;
     const info = emp.info ?? {};
@@ -417,7 +449,7 @@ export class NmbrsSource implements SourceConnector {
       custom,
       contracts: contracts as PersonInput['contracts'],
     };
-    if (!isEmptyMapping(this.mapping)) this.applyMapping(emp, employments, cur, input, bad);
+    if (!isEmptyMapping(this.mapping)) this.applyMapping(emp, employments, cur, input, bad, today);
     if (errors.length) return { errors };
     const res = Person.safeParse(compact(input));
     if (res.success) return { person: res.data };
@@ -442,15 +474,23 @@ export class NmbrsSource implements SourceConnector {
     cur: Current,
     input: PersonInput,
     bad: (origin: string, field: string, reason: string) => void,
+    today: string,
   ): void {
     const pv = nmbrsPersonView(emp.info ?? {});
     const problems: MappingProblem[] = [];
     const mapped = mapPerson(this.mapping, pv, problems);
     Object.assign(input, mapped.fields);
     input.custom = { ...input.custom, ...mapped.custom };
+    const contractRecords = contractsOfEmployments(employments, emp.contracts, today);
     employments.forEach((e, i) => {
       const contract = input.contracts[i] as unknown as Record<string, unknown>;
-      mapContract(this.mapping, nmbrsContractView(pv, e, cur), contract, problems);
+      const records = {
+        employment: e,
+        contract: contractRecords[i],
+        department: cur.department,
+        function: cur.function,
+      };
+      mapContract(this.mapping, nmbrsContractView(pv, records), contract, problems);
     });
     const seen = new Set<string>();
     for (const p of problems) {
@@ -465,6 +505,7 @@ export class NmbrsSource implements SourceConnector {
   private originOf(emp: Employee, sourcePath: string): string {
     const scope = sourcePath.split('.')[0];
     if (scope === 'employment') return OP.employmentsAll;
+    if (scope === 'contract') return OP.contractsAll;
     if (scope === 'department') return OP.department;
     if (scope === 'function') return OP.function;
     return emp.origin;

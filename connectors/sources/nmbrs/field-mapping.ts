@@ -1,9 +1,11 @@
 /**
  * What a Nmbrs field mapping may read (docs/sources/nmbrs.md, "Field mapping"), and the view of one
- * employee's SOAP records the mapping reads through. Only records the connector fetches anyway:
- * a mapping never adds a call.
+ * employee's SOAP records the mapping reads through. Only records the connector fetches anyway,
+ * except `contract.*`: the company-wide contract list (contract type, hours per week) is read only
+ * when a mapping names one of its fields.
  */
 import type { MappingScopes, SourceView } from '../field-mapping.js';
+import { nmbrsDate } from './mapping.js';
 
 /** PersonalInfo_V2 fields a mapping may read (the newest version, as Nmbrs sends it). */
 export const NMBRS_PERSONAL_INFO_FIELDS = [
@@ -44,6 +46,20 @@ const PRIVATE_FIELDS = new Set([
   'TelephoneOther',
 ]);
 
+/** `EmployeeContract` fields (Contract_GetAll_AllEmployeesByCompany; `EmployementType` as Nmbrs spells it). */
+export const NMBRS_CONTRACT_FIELDS = [
+  'ContractID',
+  'StartDate',
+  'EndDate',
+  'TrialPeriod',
+  'EmployementType',
+  'EmploymentSequenceTaxId',
+  'Indefinite',
+  'PhaseClassification',
+  'WrittenContract',
+  'HoursPerWeek',
+] as const;
+
 /** Fields of the per-employee current department and function (`{ Id, Code, Description }`). */
 const CODE_DESC = ['Id', 'Code', 'Description'];
 
@@ -64,6 +80,11 @@ function checkNmbrsPath(path: string): string | undefined {
       ? undefined
       : `'${path}' is not a field of the current ${scope} (Id, Code or Description)`;
   }
+  if (scope === 'contract') {
+    return (NMBRS_CONTRACT_FIELDS as readonly string[]).includes(field)
+      ? undefined
+      : `'${path}' is not an EmployeeContract field (one of ${NMBRS_CONTRACT_FIELDS.join(', ')})`;
+  }
   // Employment records carry tenant-dependent fields beyond the documented ones: any plain field name.
   if (scope === 'employment' && !FIELD.test(field)) return `'${path}' is not an Employment field name`;
   return undefined;
@@ -71,7 +92,7 @@ function checkNmbrsPath(path: string): string | undefined {
 
 export const NMBRS_MAPPING_SCOPES: MappingScopes = {
   person: ['personalInfo.'],
-  contract: ['employment.', 'department.', 'function.'],
+  contract: ['employment.', 'contract.', 'department.', 'function.'],
   check: checkNmbrsPath,
 };
 
@@ -90,25 +111,61 @@ export function nmbrsPersonView(info: Fields): SourceView {
   };
 }
 
-/** The person's view plus `employment.*` of one contract and the employee's current `department.*` / `function.*`. */
+/** Whether a mapping reads the contract list (and so needs Contract_GetAll_AllEmployeesByCompany). */
+export function readsNmbrsContracts(paths: readonly string[]): boolean {
+  return paths.some((p) => p.startsWith('contract.'));
+}
+
+/**
+ * The contract record of each employment (same order). A contract belongs to the employment it
+ * starts in; when employments overlap, to the one that started last. Of an employment's contracts,
+ * the one valid today counts, else the one that started last (ties: the newest record).
+ */
+export function contractsOfEmployments(
+  employments: readonly Fields[],
+  contracts: readonly Fields[],
+  today: string,
+): (Fields | undefined)[] {
+  const day = (v: string | undefined) => {
+    const d = nmbrsDate(v);
+    return 'date' in d ? d.date : undefined;
+  };
+  const spans = employments.map((e) => ({ from: day(e.StartDate) ?? '', to: day(e.EndDate) ?? '9999-12-31' }));
+  const owned: { c: Fields; start: string; end: string }[][] = employments.map(() => []);
+  for (const c of contracts) {
+    const start = day(c.StartDate);
+    if (start === undefined) continue;
+    let owner = -1;
+    spans.forEach((sp, i) => {
+      if (sp.from !== '' && sp.from <= start && start <= sp.to && (owner < 0 || sp.from > spans[owner]!.from))
+        owner = i;
+    });
+    if (owner >= 0) owned[owner]!.push({ c, start, end: day(c.EndDate) ?? '9999-12-31' });
+  }
+  return owned.map((list) => {
+    list.sort(
+      (a, b) => a.start.localeCompare(b.start) || (a.c.CreationDate ?? '').localeCompare(b.c.CreationDate ?? ''),
+    );
+    const current = list.filter((x) => x.start <= today && x.end >= today);
+    return (current.at(-1) ?? list.at(-1))?.c;
+  });
+}
+
+/**
+ * The person's view plus `employment.*` of one contract, `contract.*` of its contract record and the
+ * employee's current `department.*` / `function.*`.
+ */
 export function nmbrsContractView(
   person: SourceView,
-  employment: Fields,
-  current: { department?: Fields; function?: Fields },
+  records: { employment: Fields; contract?: Fields; department?: Fields; function?: Fields },
 ): SourceView {
   return (path) => {
     const [scope, field] = path.split('.');
     if (field === undefined) return undefined;
-    const rec =
-      scope === 'employment'
-        ? employment
-        : scope === 'department'
-          ? current.department
-          : scope === 'function'
-            ? current.function
-            : undefined;
-    if (scope === 'employment' || scope === 'department' || scope === 'function')
+    if (scope === 'employment' || scope === 'contract' || scope === 'department' || scope === 'function') {
+      const rec = records[scope];
       return rec && Object.hasOwn(rec, field) ? rec[field] : undefined;
+    }
     return person(path);
   };
 }
