@@ -269,7 +269,8 @@ describe('tenure config', () => {
     options: {}
     customFields: [person.x]
 `;
-    // A kind that registered no mapping scopes (Nmbrs here) refuses the keys rather than ignore them.
+    // A kind that registered no mapping scopes (a stand-in registered as nmbrs here; the real one maps)
+    // refuses the keys rather than ignore them.
     const withNmbrs = registerSourceKind(registry(), 'nmbrs', {
       schema: z.strictObject({}),
       create: (_o, ctx): SourceConnector => ({

@@ -1,10 +1,10 @@
 /** Every source kind the worker can build from the config file, with its options schema. */
 import { defaultSourceRegistry, registerSourceKind, type SourceRegistry } from '../common/tenure-config.js';
-import { NmbrsSource } from '../connectors/sources/nmbrs.js';
+import { NMBRS_MAPPING_SCOPES, NmbrsSource } from '../connectors/sources/nmbrs.js';
 import { NmbrsSourceOptions } from '../connectors/sources/nmbrs/options.js';
 import { RAET_MAPPING_SCOPES, RaetSource } from '../connectors/sources/raet.js';
 import { RaetSourceOptions } from '../connectors/sources/raet/options.js';
-import { VismaNetSource } from '../connectors/sources/vismanet.js';
+import { VISMANET_MAPPING_SCOPES, VismaNetSource } from '../connectors/sources/vismanet.js';
 import { VismaNetSourceOptions } from '../connectors/sources/vismanet/options.js';
 
 export function tenureSourceRegistry(): SourceRegistry {
@@ -17,11 +17,13 @@ export function tenureSourceRegistry(): SourceRegistry {
   });
   registerSourceKind(registry, 'vismanet', {
     schema: VismaNetSourceOptions,
-    create: (o, ctx) => new VismaNetSource({ ...o, id: ctx.id }),
+    create: (o, ctx) => new VismaNetSource({ ...o, id: ctx.id }, ctx.mapping ? { mapping: ctx.mapping } : {}),
+    mappingScopes: VISMANET_MAPPING_SCOPES,
   });
   registerSourceKind(registry, 'nmbrs', {
     schema: NmbrsSourceOptions,
-    create: (o, ctx) => new NmbrsSource({ ...o, id: ctx.id }),
+    create: (o, ctx) => new NmbrsSource({ ...o, id: ctx.id }, ctx.mapping ? { mapping: ctx.mapping } : {}),
+    mappingScopes: NMBRS_MAPPING_SCOPES,
   });
   return registry;
 }

@@ -5,8 +5,8 @@
  *
  * Keys are model fields (`location`, `mobilePhone`, `gender`, `custom.<name>`, `contract.hoursPerWeek`,
  * `contract.custom.<name>`, ...); values are source field paths in the connector's own vocabulary
- * (Raet: `person.phone.Mobile`, `employment.workingAmount.amountOfWork`, `extension.WERKPLEK`; see
- * docs/sources/raet.md). `customFields` lists source paths copied under their last segment:
+ * (Raet: `person.phone.Mobile`, `extension.WERKPLEK`; Visma.net: `employee.gender`, `udf.Werk plek`;
+ * Nmbrs: `personalInfo.Gender`, `department.Description`; see docs/sources/<kind>.md). `customFields` lists source paths copied under their last segment:
  * person paths into `person.custom`, contract paths into `contract.custom`.
  *
  * Compiled once at config load (every problem with its key); applied per record by the connector,
@@ -35,6 +35,11 @@ export interface MappingScopes {
   person: readonly string[];
   /** e.g. `['employment.', 'assignment.', 'orgUnit.']`: readable for contract fields only. */
   contract: readonly string[];
+  /**
+   * Optional closer check of an in-scope path, for connectors whose records have a known field
+   * list (Nmbrs SOAP, Visma.net CSV exports): why the path is refused, or undefined when it is fine.
+   */
+  check?: (path: string) => string | undefined;
 }
 
 export interface SourceFieldMapping {
@@ -99,6 +104,11 @@ export function compileFieldMapping(
     }
     if (SENSITIVE.test(path.replace(/[\s_-]/g, ''))) {
       issues.push({ path: at, message: `'${path}' holds personal data Tenure does not import` });
+      return false;
+    }
+    const refused = scopes.check?.(path);
+    if (refused !== undefined) {
+      issues.push({ path: at, message: refused });
       return false;
     }
     return true;

@@ -5,7 +5,8 @@
  * (one contract each), and — for employees missing from the bulk list — `PersonalInfo_GetCurrent`.
  * Per employee with a contract inside the end-date threshold: the current department, function,
  * manager (resolved by e-mail to an employee) and cost center, identical on every contract.
- * Departments come from `DebtorService.Department_GetList`, or from the contracts.
+ * Departments come from `DebtorService.Department_GetList`, or from the contracts. The company's
+ * contract list (contract type, hours) is read only when the field mapping names `contract.*`.
  *
  * A malformed record becomes a SourceRecordError (origin = operation, key, field, reason) and the
  * rest is imported; a transport failure or SOAP fault anywhere fails the whole import (throws), so
@@ -19,13 +20,38 @@ import { addDays, mapLimit, mapNaamstelling, newestVersion, nmbrsDate, todayIn }
 import { domainValue, parseNmbrsOptions, type NmbrsSettings, type NmbrsSourceOptions } from './nmbrs/options.js';
 import { list, NmbrsError, NmbrsSoapClient, obj, text, type NmbrsService, type SoapParams } from './nmbrs/soap.js';
 import { compact } from './compact.js';
+import {
+  EMPTY_MAPPING,
+  isEmptyMapping,
+  mapContract,
+  mapPerson,
+  mappedPaths,
+  mappedSourceFields,
+  type MappingProblem,
+  type SourceFieldMapping,
+} from './field-mapping.js';
+import {
+  NMBRS_MAPPING_SCOPES,
+  contractsOfEmployments,
+  nmbrsContractView,
+  nmbrsPersonView,
+  readsNmbrsContracts,
+} from './nmbrs/field-mapping.js';
 
 export { NmbrsSourceOptions, type NmbrsSettings } from './nmbrs/options.js';
 export { NmbrsError, NmbrsFaultError } from './nmbrs/soap.js';
+export { NMBRS_MAPPING_SCOPES };
+
+export interface NmbrsSourceDeps {
+  sleep?: (ms: number) => Promise<void>;
+  /** The source's compiled field mapping (config file `fieldMapping` / `customFields`). */
+  mapping?: SourceFieldMapping;
+}
 
 export const OP = {
   personalInfoAll: 'PersonalInfoWithoutBSN_Get_GetAllEmployeesByCompany',
   employmentsAll: 'Employment_GetAll_AllEmployeesByCompany',
+  contractsAll: 'Contract_GetAll_AllEmployeesByCompany',
   listByCompany: 'List_GetByCompany',
   personalInfoCurrent: 'PersonalInfo_GetCurrent',
   personalInfoUpdate: 'PersonalInfo_UpdateCurrent',
@@ -53,6 +79,8 @@ interface Employee {
   index: number;
   info?: Fields;
   employments: Fields[];
+  /** Contract records, read only when the field mapping names `contract.*`. */
+  contracts: Fields[];
   errors: SourceRecordError[];
 }
 
@@ -70,10 +98,12 @@ export class NmbrsSource implements SourceConnector {
   readonly id: string;
   private readonly s: NmbrsSettings;
   private readonly client: NmbrsSoapClient;
+  private readonly mapping: SourceFieldMapping;
 
-  constructor(options: NmbrsSourceOptions, deps: { sleep?: (ms: number) => Promise<void> } = {}) {
+  constructor(options: NmbrsSourceOptions, deps: NmbrsSourceDeps = {}) {
     this.s = parseNmbrsOptions(options);
     this.id = this.s.id;
+    this.mapping = deps.mapping ?? EMPTY_MAPPING;
     this.client = new NmbrsSoapClient({
       baseUrl: this.s.baseUrl,
       servicePath: this.s.servicePath,
@@ -153,6 +183,7 @@ export class NmbrsSource implements SourceConnector {
           index,
           info: newest,
           employments: [],
+          contracts: [],
           errors: [],
         };
         if (!newest) {
@@ -194,6 +225,7 @@ export class NmbrsSource implements SourceConnector {
             index,
             info: info ? fields(info) : undefined,
             employments: [],
+            contracts: [],
             errors: info
               ? []
               : [
@@ -230,6 +262,24 @@ export class NmbrsSource implements SourceConnector {
         }
         emp.employments.push(...byId.values(), ...noId);
       }
+
+      // 4. contracts (contract type, hours per week): only when the field mapping reads them
+      if (readsNmbrsContracts(mappedPaths(this.mapping))) {
+        const conRes = await this.call('EmployeeService', OP.contractsAll, { CompanyID: companyId }, true);
+        for (const item of list(obj(conRes)?.EmployeeContractItem)) {
+          const id = text(item.EmployeeId);
+          const emp = id === undefined ? undefined : employees.get(id);
+          if (!emp || emp.companyId !== companyId) continue;
+          // The same ContractID can come several times: the newest record wins.
+          const byId = new Map<string, Fields>();
+          for (const c of list(obj(item.EmployeeContracts)?.EmployeeContract).map(fields)) {
+            const key = c.ContractID ?? `#${byId.size}`;
+            const before = byId.get(key);
+            if (!before || (c.CreationDate ?? '') >= (before.CreationDate ?? '')) byId.set(key, c);
+          }
+          emp.contracts.push(...byId.values());
+        }
+      }
     }
 
     // Manager lookup: current EmailWork of every employee of the configured companies.
@@ -264,7 +314,7 @@ export class NmbrsSource implements SourceConnector {
         errors.push(...emp.errors);
         continue;
       }
-      const res = this.toPerson(emp, employments, currentOf.get(emp.employeeId) ?? {}, byEmail);
+      const res = this.toPerson(emp, employments, currentOf.get(emp.employeeId) ?? {}, byEmail, today);
       if ('person' in res) persons.push(res.person);
       else errors.push(...res.errors);
     }
@@ -323,6 +373,7 @@ export class NmbrsSource implements SourceConnector {
     employments: Fields[],
     cur: Current,
     byEmail: Map<string, Set<string>>,
+    today: string,
   ): { person: Person } | { errors: SourceRecordError[] } {
     const s = this.s;
     const info = emp.info ?? {};
@@ -398,6 +449,7 @@ export class NmbrsSource implements SourceConnector {
       custom,
       contracts: contracts as PersonInput['contracts'],
     };
+    if (!isEmptyMapping(this.mapping)) this.applyMapping(emp, employments, cur, input, bad, today);
     if (errors.length) return { errors };
     const res = Person.safeParse(compact(input));
     if (res.success) return { person: res.data };
@@ -412,11 +464,61 @@ export class NmbrsSource implements SourceConnector {
     return { errors };
   }
 
+  /**
+   * Fills the mapped person and contract fields (docs/sources/nmbrs.md, "Field mapping"). A mapped
+   * value that does not fit is reported through `bad` with the operation and the mapped field.
+   */
+  private applyMapping(
+    emp: Employee,
+    employments: Fields[],
+    cur: Current,
+    input: PersonInput,
+    bad: (origin: string, field: string, reason: string) => void,
+    today: string,
+  ): void {
+    const pv = nmbrsPersonView(emp.info ?? {});
+    const problems: MappingProblem[] = [];
+    const mapped = mapPerson(this.mapping, pv, problems);
+    Object.assign(input, mapped.fields);
+    input.custom = { ...input.custom, ...mapped.custom };
+    const contractRecords = contractsOfEmployments(employments, emp.contracts, today);
+    employments.forEach((e, i) => {
+      const contract = input.contracts[i] as unknown as Record<string, unknown>;
+      const records = {
+        employment: e,
+        contract: contractRecords[i],
+        department: cur.department,
+        function: cur.function,
+      };
+      mapContract(this.mapping, nmbrsContractView(pv, records), contract, problems);
+    });
+    const seen = new Set<string>();
+    for (const p of problems) {
+      // The same field on every contract of the person: reported once.
+      if (seen.has(p.field + p.reason)) continue;
+      seen.add(p.field + p.reason);
+      bad(this.originOf(emp, p.field), p.field, p.reason);
+    }
+  }
+
+  /** The operation a mapped source path was read from. */
+  private originOf(emp: Employee, sourcePath: string): string {
+    const scope = sourcePath.split('.')[0];
+    if (scope === 'employment') return OP.employmentsAll;
+    if (scope === 'contract') return OP.contractsAll;
+    if (scope === 'department') return OP.department;
+    if (scope === 'function') return OP.function;
+    return emp.origin;
+  }
+
   /** Model path → [operation, Nmbrs field] for a record error. */
   private fieldOf(emp: Employee, path: readonly PropertyKey[], phoneField?: string): [string, string] {
     const p = path.map(String);
+    const mapped = mappedSourceFields(this.mapping);
     if (p[0] === 'contracts' && p.length > 2) {
       const rest = p.slice(2).join('.');
+      const source = mapped.contract[rest] ?? mapped.contract[p[2]!];
+      if (source !== undefined) return [this.originOf(emp, source), source];
       if (rest.startsWith('department')) return [OP.department, rest.endsWith('name') ? 'Description' : 'Code'];
       if (rest.startsWith('title')) {
         return [OP.function, rest.endsWith('name') ? 'Description' : this.s.titleCodeFrom === 'id' ? 'Id' : 'Code'];
@@ -442,6 +544,8 @@ export class NmbrsSource implements SourceConnector {
       'custom.employeeNumber': 'EmployeeNumber',
       'custom.honorificSuffix': 'TitleAfter',
     };
+    const source = mapped.person[p.join('.')] ?? mapped.person[p.slice(0, 2).join('.')];
+    if (source !== undefined) return [this.originOf(emp, source), source];
     return [emp.origin, f[p.join('.')] ?? p.join('.')];
   }
 

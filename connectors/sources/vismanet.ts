@@ -15,12 +15,15 @@ import { readTable, type CsvTable } from './vismanet/csv.js';
 import { VismaNetError, type Sleep } from './vismanet/http.js';
 import { mapExport } from './vismanet/mapping.js';
 import { VismaNetSourceOptions, type VismaNetSettings } from './vismanet/options.js';
+import { EMPTY_MAPPING, mappedPaths, type SourceFieldMapping } from './field-mapping.js';
+import { VISMANET_MAPPING_SCOPES, mappedUdfFields } from './vismanet/field-mapping.js';
 
 export { VismaNetSourceOptions, DEFAULT_SCOPES, DEFAULT_NAME_USAGE } from './vismanet/options.js';
 export type { VismaNetSettings } from './vismanet/options.js';
 export { VismaNetError } from './vismanet/http.js';
 export { REJECTED } from './vismanet/mapping.js';
 export type { Dataset, ExportResult } from './vismanet/client.js';
+export { VISMANET_MAPPING_SCOPES };
 
 export interface VismaNetDeps {
   /** Waits between polls and retries (tests may speed these up or record them). */
@@ -29,6 +32,8 @@ export interface VismaNetDeps {
   now?: () => number;
   /** Today's date `YYYY-MM-DD` for cut-off and validity; default from `now` in the options' time zone. */
   today?: () => string;
+  /** The source's compiled field mapping (config file `fieldMapping` / `customFields`). */
+  mapping?: SourceFieldMapping;
 }
 
 /** What the last fetchAll did, for logs and tests: jobs, polls and files per dataset. No data. */
@@ -41,6 +46,7 @@ export class VismaNetSource implements SourceConnector {
   private readonly settings: Omit<VismaNetSettings, 'clientSecret'>;
   private readonly client: VismaNetClient;
   private readonly today: () => string;
+  private readonly mapping: SourceFieldMapping;
   lastRun: VismaNetRunInfo | undefined;
 
   constructor(options: VismaNetSourceOptions, deps: VismaNetDeps = {}) {
@@ -56,6 +62,18 @@ export class VismaNetSource implements SourceConnector {
     this.client = new VismaNetClient(settings, clientSecret, deps);
     const now = deps.now ?? Date.now;
     this.today = deps.today ?? (() => localDate(now(), settings.timeZone));
+    this.mapping = deps.mapping ?? EMPTY_MAPPING;
+    // A mapped column the export is told to leave out would silently stay empty: refuse it.
+    const excluded = mappedPaths(this.mapping).filter(
+      (p) =>
+        (p.startsWith('employee.') && settings.employeeFieldsExclude.includes(p.slice(9))) ||
+        (p.startsWith('contract.') && settings.contractFieldsExclude.includes(p.slice(9))),
+    );
+    if (excluded.length) {
+      throw new VismaNetError(
+        `Visma.net source: the field mapping reads ${excluded.join(', ')}, which the options exclude from the export (employeeFieldsExclude / contractFieldsExclude)`,
+      );
+    }
   }
 
   async fetchAll(): Promise<SourceImport> {
@@ -67,7 +85,8 @@ export class VismaNetSource implements SourceConnector {
       ['users', []],
     ];
     if (s.costCenterLookup) wanted.push(['metadata/cost-centers', []]);
-    if (s.customFields.length) wanted.push(['employees/user-defined-field-histories', []]);
+    if (s.customFields.length || mappedUdfFields(mappedPaths(this.mapping)).length)
+      wanted.push(['employees/user-defined-field-histories', []]);
 
     const results = await limit(wanted, s.maxConcurrentJobs, ([dataset, exclude]) =>
       this.client.export(dataset, exclude),
@@ -100,7 +119,7 @@ export class VismaNetSource implements SourceConnector {
       costCenters: table('metadata/cost-centers', ['costcenter', 'costcentername']),
       employeeUdf: table('employees/user-defined-field-histories', ['employeeid', 'fieldname']),
     };
-    return mapExport(tables, s, this.today());
+    return mapExport(tables, s, this.today(), this.mapping);
   }
 }
 

@@ -39,6 +39,15 @@ export interface SimEmployment {
   InitialStartDate?: string | null;
 }
 
+/** One contract record (`EmployeeContract`, spec 5.2: the spelling `EmployementType` is Nmbrs's). */
+export interface SimContract {
+  ContractID: number;
+  CreationDate: string;
+  StartDate: string | null;
+  EndDate?: string | null;
+  [field: string]: Val;
+}
+
 export interface SimCodeDesc {
   Id: number;
   Code: string | null;
@@ -71,6 +80,8 @@ export interface SimEmployee {
   /** Versions, oldest first. */
   personalInfos: SimPersonalInfo[];
   employments: SimEmployment[];
+  /** `Contract_GetAll_AllEmployeesByCompany` records (contract type, hours per week). */
+  contracts?: SimContract[];
   department?: SimCodeDesc | null;
   function?: SimCodeDesc | null;
   manager?: SimManager | null;
@@ -595,6 +606,19 @@ export class NmbrsSimulator {
                   ordered({ ...x }, ['EmploymentId', 'CreationDate', 'StartDate', 'EndDate', 'InitialStartDate']),
                 ),
               },
+            })),
+        };
+      }
+      case 'Contract_GetAll_AllEmployeesByCompany': {
+        const c = this.company(p.CompanyID);
+        await bulk();
+        const order = ['ContractID', 'CreationDate', 'StartDate', 'TrialPeriod', 'EndDate', 'EmployementType'];
+        return {
+          EmployeeContractItem: this.tenant.employees
+            .filter((e) => e.companyId === c.id)
+            .map((e) => ({
+              EmployeeId: e.employeeId,
+              EmployeeContracts: { EmployeeContract: (e.contracts ?? []).map((x) => ordered({ ...x }, order)) },
             })),
         };
       }

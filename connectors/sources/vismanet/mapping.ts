@@ -17,6 +17,17 @@ import type { SourceImport, SourceRecordError } from '../../types.js';
 import type { CsvRow, CsvTable } from './csv.js';
 import type { VismaNetSettings } from './options.js';
 import { compact } from '../compact.js';
+import {
+  EMPTY_MAPPING,
+  isEmptyMapping,
+  mapContract,
+  mapPerson,
+  mappedPaths,
+  mappedSourceFields,
+  type MappingProblem,
+  type SourceFieldMapping,
+} from '../field-mapping.js';
+import { mappedUdfFields, vismaNetContractView, vismaNetPersonView } from './field-mapping.js';
 
 export const REJECTED = 'record rejected; the person keeps its last good data';
 const DEPT_REJECTED = 'department rejected';
@@ -85,6 +96,8 @@ interface Group {
   problems: { origin: string; line: number; field: string; reason: string }[];
   custom: Record<string, string>;
   customRows: Map<string, CsvRow>;
+  /** UDF rows a field mapping reads (`udf.<fieldname>`), by field name. */
+  udf: Map<string, CsvRow>;
 }
 
 const widthProblem = (row: CsvRow) =>
@@ -97,8 +110,16 @@ const widthProblem = (row: CsvRow) =>
         reason: `has ${row.width} cells where the header has ${row.headerWidth}`,
       };
 
-export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
+export function mapExport(
+  t: Tables,
+  s: Settings,
+  today: string,
+  mapping: SourceFieldMapping = EMPTY_MAPPING,
+): SourceImport {
   const source = s.id;
+  const mapped = !isEmptyMapping(mapping);
+  const mappedUdf = new Set(mappedUdfFields(mappedPaths(mapping)));
+  const mappedFields = mappedSourceFields(mapping);
   const errors: SourceRecordError[] = [];
 
   // ---------------------------------------------------------------- employee records
@@ -181,6 +202,7 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
       problems: members.flatMap((m) => m.problems),
       custom: {},
       customRows: new Map(),
+      udf: new Map(),
     };
     for (const m of members) groupOf.set(m.id, group);
   }
@@ -305,9 +327,10 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
   }
 
   // ---------------------------------------------------------------- custom fields (employee UDF histories)
-  if (t.employeeUdf && s.customFields.length) {
+  if (t.employeeUdf && (s.customFields.length || mappedUdf.size)) {
     const wanted = new Map<string, (typeof s.customFields)[number][]>();
     for (const m of s.customFields) wanted.set(m.field, [...(wanted.get(m.field) ?? []), m]);
+    for (const f of mappedUdf) wanted.set(f, wanted.get(f) ?? []);
     for (const row of t.employeeUdf.rows) {
       const field = row.get('fieldname');
       const maps = field ? wanted.get(field) : undefined;
@@ -337,6 +360,7 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
         else group.custom[m.key] = v;
         group.customRows.set(m.key, row);
       }
+      if (mappedUdf.has(field!)) group.udf.set(field!, row);
     }
   }
 
@@ -378,7 +402,14 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
       businessEmail: r.get('businessemailaddress'),
       custom: g.custom,
       contracts: g.contracts.map((c) => c.input),
-    };
+    } as Record<string, unknown>;
+    if (mapped) {
+      const problems = applyMapping(mapping, g, input);
+      if (problems.length) {
+        problems.forEach(err);
+        continue;
+      }
+    }
     const res = Person.safeParse(compact(input));
     if (res.success) {
       persons.push(res.data);
@@ -387,12 +418,18 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
     zodIssues(res.error.issues, (path) => {
       if (path[0] === 'contracts' && typeof path[1] === 'number') {
         const c = g.contracts[path[1]];
+        const rest = path.slice(2).map(String);
+        const source = mappedFields.contract[rest.join('.')] ?? mappedFields.contract[rest.slice(0, 2).join('.')];
+        if (source !== undefined) return { ...mappedOrigin(g, source, c?.row), field: source };
         return {
           origin: c?.row.origin ?? r.origin,
           line: c?.row.line ?? r.line,
           field: CONTRACT_COLUMN[String(path[2])] ?? String(path[2] ?? 'contractid'),
         };
       }
+      const mappedSource =
+        mappedFields.person[path.map(String).join('.')] ?? mappedFields.person[path.slice(0, 2).map(String).join('.')];
+      if (mappedSource !== undefined) return { ...mappedOrigin(g, mappedSource), field: mappedSource };
       if (path[0] === 'custom') {
         const key = String(path[1] ?? '');
         const row = g.customRows.get(key);
@@ -417,6 +454,47 @@ export function mapExport(t: Tables, s: Settings, today: string): SourceImport {
     (a, b) => rank(a.origin) - rank(b.origin) || collator.compare(a.origin, b.origin) || (a.line ?? 0) - (b.line ?? 0),
   );
   return { persons, departments, errors, recordsRead: t.employees.rows.length + t.contracts.rows.length };
+}
+
+/**
+ * Fills the mapped person and contract fields of one person (docs/sources/vismanet.md, "Field
+ * mapping"); returns the values that do not fit, each at the row it was read from.
+ */
+function applyMapping(
+  mapping: SourceFieldMapping,
+  g: Group,
+  input: Record<string, unknown>,
+): { origin: string; line: number; field: string; reason: string }[] {
+  const out: { origin: string; line: number; field: string; reason: string }[] = [];
+  const pv = vismaNetPersonView(g.main.row, g.udf);
+  const personProblems: MappingProblem[] = [];
+  const person = mapPerson(mapping, pv, personProblems);
+  Object.assign(input, person.fields);
+  input.custom = { ...g.custom, ...person.custom };
+  for (const p of personProblems) out.push({ ...mappedOrigin(g, p.field), field: p.field, reason: p.reason });
+  const seen = new Set(out.map((p) => `${p.origin}\u0000${p.line}\u0000${p.field}`));
+  for (const c of g.contracts) {
+    const problems: MappingProblem[] = [];
+    mapContract(mapping, vismaNetContractView(pv, c.row), c.input, problems);
+    for (const p of problems) {
+      const at = mappedOrigin(g, p.field, c.row);
+      const id = `${at.origin}\u0000${at.line}\u0000${p.field}`;
+      if (seen.has(id)) continue; // a person column mapped to a contract field: once per person
+      seen.add(id);
+      out.push({ ...at, field: p.field, reason: p.reason });
+    }
+  }
+  return out;
+}
+
+/** The row a mapped source path was read from: the contract row, the UDF row or the main employee record. */
+function mappedOrigin(g: Group, sourcePath: string, contract?: CsvRow): { origin: string; line: number } {
+  const row = sourcePath.startsWith('contract.')
+    ? (contract ?? g.main.row)
+    : sourcePath.startsWith('udf.')
+      ? (g.udf.get(sourcePath.slice(4)) ?? g.main.row)
+      : g.main.row;
+  return { origin: row.origin, line: row.line };
 }
 
 function employeeAt(g: Group, p: { origin: string; line: number }): string | undefined {
