@@ -181,6 +181,7 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
   readonly #knownOUs = new Set<string>();
   /** Group name → DN of groups seen to exist: a grant then goes straight to the group. */
   readonly #groupDNs = new Map<string, string>();
+  #sharedBase: string | undefined | null = null;
   readonly #ops: LdapOperationCounts = { bind: 0, search: 0, add: 0, modify: 0, modifyDN: 0, del: 0 };
 
   constructor(config: AdConfigInput | AdConfig) {
@@ -312,12 +313,13 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
   protected async findByEmployeeId(employeeId: string, everywhere = false): Promise<AdAccount[]> {
     if (blank(employeeId)) return [];
     const filter = `(&(objectClass=user)(objectCategory=person)(employeeID=${escapeFilterValue(employeeId.trim())}))`;
-    const bases = everywhere ? [this.config.baseDN] : searchOUsOf(this.config);
+    const shared = everywhere ? undefined : this.#sharedSearchBase();
+    const bases = everywhere ? [this.config.baseDN] : shared ? [shared] : searchOUsOf(this.config);
     const found = new Map<string, AdAccount>();
     for (const base of bases) {
       try {
         for (const a of (await this.#search(base, filter, 'sub', ACCOUNT_ATTRIBUTES)).map(toAccount))
-          found.set(a.guid, a);
+          if (!shared || this.#within(a.dn, searchOUsOf(this.config))) found.set(a.guid, a);
       } catch (err) {
         if (ldapCode(err) === 32) continue; // a search OU that does not exist (yet) holds nobody
         throw mapLdapError(err, 'correlate on employeeID');
@@ -328,14 +330,42 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   /** Inside a search OU or a managed OU (employees, disabled, location OUs): Tenure may change it. */
   #inScope(dn: string): boolean {
-    const within = (ou: string) => {
-      const want = normalizeDN(ou);
-      for (let p: string | undefined = splitDN(dn).parent; p; p = splitDN(p).parent) {
-        if (normalizeDN(p) === want) return true;
-      }
-      return false;
+    return this.#within(dn, [...searchOUsOf(this.config), ...managedOUsOf(this.config)]);
+  }
+
+  #within(dn: string, ous: string[]): boolean {
+    const wanted = new Set(ous.map(normalizeDN));
+    for (let p: string | undefined = splitDN(dn).parent; p; p = splitDN(p).parent)
+      if (wanted.has(normalizeDN(p))) return true;
+    return false;
+  }
+
+  /**
+   * One base for the correlation search instead of one search per search OU: their nearest common
+   * parent, when it lies below the base DN (results outside the search OUs are dropped). Not the
+   * whole domain: that search would scan every person in it.
+   */
+  #sharedSearchBase(): string | undefined {
+    if (this.#sharedBase !== null) return this.#sharedBase;
+    const ous = searchOUsOf(this.config);
+    const chain = (dn: string) => {
+      const out: string[] = [];
+      for (let p: string | undefined = dn; p; p = splitDN(p).parent) out.unshift(p);
+      return out;
     };
-    return [...searchOUsOf(this.config), ...managedOUsOf(this.config)].some(within);
+    let shared: string | undefined;
+    if (ous.length > 1) {
+      const chains = ous.map(chain);
+      const first = chains[0]!;
+      for (let i = 0; i < first.length; i++) {
+        if (chains.every((c) => c[i] !== undefined && normalizeDN(c[i]!) === normalizeDN(first[i]!))) shared = first[i];
+        else break;
+      }
+      const base = normalizeDN(this.config.baseDN);
+      if (shared && (normalizeDN(shared) === base || !this.#within(shared, [this.config.baseDN]))) shared = undefined;
+    }
+    this.#sharedBase = shared;
+    return shared;
   }
 
   #assertInScope(a: AdAccount, action: string): void {
