@@ -14,7 +14,10 @@
  *   set -a; . .run/test/services.env; set +a
  *   node --import tsx scripts/record-histories.ts [output dir]     # about 1.5 minutes
  *
- * Then run `node --import tsx --test test/replay.test.ts` and commit the changed fixtures.
+ * Then run `node --import tsx --test test/replay.test.ts` and commit the changed fixtures. After a
+ * patched change to the employee workflow, record into a scratch directory instead and add its
+ * employee histories under a new prefix (`employee-v3-*` for patch reconcile-account-step), so the
+ * histories of every older shape stay in the fixtures.
  */
 // No encryption for the fixtures: cleared before anything reads the environment.
 for (const k of ['TENURE_ENCRYPTION_KEYS', 'TENURE_ENCRYPTION_KEYS_FILE', 'TENURE_ENCRYPTION_KEY_ID'])

@@ -53,6 +53,11 @@ export interface TenureSettings {
   mailDomain: string;
   upnSuffix: string;
   adMaxConcurrent: number;
+  /**
+   * Employee and poll workflows the lifecycle worker keeps in memory (TENURE_MAX_CACHED_WORKFLOWS,
+   * default 2,000). A workflow not in the cache is replayed from its history on its next task.
+   */
+  maxCachedWorkflows: number;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
   metrics?: MetricsListen;
   /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
@@ -94,6 +99,7 @@ export function tenureSettingsFromEnv(
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
+    maxCachedWorkflows: positiveInteger(env, 'TENURE_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
     metrics: metricsListenFromEnv(env, defaults.metricsPort),
     retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
     reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
@@ -106,6 +112,20 @@ export function tenureSettingsFromEnv(
 }
 
 export const DEFAULT_RETENTION_DAYS = 90;
+/**
+ * Fixed rather than the SDK's share of the machine's memory, so a worker's size does not depend on
+ * the host; about 2,000 on a 2-core, 8 GB machine either way. Raise it with the worker's memory
+ * when more employees than this wake up together (an initial load, a rules change for everyone).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 2000;
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${raw}")`);
+  return n;
+}
 
 /**
  * A worker asked to stop (SIGTERM, SIGINT) waits for its running activities; a directory call that
@@ -213,6 +233,7 @@ export async function createTenureWorkers(opts: {
     interceptors,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
     workflowBundle: opts.workflowBundle,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
     activities: {
       ...createLifecycleActivities({
         pool,
@@ -222,6 +243,7 @@ export async function createTenureWorkers(opts: {
         upnSuffix: settings.upnSuffix,
         correlationValue,
         reservedLocalParts: settings.reservedLocalParts,
+        sourceWritesBack: (id) => typeof sources.get(id)?.writeBack === 'function',
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({

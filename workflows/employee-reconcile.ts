@@ -503,6 +503,11 @@ async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAc
   if (!id || Object.keys(s.accounts).length === 0 || s.lifecycle === 'leaver') return;
   const key = `${id.username}|${id.userPrincipalName}|${id.email}`;
   if (s.writtenBack === key) return;
+  // A source that cannot take write-backs (a file export): no activity to find that out.
+  if (s.plan?.sourceWritesBack === false && patched(RECONCILE_STEP)) {
+    s.writtenBack = key;
+    return;
+  }
   try {
     const result = await writeBack.writeBackToSource.executeWithOptions(
       { ...WRITE_BACK, summary: 'write username and e-mail back to the HR source' },
