@@ -35,6 +35,8 @@ export function createHeldPollPreviewer(deps: {
     const rules = await deps.rules();
     const preview = await previewTenant({
       rules,
+      heldRules: rules,
+      held: deps.pool,
       accounts: deps.targets && previewAccountLookup({ pool: deps.pool, targets: deps.targets, rules }),
       correlationValue: deps.correlationValue,
       // The preview runs inside the poll's short threshold check: look-ups get a bounded share of it.

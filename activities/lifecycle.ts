@@ -267,7 +267,13 @@ async function reserveIdentity(
   if (current?.adopted) return current; // an adopted account's names stay as they are
   const reserved = await reservationsOf(deps.pool, personKey);
   const employeeId = (deps.correlationValue ?? bareKey)(person.source, person.key);
-  const opts = { mailDomain: deps.mailDomain, upnSuffix: deps.upnSuffix, reservedLocalParts: deps.reservedLocalParts };
+  const pattern = (await deps.rules()).naming?.usernamePattern;
+  const opts = {
+    mailDomain: deps.mailDomain,
+    upnSuffix: deps.upnSuffix,
+    reservedLocalParts: deps.reservedLocalParts,
+    pattern,
+  };
 
   const takenInTargets = async (c: { username: string; userPrincipalName: string; email: string }) => {
     for (const [id, t] of deps.targets) {
@@ -344,6 +350,7 @@ async function nextFreeEmail(
     mailDomain: deps.mailDomain,
     upnSuffix: deps.upnSuffix,
     reservedLocalParts: deps.reservedLocalParts,
+    pattern: (await deps.rules()).naming?.usernamePattern,
   })) {
     if (previous && c.email === previous) return previous;
     if (await reservedByOthers(deps.pool, personKey, [{ kind: 'email', value: c.email }])) continue;
@@ -382,7 +389,21 @@ function accountAttributes(
     company: primary?.employer,
     location: primary?.location ?? person.location,
     managerEmployeeId,
+    // Filled only when the source's field mapping gives them (absent keys keep old plans as they were).
+    ...defined({
+      mobilePhone: person.mobilePhone,
+      businessPhone: person.businessPhone,
+      gender: person.gender,
+      contractType: primary?.contractType,
+      hoursPerWeek: primary?.hoursPerWeek,
+      custom: Object.keys(person.custom ?? {}).length ? person.custom : undefined,
+      contractCustom: primary?.custom,
+    }),
     contracts: person.contracts,
     name: person.name,
   };
+}
+
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

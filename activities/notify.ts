@@ -129,11 +129,30 @@ interface SmtpError extends Error {
   command?: string;
 }
 
+/** Failures before the message could leave: no connection, TLS, login, or an envelope refused. */
+const NOT_SENT_CODES = ['ECONNECTION', 'EDNS', 'ETLS', 'EAUTH', 'EENVELOPE', 'ECONNREFUSED'];
+
+/**
+ * Could the mail have been delivered despite this error? No when the server answered with a
+ * refusal or the connection never got as far as the message; yes (to be safe) for a timeout or a
+ * dropped connection during or after the message.
+ */
+export function mailMayHaveLeft(err: unknown): boolean {
+  const e = err as { mayHaveLeft?: boolean };
+  return e?.mayHaveLeft ?? true;
+}
+
 /** Maps a nodemailer error to the activity's error contract. */
 export function classifySmtpError(err: unknown): Error {
   const e = err as SmtpError;
   const code = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
-  const detail = e?.response ?? e?.message ?? String(err);
+  const mayHaveLeft = code === undefined && !NOT_SENT_CODES.includes(e?.code ?? '') && e?.command !== 'CONN';
+  const classified = classifyCode(e, code);
+  return Object.assign(classified, { mayHaveLeft });
+}
+
+function classifyCode(e: SmtpError, code: number | undefined): Error {
+  const detail = e?.response ?? e?.message ?? String(e);
   // Authentication failures (535) are 5xx too, but they are a configuration problem that an
   // operator fixes; the notification must still go out afterwards, so they stay retryable.
   if (code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH') {
@@ -202,7 +221,9 @@ export class Mailer {
       throw classifySmtpError(err);
     }
     if (info.rejected.length > 0) {
-      throw new NotificationRejected(`mail rejected for ${info.rejected.join(', ')}: ${info.response}`);
+      throw Object.assign(new NotificationRejected(`mail rejected for ${info.rejected.join(', ')}: ${info.response}`), {
+        mayHaveLeft: false,
+      });
     }
     return { messageId: info.messageId || mail.messageId };
   }
@@ -233,6 +254,11 @@ export const ManagerNotification = z
     email: z.email().max(254).optional(),
     startDate: Ymd.optional(),
     endDate: Ymd.optional(),
+    /** The accounts of the event, one per target (one mail per event); absent in per-target mails. */
+    accounts: z
+      .array(z.strictObject({ target: OneLine(100), kind: OneLine(40) }))
+      .max(50)
+      .optional(),
     idempotencyKey: z.string().min(1).max(500),
   })
   // Unknown fields (a stray `password`, say) are refused rather than silently carried along.
@@ -255,6 +281,15 @@ function formatDate(ymd: string | undefined, language: string): string | undefin
   );
 }
 
+/** The product name of a target kind, for the list of accounts in a mail. */
+export const TARGET_KIND_LABELS: Record<string, string> = {
+  ad: 'Active Directory',
+  entra: 'Entra ID',
+  helloid: 'HelloID',
+  topdesk: 'TOPdesk',
+  spendcloud: 'Spend Cloud',
+};
+
 let shippedTemplates: MailTemplates | undefined;
 
 /**
@@ -273,6 +308,7 @@ export function renderManagerNotification(
     email: n.email,
     startDate: formatDate(n.startDate, language),
     endDate: formatDate(n.endDate, language),
+    accounts: n.accounts?.map((a) => ({ target: a.target, label: TARGET_KIND_LABELS[a.kind] ?? a.kind })),
   }));
 }
 

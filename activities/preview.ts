@@ -1,13 +1,16 @@
 /**
  * The whole-tenant preview (`tenure preview`, and the check a rules apply makes before it puts a
  * version in force): for every person with a running employee workflow, the plan under the given
- * rules against what that workflow holds; for a fresh source read (go-live), persons without a
- * workflow are planned from nothing. Read-only: it queries workflows and reads the vault.
+ * rules against what Tenure's record in the vault says the person holds (the accounts it created or
+ * adopted, their state, the permissions it granted); for a fresh source read (go-live), persons
+ * without a workflow are planned from nothing. Read-only: one visibility listing, vault reads.
  */
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { EMPLOYEE_WORKFLOW_TYPE, planInputQuery, type PlanInputView } from '../common/messages.js';
-import { employeeWorkflowId, personKey, Person } from '../domain/model.js';
+import { EMPLOYEE_WORKFLOW_TYPE } from '../common/messages.js';
+import { ProvisioningHealth } from '../common/search-attributes.js';
+import { personKey, Person } from '../domain/model.js';
+import { heldAccountsOf } from '../vault/accounts.js';
 import type { Rules } from '../domain/rules.js';
 import { planPerson, type CorrelationValue } from './lifecycle.js';
 import {
@@ -49,14 +52,21 @@ export interface TenantPreview {
 
 export interface PreviewOptions {
   rules: Rules;
-  /** Temporal: the running employee workflows and what they hold. Without it nothing is held. */
+  /**
+   * Temporal: which employee workflows run (a vault person without one is not re-evaluated) and
+   * which are excluded, from one visibility listing.
+   */
   client?: Pick<Client, 'workflow'>;
+  /** Tenure's record of the accounts and grants each person holds (default: the vault of `persons`). */
+  held?: Pick<pg.Pool, 'query'>;
+  /** The rules in force, which the workflows last planned with: the reasons a revoke names. */
+  heldRules?: Rules;
   /** Only employee workflows on this task queue count (one installation per queue). */
   taskQueue?: string;
   /** Persons from the vault (of these sources, or all) or from a fresh source read. */
   persons: { vault: Pick<pg.Pool, 'query'>; sources?: string[] } | { imported: Person[] };
   now?: number;
-  /** Workflow queries (and account look-ups) in flight at once (default 16). */
+  /** Account look-ups in flight at once (default 16). */
   concurrency?: number;
   /** Keep at most this many actions in the result (default: all); the totals always count every one. */
   maxActions?: number;
@@ -76,15 +86,25 @@ export interface PreviewOptions {
 /** What a create of this person's account in this target would meet; null: a plain create. */
 export type AccountLookup = (personKey: string, target: string, employeeId: string) => Promise<FoundAccount | null>;
 
-/** Person keys of the running employee workflows (visibility; one page per 1,000). */
-export async function runningEmployees(client: Pick<Client, 'workflow'>, taskQueue?: string): Promise<Set<string>> {
+/** A running employee workflow as the visibility listing shows it. */
+interface Listed {
+  excluded: boolean;
+}
+
+/** The running employee workflows by person key, and which are excluded (visibility; one page per 1,000). */
+export async function runningEmployees(
+  client: Pick<Client, 'workflow'>,
+  taskQueue?: string,
+): Promise<Map<string, Listed>> {
   let query = `WorkflowType = '${EMPLOYEE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
   if (taskQueue) query += ` AND TaskQueue = '${taskQueue.replace(/'/g, '')}'`;
-  const keys = new Set<string>();
+  const running = new Map<string, Listed>();
   for await (const w of client.workflow.list({ query, pageSize: 1000 })) {
-    if (w.workflowId.startsWith('employee-')) keys.add(w.workflowId.slice('employee-'.length));
+    if (!w.workflowId.startsWith('employee-')) continue;
+    const excluded = w.typedSearchAttributes.get(ProvisioningHealth) === 'excluded';
+    running.set(w.workflowId.slice('employee-'.length), { excluded });
   }
-  return keys;
+  return running;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, in order of the items. */
@@ -148,18 +168,30 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
   const actions: PreviewAction[] = [];
   const maxActions = opts.maxActions ?? Infinity;
   const concurrency = opts.concurrency ?? 16;
-  const running = opts.client ? await runningEmployees(opts.client, opts.taskQueue) : new Set<string>();
+  const running = opts.client ? await runningEmployees(opts.client, opts.taskQueue) : new Map<string, Listed>();
+  const record = opts.held ?? ('vault' in opts.persons ? opts.persons.vault : undefined);
 
-  const query = async (key: string): Promise<PlanInputView | undefined> => {
-    if (!opts.client || !running.has(key)) return undefined;
-    try {
-      return await opts.client.workflow.getHandle(employeeWorkflowId(key)).query(planInputQuery);
-    } catch (err) {
-      // Closed since the listing (deleted, rescinded): nothing runs to act on.
-      if (/not found|completed|closed/i.test((err as Error).message)) return undefined;
-      throw err;
+  /**
+   * What each person's workflow holds, from Tenure's own record in the vault (two queries a page),
+   * not from a query to every workflow: at 10,000 employees those queries replay workflows the
+   * worker's cache no longer holds, and starve the worker the apply then needs.
+   */
+  const heldOf = async (keys: string[]): Promise<Map<string, HeldState>> => {
+    const out = new Map<string, HeldState>();
+    const accounts = record ? await heldAccountsOf(record, keys) : new Map();
+    for (const key of keys) {
+      const listed = running.get(key);
+      if (!listed && !accounts.has(key)) continue;
+      out.set(key, { accounts: accounts.get(key) ?? {}, excluded: listed?.excluded ?? false, desired: [] });
     }
+    return out;
   };
+
+  /** The entitlements the workflow last planned: under the rules in force, which it planned with. */
+  const previousDesired = (person: Person) =>
+    opts.heldRules
+      ? planPerson(opts.heldRules, person, now, opts.correlationValue).targets.flatMap((t) => t.permissions)
+      : [];
 
   /** The person's actions; a create that would meet an existing account becomes adopt or report. */
   const plan = async (person: Person, held: HeldState): Promise<PreviewAction[]> => {
@@ -196,27 +228,22 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
     }
   };
 
-  /** One batch: query what each workflow holds and plan, with bounded concurrency; count in order. */
-  const batch = async (items: { key: string; person?: Person; data?: unknown }[], vault: boolean) => {
+  /** One batch: what each person holds, then the plans, with bounded concurrency; counted in order. */
+  const batch = async (items: { key: string; person?: Person; data?: unknown }[]) => {
+    const held = await heldOf(items.map((i) => i.key));
     const results = await mapBounded(items, concurrency, async (item) => {
-      const view = await query(item.key);
-      if (vault && opts.client && !view) return 'withoutWorkflow' as const;
-      // Started but never given a person: its pass does nothing.
-      if (vault && view && !view.person) return 'nothing' as const;
       let person = item.person;
       if (!person) {
-        const parsed = Person.safeParse(view?.person ?? item.data);
+        const parsed = Person.safeParse(item.data);
         if (!parsed.success) return 'invalid' as const;
         person = parsed.data;
       }
-      const held = view ?? NOTHING_HELD;
-      if (held.excluded) return 'excluded' as const;
-      return plan(person, held);
+      const h = held.get(item.key) ?? NOTHING_HELD;
+      if (h.excluded) return 'excluded' as const;
+      return plan(person, { ...h, desired: h === NOTHING_HELD ? [] : previousDesired(person) });
     });
     for (const r of results) {
-      if (r === 'withoutWorkflow') totals.withoutWorkflow += 1;
-      else if (r === 'nothing') totals.persons += 1;
-      else if (r === 'invalid') totals.invalid += 1;
+      if (r === 'invalid') totals.invalid += 1;
       else if (r === 'excluded') {
         totals.persons += 1;
         totals.excluded += 1;
@@ -229,13 +256,13 @@ export async function previewTenant(opts: PreviewOptions): Promise<TenantPreview
     const persons = opts.persons.imported
       .map((p) => ({ key: personKey(p), person: p }))
       .sort((a, b) => cmp(a.key, b.key));
-    for (let i = 0; i < persons.length; i += PAGE) await batch(persons.slice(i, i + PAGE), false);
+    for (let i = 0; i < persons.length; i += PAGE) await batch(persons.slice(i, i + PAGE));
   } else {
     // Who Tenure knows: only running workflows are re-evaluated, each with the person it holds.
     for await (const page of vaultPersons(opts.persons.vault, opts.persons.sources)) {
       const withWorkflow = opts.client ? page.filter((r) => running.has(r.key)) : page;
       totals.withoutWorkflow += page.length - withWorkflow.length;
-      await batch(withWorkflow, true);
+      await batch(withWorkflow);
     }
   }
   return { ruleSetVersion: opts.rules.version, at: new Date(now).toISOString(), totals, actions };

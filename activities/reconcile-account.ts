@@ -19,6 +19,7 @@ import type {
 } from '../connectors/types.js';
 import { recordDisabled, recordGrant, recordRevoke, type OwnedAccount } from '../vault/accounts.js';
 import type { AccountOutcome, AuditSink, ManagedAccount, TargetCall } from './targets.js';
+import type { DayOneEmployee } from './day-one-password.js';
 
 export interface WantedPermission {
   name: string;
@@ -47,6 +48,8 @@ export interface ReconcileAccountCall extends TargetCall {
   disableAnyway: boolean;
   /** One-off grants of an employment start or end (e.g. TOPdesk tickets), after the enable or disable. */
   oneOff: WantedPermission[];
+  /** Who the day-one password is for, when the account is enabled for the first time. */
+  employee?: DayOneEmployee;
 }
 
 export interface ReconcileAccountResult {
@@ -60,6 +63,8 @@ export interface ReconcileAccountResult {
   enabledNow: boolean;
   disabledNow: boolean;
   permissions: string[];
+  /** What became of the day-one password, when the step enabled the account for the first time. */
+  dayOnePassword?: AccountOutcome['dayOnePassword'];
   /** The one-off grants made (their names as asked), so each is asked for once. */
   oneOffDone: string[];
   /** One line per audit entry, in order. */
@@ -96,11 +101,13 @@ export interface StepKit {
     options?: { enabled?: boolean },
   ): Promise<AccountOutcome>;
   enableOwned(
-    call: TargetCall & { account: AccountReference },
+    call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
     c: TargetConnector,
     opts?: { sink?: AuditSink; known?: KnownAccount; enabledByCreate?: boolean },
   ): Promise<AccountOutcome>;
   managedPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]>;
+  /** The target sets a day-one password at the first enable (so the account is not created enabled). */
+  dayOneOn(target: string): boolean;
 }
 
 /** The first change a step on a held account makes, for the refusal's wording. */
@@ -140,7 +147,10 @@ export async function reconcileAccountStep(kit: StepKit, call: ReconcileAccountC
   try {
     if (!call.account) {
       const desired = await kit.resolveManager(c, call.desired);
-      const out = note(await kit.createOrAdopt(base, c, desired, batch.sink, { enabled: call.enable }));
+      // Enabled in the create itself when wanted now, unless a day-one password comes first.
+      const out = note(
+        await kit.createOrAdopt(base, c, desired, batch.sink, { enabled: call.enable && !kit.dayOneOn(call.target) }),
+      );
       if (!out.account) throw new Error(`create account in ${call.target}: the connector returned no account`);
       ref = out.account;
       held = [];
@@ -149,8 +159,14 @@ export async function reconcileAccountStep(kit: StepKit, call: ReconcileAccountC
       // Created by the connector just now: it knows where the account is and how it is set.
       if (out.createdNow) known = { createdNow: true, enabled };
       if (out.createdNow && enabled) {
-        await kit.enableOwned({ ...base, account: ref }, c, { sink: batch.sink, enabledByCreate: true });
+        const on = note(
+          await kit.enableOwned({ ...base, account: ref, employee: call.employee }, c, {
+            sink: batch.sink,
+            enabledByCreate: true,
+          }),
+        );
         result.enabledNow = true;
+        if (on.dayOnePassword) result.dayOnePassword = on.dayOnePassword;
       }
     } else {
       ref = call.account;
@@ -197,8 +213,11 @@ export async function reconcileAccountStep(kit: StepKit, call: ReconcileAccountC
 
     stage = call.enable ? 'enable' : 'disable';
     if (call.enable && (!enabled || (call.fullCheck && !result.enabledNow))) {
-      const out = note(await kit.enableOwned({ ...base, account: ref }, c, { sink: batch.sink, known }));
+      const out = note(
+        await kit.enableOwned({ ...base, account: ref, employee: call.employee }, c, { sink: batch.sink, known }),
+      );
       if (out.account) ref = out.account; // moved out of the disabled OU
+      if (out.dayOnePassword) result.dayOnePassword = out.dayOnePassword;
       enabled = true;
       result.enabledNow = true;
     } else if (!call.enable && (enabled || call.disableAnyway)) {

@@ -13,6 +13,7 @@ import { employeeWorkflowId } from '../domain/model.js';
 import { parseRules } from '../domain/rules.js';
 import {
   activateRulesVersion,
+  currentRulesVersion,
   rejectRulesVersion,
   rulesVersionById,
   startRulesApply,
@@ -120,8 +121,10 @@ export function createRulesApplyActivities(deps: RulesApplyDeps) {
       if (!v) throw new Error(`rules version #${input.versionId} not found`);
       const applyId = await startRulesApply(deps.pool, v.id, input.workflowId);
       const rules = parseRules(v.text, v.fileName);
+      const inForce = await currentRulesVersion(deps.pool, deps.rulesSet);
       const preview = await previewTenant({
         rules,
+        heldRules: inForce ? parseRules(inForce.text, inForce.fileName) : undefined,
         client: deps.client,
         taskQueue: deps.taskQueue,
         persons: { vault: deps.pool, sources: deps.sources() },

@@ -37,6 +37,9 @@ import {
 } from '../vault/accounts.js';
 import { reserve } from '../vault/identities.js';
 import { reconcileAccountStep, type ReconcileAccountCall, type StepKit } from './reconcile-account.js';
+import type { MailTemplates } from '../alerts/mail-templates.js';
+import { deliverDayOnePassword, type DayOneEmployee, type DayOnePasswordSettings } from './day-one-password.js';
+import type { MailSender } from './notify.js';
 
 export interface TargetCall {
   target: string;
@@ -61,6 +64,8 @@ export interface TargetDeps {
   targets: Map<string, TargetConnector>;
   /** Per target id: adoption and revoke scope (default: no adoption, revoke only what Tenure granted). */
   ownership?: Map<string, OwnershipSettings & { kind?: string }>;
+  /** Day-one passwords (activities/day-one-password.ts): per target id its settings, and the mail to send them by. */
+  dayOnePassword?: { settings: Map<string, DayOnePasswordSettings>; mailer: MailSender; templates: MailTemplates };
 }
 
 export interface AccountOutcome {
@@ -69,6 +74,8 @@ export interface AccountOutcome {
   lines: { action: string; outcome: string; message: string }[];
   /** An adopted account's enabled state as found (createAccount only; a created account is disabled). */
   enabled?: boolean;
+  /** What became of the day-one password (enableAccount only, when it applied). */
+  dayOnePassword?: { outcome: 'success' | 'unchanged' | 'failed'; message: string };
   /** How Tenure came to hold the account (createAccount only). */
   origin?: 'created' | 'adopted';
   /** An adopted account's own login names, now reserved for the person (createAccount only). */
@@ -228,7 +235,7 @@ export function createTargetActivities(deps: TargetDeps) {
         "create account: the existing account's login names are reserved for another person",
         sink,
       );
-    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account);
+    await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account, found.enabled);
     const out = await run(
       call,
       'update',
@@ -295,7 +302,8 @@ export function createTargetActivities(deps: TargetDeps) {
       },
       sink,
     );
-    if (out.account) await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account);
+    if (out.account)
+      await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account, out.enabled ?? false);
     return { ...out, origin: 'created', createdNow };
   }
 
@@ -305,16 +313,39 @@ export function createTargetActivities(deps: TargetDeps) {
    * when an account is enabled (a day-one password) belongs here, so both paths get it.
    */
   async function enableOwned(
-    call: TargetCall & { account: AccountReference },
+    call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
     c: TargetConnector,
     opts: { sink?: AuditSink; known?: KnownAccount; enabledByCreate?: boolean } = {},
   ): Promise<AccountOutcome> {
+    // The first enable of an account Tenure created: its day-one password is set and mailed first.
+    const day = deps.dayOnePassword;
+    const dayOne = day
+      ? await deliverDayOnePassword(
+          {
+            pool: deps.pool,
+            mailer: day.mailer,
+            templates: day.templates,
+            settings: day.settings.get(call.target),
+            kind: deps.ownership?.get(call.target)?.kind ?? call.target,
+          },
+          call,
+          c,
+        )
+      : null;
     const out: AccountOutcome = opts.enabledByCreate
       ? { account: call.account, lines: [] }
       : await run(call, 'enable', () => c.enable(call.account, opts.known), opts.sink);
     await recordEnabled(deps.pool, call.target, call.personKey);
-    return out;
+    if (!dayOne) return out;
+    return {
+      ...out,
+      lines: [{ action: dayOne.action, outcome: dayOne.outcome, message: dayOne.message }, ...out.lines],
+      dayOnePassword: { outcome: dayOne.outcome, message: dayOne.message },
+    };
   }
+
+  /** A day-one password is set at this target's first enable: the account is then not created enabled. */
+  const dayOneOn = (target: string) => deps.dayOnePassword?.settings.get(target) !== undefined;
 
   /** The permissions a full check may revoke (see listPermissions below). */
   async function managedPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
@@ -334,6 +365,7 @@ export function createTargetActivities(deps: TargetDeps) {
     resolveManager,
     createOrAdopt,
     enableOwned,
+    dayOneOn,
     managedPermissions,
   };
 
@@ -360,7 +392,13 @@ export function createTargetActivities(deps: TargetDeps) {
       return run(call, 'update', () => c.update(call.account, desired));
     },
 
-    async enableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
+    /**
+     * Enables the account. The first enable of an account Tenure created sets and mails its
+     * day-one password first, when the target has that on (`employee` says who it is for).
+     */
+    async enableAccount(
+      call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
+    ): Promise<AccountOutcome> {
       await assertOwned(call, 'enable');
       return enableOwned(call, connector(call.target));
     },

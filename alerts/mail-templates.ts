@@ -17,6 +17,7 @@ export const SHIPPED_TEMPLATES_DIR = fileURLToPath(new URL('../templates/mail/',
 export const TEMPLATE_NAMES = [
   'accountReady',
   'leaverDisabled',
+  'dayOnePassword',
   'pollHeld',
   'personFailing',
   'writebackFailing',

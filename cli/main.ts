@@ -599,7 +599,7 @@ function previewConnectors(
   const targets = new Map<string, TargetConnector>();
   for (const t of rules.targets.filter((x) => x.enabled)) {
     try {
-      targets.set(t.id, createTarget(t.id, t.kind, env, { pool }));
+      targets.set(t.id, createTarget(t, env, { pool }));
     } catch (err) {
       out(`(target ${t.id}: existing accounts not looked up, creates shown as creates: ${(err as Error).message})`);
     }

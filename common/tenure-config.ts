@@ -21,9 +21,15 @@ import { inspect } from 'node:util';
 import type { Node } from 'yaml';
 import { cleanMessage, locate, readYaml } from '../domain/yaml-document.js';
 import { z } from 'zod';
+import { resolveEnvRefs } from './env-refs.js';
 import { resolveThresholds, DurationText, ThresholdsInput } from './thresholds-config.js';
-import { FileSource } from '../connectors/sources/file.js';
+import { FILE_MAPPING_SCOPES, FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector } from '../connectors/types.js';
+import {
+  compileFieldMapping,
+  type MappingScopes,
+  type SourceFieldMapping,
+} from '../connectors/sources/field-mapping.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/dates.js';
 import { parseDuration } from '../domain/durations.js';
 import { formatIssue, formatPath, type RulesIssue } from '../domain/rules.js';
@@ -41,6 +47,8 @@ export interface SourceContext {
   timeZone: string;
   fieldMapping?: Record<string, string>;
   customFields?: string[];
+  /** `fieldMapping` and `customFields` compiled against the kind's `mappingScopes`. */
+  mapping?: SourceFieldMapping;
   /** The config file's folder: relative paths in options are relative to it. */
   baseDir: string;
 }
@@ -49,6 +57,11 @@ export interface SourceKindRegistration<O = unknown> {
   /** The connector's own options schema (connectors/sources/<kind>.ts). */
   schema: z.ZodType<O>;
   create(options: O, ctx: SourceContext): SourceConnector;
+  /**
+   * The source paths a `fieldMapping` may read (connectors/sources/field-mapping.ts). A kind without
+   * them refuses `fieldMapping` and `customFields` rather than ignore them.
+   */
+  mappingScopes?: MappingScopes;
 }
 
 export type SourceRegistry = Partial<Record<SourceKind, SourceKindRegistration<never>>>;
@@ -66,11 +79,13 @@ export type FileSourceConfigOptions = z.infer<typeof FileSourceConfigOptions>;
 
 const fileKind: SourceKindRegistration<FileSourceConfigOptions> = {
   schema: FileSourceConfigOptions,
+  mappingScopes: FILE_MAPPING_SCOPES,
   create(options, ctx) {
     const at = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
     return new FileSource({
       ...options,
       id: ctx.id,
+      ...(ctx.mapping ? { mapping: ctx.mapping } : {}),
       path: at(options.path),
       ...(options.departmentsPath ? { departmentsPath: at(options.departmentsPath) } : {}),
     });
@@ -96,9 +111,6 @@ export function registerSourceKind<O>(
 // The file's schema (options stay opaque here: the kind's schema checks them)
 
 const SOURCE_ID = /^[a-z][a-z0-9-]{0,31}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Option names that hold secrets: only ever given through `<name>Env`. */
-const SECRET_KEY = /(secret|password|passwd|passphrase|token|apikey|api_key|credential|privatekey)$/i;
 
 const TimeZone = z
   .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
@@ -217,74 +229,6 @@ function scrub(text: string, secrets: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-interface Resolved {
-  options: Record<string, unknown>;
-  secretPaths: string[];
-  secretValues: string[];
-  envRefs: Record<string, string>;
-}
-
-/**
- * Replace every `<name>Env: VARIABLE` in `options` (any depth) by `<name>: <value of VARIABLE>`;
- * report missing variables and inline secrets at their key.
- */
-function resolveEnvRefs(
-  options: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  report: (path: PropertyKey[], message: string) => void,
-  basePath: PropertyKey[],
-): Resolved {
-  const secretPaths: string[] = [];
-  const secretValues: string[] = [];
-  const envRefs: Record<string, string> = {};
-  const walk = (value: unknown, path: PropertyKey[], shown: string): unknown => {
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i], `${shown}[${i}]`));
-    if (!value || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-      const here = [...path, key];
-      const m = /^(.+)Env$/.exec(key);
-      if (m) {
-        const target = m[1] as string;
-        const targetShown = shown ? `${shown}.${target}` : target;
-        if (typeof v !== 'string' || !ENV_NAME.test(v)) {
-          report([...basePath, ...here], 'expected the NAME of an environment variable, e.g. RAET_CLIENT_SECRET');
-          continue;
-        }
-        if (target in (value as Record<string, unknown>)) {
-          report([...basePath, ...here], `give either ${target} or ${key}, not both`);
-          continue;
-        }
-        const resolved = env[v];
-        if (resolved === undefined) {
-          report([...basePath, ...here], `environment variable ${v} is not set`);
-          continue;
-        }
-        if (resolved === '') {
-          report([...basePath, ...here], `environment variable ${v} is empty`);
-          continue;
-        }
-        out[target] = resolved;
-        envRefs[targetShown] = v;
-        secretPaths.push(targetShown);
-        secretValues.push(resolved);
-        continue;
-      }
-      if (SECRET_KEY.test(key) && (typeof v === 'string' || typeof v === 'number')) {
-        report(
-          [...basePath, ...here],
-          `secrets are not written in the config file: name an environment variable with ${key}Env instead`,
-        );
-        continue;
-      }
-      out[key] = walk(v, here, shown ? `${shown}.${key}` : key);
-    }
-    return out;
-  };
-  const resolved = walk(options, [], '') as Record<string, unknown>;
-  return { options: resolved, secretPaths, secretValues, envRefs };
-}
-
 export type ParseConfigResult = { ok: true; config: TenureConfig } | { ok: false; issues: ConfigIssue[] };
 
 export function safeParseTenureConfig(text: string, opts: ParseConfigOptions = {}): ParseConfigResult {
@@ -357,8 +301,23 @@ export function safeParseTenureConfig(text: string, opts: ParseConfigOptions = {
       }
       return;
     }
+    let mapping: SourceFieldMapping | undefined;
+    if (s.fieldMapping !== undefined || s.customFields !== undefined) {
+      if (!kind.mappingScopes) {
+        const key = s.fieldMapping !== undefined ? 'fieldMapping' : 'customFields';
+        report(['sources', index, key], `the ${s.kind} connector does not take a ${key} (docs/configuration.md)`);
+        return;
+      }
+      const compiled = compileFieldMapping(s.fieldMapping, s.customFields, kind.mappingScopes);
+      if (!compiled.ok) {
+        for (const i of compiled.issues) report(['sources', index, ...i.path], i.message);
+        return;
+      }
+      mapping = compiled.mapping;
+    }
     const timeZone = s.timeZone ?? parsed.data.timeZone;
     const ctx: SourceContext = {
+      ...(mapping ? { mapping } : {}),
       id: s.id,
       timeZone,
       baseDir,

@@ -121,6 +121,21 @@ export interface DesiredAccount {
   location?: string;
   /** The manager's account locator in this target, when the manager has one. */
   managerLocator?: string;
+  /** Person and primary-contract fields a source's field mapping filled, for attribute templates. */
+  mobilePhone?: string;
+  businessPhone?: string;
+  /** `M`, `V` or `X` (domain/model.ts Gender). */
+  gender?: string;
+  contractType?: string;
+  hoursPerWeek?: number;
+  /** Custom person fields, and the primary contract's custom fields. */
+  custom?: Record<string, string>;
+  contractCustom?: Record<string, string>;
+  /**
+   * Target-specific attributes from the target's `attributes` templates (AD: LDAP attribute name →
+   * value, undefined = cleared); only the names the connector was configured with are written.
+   */
+  extraAttributes?: Record<string, string | undefined>;
 }
 
 export interface PermissionRef {
@@ -149,6 +164,20 @@ export interface TargetConnector {
   /** Write only attributes that differ; rename and move when needed. */
   update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
   enable(ref: AccountReference, known?: KnownAccount): Promise<ActionResult>;
+  /**
+   * Sets a new password on the account (the day-one password: activities/day-one-password.ts), and
+   * with `mustChange` the user must change it at the next logon. The password is never logged,
+   * audited or returned, and no error thrown here carries it.
+   */
+  setInitialPassword?(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void>;
+  /**
+   * Issues a one-time sign-in code instead of a password (Entra ID: a Temporary Access Pass),
+   * replacing an earlier one; returned to the caller only, never logged or audited.
+   */
+  issueTemporaryAccessPass?(
+    ref: AccountReference,
+    opts: { lifetimeMinutes: number },
+  ): Promise<{ pass: string; validUntil: string }>;
   disable(ref: AccountReference): Promise<ActionResult>;
   delete(ref: AccountReference): Promise<ActionResult>;
   grantPermission(ref: AccountReference, permission: PermissionRef, known?: KnownAccount): Promise<ActionResult>;

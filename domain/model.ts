@@ -70,6 +70,10 @@ export const SourceKey = z
   .max(64, 'longer than 64 characters')
   .regex(/^[A-Za-z0-9._-]+$/, 'may only contain letters, digits, dot, underscore and hyphen');
 
+/** Gender as targets such as Spend Cloud take it: `M`, `V` (vrouw), `X` (anything else). */
+export const Gender = z.enum(['M', 'V', 'X']);
+export type Gender = z.infer<typeof Gender>;
+
 export const NameConvention = z.enum(['B', 'P', 'BP', 'PB']);
 export type NameConvention = z.infer<typeof NameConvention>;
 
@@ -94,6 +98,12 @@ export const Contract = z
     employer: OptionalText(200),
     fte: z.number().min(0).max(2).optional(),
     sequence: z.number().int().min(0).optional(),
+    /** Contract type as the source names it (`Vast`, `Tijdelijk`), from the source's field mapping. */
+    contractType: OptionalText(100),
+    /** Contracted hours per week, from the source's field mapping. */
+    hoursPerWeek: z.number().min(0).max(80).optional(),
+    /** Custom contract fields by name (the source's `customFields` / `fieldMapping`); absent when none. */
+    custom: z.record(z.string().max(64), Text(500)).optional(),
   })
   .refine((c) => !c.endDate || c.endDate >= c.startDate, {
     message: 'ends before it starts',
@@ -121,6 +131,10 @@ export const Person = z.object({
   name: PersonName,
   businessEmail: z.preprocess((v) => (v === '' ? undefined : v), z.email().max(254).optional()),
   businessPhone: OptionalText(40),
+  /** Business mobile number, from the source's field mapping. */
+  mobilePhone: OptionalText(40),
+  /** `M`, `V` (vrouw) or `X` (other, unknown), only when the source's field mapping asks for it. */
+  gender: Gender.optional(),
   location: OptionalText(100),
   custom: z.record(z.string().max(64), Text(500)).default({}),
   contracts: z.array(Contract).max(100),

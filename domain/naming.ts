@@ -204,7 +204,20 @@ export const DEFAULT_RESERVED_LOCAL_PARTS: readonly string[] = [
   'www',
 ];
 
+/**
+ * How a username (and the UPN and e-mail local part with it) is built (rules file
+ * `naming.usernamePattern`, docs/naming.md):
+ * - `initial.surname` (default): `j.devries`, then `ja.devries`, `jan.devries`, then `j.devries2`, ...
+ * - `given.surname`: `jan.devries`, then `jan.devries2`, `jan.devries3`, ...
+ * - `initialsurname`: `jdevries`, then `jadevries`, `jandevries`, then `jdevries2`, ...
+ * - `surname.initial`: `devries.j`, then `devries.ja`, `devries.jan`, then `devries.j2`, ...
+ */
+export const USERNAME_PATTERNS = ['initial.surname', 'given.surname', 'initialsurname', 'surname.initial'] as const;
+export type UsernamePattern = (typeof USERNAME_PATTERNS)[number];
+
 export interface CandidateOptions {
+  /** Default `initial.surname`. */
+  pattern?: UsernamePattern | undefined;
   /** Domain of the e-mail address, e.g. `example.org`. */
   mailDomain: string;
   /** UPN suffix; defaults to `mailDomain`. */
@@ -248,17 +261,31 @@ function fit(base: string, suffix: string, max: number): string {
  * A name without a usable surname gives `jan`, `jan2`, ...; without a usable known-as name
  * `devries`, `devries2`, ...; with neither, the fallback (`user`, `user2`, ...).
  */
-function* localParts(name: PersonName, fallback: string): Generator<[base: string, suffix: string]> {
+function* localParts(
+  name: PersonName,
+  fallback: string,
+  pattern: UsernamePattern = 'initial.surname',
+): Generator<[base: string, suffix: string]> {
   const given =
     foldNamePart(name.nickName ?? '') || foldNamePart(name.given ?? '') || foldNamePart(name.initials ?? '');
   const s = primarySurname(name);
   const family = foldNamePart(`${s.prefix}${s.family}`);
   if (given && family) {
+    const join = (stem: string) =>
+      pattern === 'surname.initial'
+        ? `${family}.${stem}`
+        : pattern === 'initialsurname'
+          ? `${stem}${family}`
+          : `${stem}.${family}`;
+    if (pattern === 'given.surname') {
+      yield [join(given), ''];
+      for (let n = 2; ; n++) yield [join(given), String(n)];
+    }
     for (let k = 1; k <= given.length; k++) {
       const stem = given.slice(0, k);
-      if (!stem.endsWith('-')) yield [`${stem}.${family}`, ''];
+      if (!stem.endsWith('-')) yield [join(stem), ''];
     }
-    for (let n = 2; ; n++) yield [`${given.charAt(0)}.${family}`, String(n)];
+    for (let n = 2; ; n++) yield [join(given.charAt(0)), String(n)];
   }
   const single = given || family || foldNamePart(fallback) || DEFAULT_FALLBACK;
   yield [single, ''];
@@ -280,7 +307,7 @@ export function* identityCandidates(name: PersonName, opts: CandidateOptions): G
   );
   let iteration = 0;
   let guard = 0;
-  for (const [base, suffix] of localParts(name, opts.fallback ?? DEFAULT_FALLBACK)) {
+  for (const [base, suffix] of localParts(name, opts.fallback ?? DEFAULT_FALLBACK, opts.pattern)) {
     if (iteration >= max || guard++ > max * 10 + 100) return;
     const username = fit(base, suffix, MAX_USERNAME_LENGTH);
     if (seen.has(username)) continue;

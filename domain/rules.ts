@@ -11,6 +11,7 @@ import type { Node } from 'yaml';
 import { cleanMessage, keyNode, locate, readYaml } from './yaml-document.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from './dates.js';
 import { DEFAULT_DETERMINANTS, Determinant } from './primary-contract.js';
+import { USERNAME_PATTERNS } from './naming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -186,6 +187,18 @@ export const Rules = z
       .min(1)
       .default([...DEFAULT_DETERMINANTS]),
     defaults: z.strictObject({ timings: TimingsInput.default({}) }).default({ timings: {} }),
+    /**
+     * How new persons' login names are built (domain/naming.ts). One identity per person serves
+     * every target, so this is set once, not per target; a change applies to persons who get
+     * their username from then on (a username, once given, is kept).
+     */
+    naming: z
+      .strictObject({
+        usernamePattern: z.enum(USERNAME_PATTERNS, {
+          error: `expected one of ${USERNAME_PATTERNS.join(', ')}`,
+        }),
+      })
+      .optional(),
     targets: z.array(Target, { error: 'expected an array of targets' }).min(1, 'at least one target is needed'),
     rules: z.array(Rule, { error: 'expected an array of rules' }).default([]),
   })

@@ -14,10 +14,11 @@
  *   set -a; . .run/test/services.env; set +a
  *   node --import tsx scripts/record-histories.ts [output dir]     # about 1.5 minutes
  *
- * Then run `node --import tsx --test test/replay.test.ts` and commit the changed fixtures. After a
- * patched change to the employee workflow, record into a scratch directory instead and add its
- * employee histories under a new prefix (`employee-v3-*` for patch reconcile-account-step), so the
- * histories of every older shape stay in the fixtures.
+ * Then run `node --import tsx --test test/replay.test.ts` and commit the changed fixtures.
+ * A fixture of a new, patched shape is a copy of a recorded one under a name of its own (the
+ * employee-v3-one-mail-per-event-* files: the manager mails of the patch `one-mail-per-event`;
+ * employee-v4-reconcile-step-*: one reconcile activity per target, patch `reconcile-account-step`).
+ * Record into a scratch directory (the first argument) so the fixtures of older shapes stay.
  */
 // No encryption for the fixtures: cleared before anything reads the environment.
 for (const k of ['TENURE_ENCRYPTION_KEYS', 'TENURE_ENCRYPTION_KEYS_FILE', 'TENURE_ENCRYPTION_KEY_ID'])
@@ -159,7 +160,10 @@ async function main(): Promise<void> {
       ...polls.map((id, i): [string, string] => [`poll-${i + 1}-${['hires', 'renames', 'leaver'][i]}`, id]),
     ];
     mkdirSync(OUT, { recursive: true });
-    for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));
+    // Only the files written below are replaced: fixtures of older shapes (copied in under their own
+    // names, e.g. employee-v2-*, employee-v3-*) stay, so old histories keep being replayed.
+    const names = new Set(wanted.map(([name]) => `${name}.json`));
+    for (const f of readdirSync(OUT)) if (names.has(f)) rmSync(join(OUT, f));
     for (const [name, workflowId] of wanted) {
       const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
       const json = HISTORY.toObject(HISTORY.fromObject(history), FIXTURE_FORMAT) as { events: unknown[] };

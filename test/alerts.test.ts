@@ -21,6 +21,16 @@ const SAMPLE_VIEW: Record<string, unknown> = {
   email: 'anna.devries@example.test',
   startDate: '1 februari 2027',
   endDate: '31 maart 2027',
+  label: 'Active Directory',
+  recipientName: 'Bram Bakker',
+  userPrincipalName: 'anna.devries@example.test',
+  password: 'Sample-Password-2027!',
+  mustChange: true,
+  replacesEarlier: true,
+  accounts: [
+    { target: 'ad', label: 'Active Directory' },
+    { target: 'topdesk', label: 'TOPdesk' },
+  ],
   sourceId: 'raet',
   pollId: 42,
   workflowId: 'poll-raet-1',
@@ -72,6 +82,15 @@ describe('mail templates', () => {
     assert.match(m.text, /Beste leidinggevende,/);
     assert.doesNotMatch(m.text, /\n\n\n/);
     assert.equal(m.subject, 'Account gereed: Anna <b>& Co</b> / Account ready: Anna <b>& Co</b>');
+  });
+
+  test('the day-one mail names a Temporary Access Pass and its expiry instead of a password', () => {
+    const t = new MailTemplates({ languages: ['en'] });
+    const view = { ...SAMPLE_VIEW, accessPass: true, validUntil: '1 February 2027 at 15:00', mustChange: false };
+    const m = t.render('dayOnePassword', () => view);
+    assert.match(m.text, /Temporary Access Pass: Sample-Password-2027!\n {2}Valid until: 1 February 2027 at 15:00/);
+    assert.doesNotMatch(m.text, /Initial password|must be changed/);
+    assert.match(t.render('dayOnePassword', () => SAMPLE_VIEW).text, /Initial password: Sample-Password-2027!/);
   });
 
   test('a missing template or a bad language is refused at start-up', () => {

@@ -93,3 +93,101 @@ describe('reprovision revokes only managed permissions in Entra ID and HelloID',
     assert.deepEqual(after.accounts.find((a) => a.target === 'helloid')?.permissions, ['department_ZORG']);
   });
 });
+
+const ADOPT_RULES = `
+version: "ownership-targets-adopt-1"
+timeZone: Europe/Amsterdam
+targets:
+  - { id: ad, kind: ad }
+  - id: helloid
+    kind: helloid
+    options:
+      ownership: { adopt: inScope, renameAdopted: true }
+  - id: entra
+    kind: entra
+    options:
+      ownership: { adopt: inScope }
+rules:
+  - name: all staff
+    entitlements:
+      ad: { accountAccess: true, permissions: [all-staff] }
+      helloid: { accountAccess: true }
+      entra: { accountAccess: true }
+`;
+
+describe('adoption in Entra ID and HelloID: names kept, or the generated ones with renameAdopted', () => {
+  let h: Harness;
+  let helloid: HelloIdSimulator;
+  let graph: GraphSimulator;
+
+  before(async () => {
+    helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
+    await helloid.start();
+    graph = new GraphSimulator({ tenantId: 'tenant-adopt', clientId: 'client-adopt', clientSecret: SECRET });
+    await graph.start();
+    h = await startHarness(ADOPT_RULES, {
+      HELLOID_URL: helloid.url,
+      HELLOID_API_KEY: 'sim-key',
+      HELLOID_API_SECRET: SECRET,
+      ENTRA_TENANT_ID: 'tenant-adopt',
+      ENTRA_CLIENT_ID: 'client-adopt',
+      ENTRA_CLIENT_SECRET: SECRET,
+      GRAPH_URL: graph.graphUrl,
+      LOGIN_URL: graph.url,
+    });
+  });
+  after(async () => {
+    await h?.stop();
+    await Promise.allSettled([helloid?.stop(), graph?.stop()]);
+  });
+
+  test('the existing users are adopted, not duplicated; HelloID renamed (old name reserved), Entra ID kept', async () => {
+    const key = h.key();
+    const personKey = `${h.sourceId}:${key}`;
+    const oldHello = `legacy.hello.${key}`;
+    const hello = helloid.addUser({ userName: oldHello, userAttributes: { employeeId: key } });
+    const oldUpn = `legacy.entra.${key}@tenure.test`;
+    const entraUser = graph.addUser({
+      userPrincipalName: oldUpn,
+      displayName: `Legacy ${key}`,
+      mail: oldUpn,
+      employeeId: key,
+    });
+    h.writeExport([
+      { key, nick: 'Ada', family: `Adopt${key}`, contract: `${key}c1`, start: '2020-01-01', dept: 'ZORG' },
+    ]);
+    await h.poll();
+    const st = await eventually(
+      () => h.status(personKey),
+      (s) => ['ad', 'helloid', 'entra'].every((t) => s.accounts.some((a) => a.target === t && a.enabled)),
+      90_000,
+    );
+    const id = (t: string) => st.accounts.find((a) => a.target === t)!.accountId;
+    assert.equal(id('helloid'), hello.userGUID, 'the HelloID user is adopted');
+    assert.equal(id('entra'), entraUser.id, 'the Entra ID user is adopted');
+    assert.equal(helloid.usersWith('employeeId', key).length, 1, 'no second HelloID user');
+    assert.equal([...graph.users.values()].filter((u) => u.employeeId === key).length, 1, 'no second Entra ID user');
+
+    // renameAdopted on HelloID: the generated name (the directory's); Entra ID keeps its own.
+    assert.notEqual(helloid.users.get(hello.userGUID)!.userName, oldHello);
+    assert.equal(graph.users.get(entraUser.id)!.userPrincipalName, oldUpn, 'Entra ID login name kept');
+
+    const own = await h.db.query(
+      `select target, origin from target_accounts where person_key = $1 and target in ('helloid', 'entra') order by target`,
+      [personKey],
+    );
+    assert.deepEqual(
+      own.rows.map((r) => `${r.target}:${r.origin}`),
+      ['entra:adopted', 'helloid:adopted'],
+    );
+    const reserved = await h.db.query(
+      `select distinct value from identity_reservations where person_key = $1 and value = any($2)`,
+      [personKey, [oldHello, oldUpn].map((v) => v.toLowerCase())],
+    );
+    assert.deepEqual(
+      reserved.rows.map((r) => r.value).sort(),
+      [oldHello, oldUpn].map((v) => v.toLowerCase()).sort(),
+      'the names each adopted account carried are reserved for the person',
+    );
+  });
+});

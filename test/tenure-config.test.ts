@@ -45,6 +45,7 @@ function registry(): SourceRegistry {
       id: ctx.id,
       fetchAll: async () => ({ persons: [], departments: [], errors: [], recordsRead: o.pageSize ?? 0 }),
     }),
+    mappingScopes: { person: ['person.', 'extension.'], contract: ['employment.'] },
   });
   return r;
 }
@@ -76,8 +77,9 @@ sources:
       clientSecretEnv: RAET_CLIENT_SECRET
       pageSize: 200
     fieldMapping:
-      department: shortName
-    customFields: [costCentre]
+      location: extension.WERKPLEK
+      contract.hoursPerWeek: employment.workingAmount.amountOfWork
+    customFields: [extension.KOSTENPLAATS, employment.classification]
 `;
 
 function issuesOf(text: string, e: Record<string, string | undefined> = env): string[] {
@@ -118,8 +120,11 @@ describe('tenure config', () => {
     ).sources[0]!.thresholds;
     assert.deepEqual({ days: set.endingHorizonDays, first: set.firstPoll }, { days: 14, first: 'accept' });
     assert.deepEqual(cfg.sources[0]!.thresholds, { ...DEFAULT_THRESHOLDS, perImport: DEFAULT_THRESHOLDS.perImport });
-    assert.deepEqual(raet.fieldMapping, { department: 'shortName' });
-    assert.deepEqual(raet.customFields, ['costCentre']);
+    assert.deepEqual(raet.fieldMapping, {
+      location: 'extension.WERKPLEK',
+      'contract.hoursPerWeek': 'employment.workingAmount.amountOfWork',
+    });
+    assert.deepEqual(raet.customFields, ['extension.KOSTENPLAATS', 'employment.classification']);
 
     assert.deepEqual(sourceSchedules(cfg), [
       { id: 'hr', every: '5m' },
@@ -241,6 +246,46 @@ describe('tenure config', () => {
     assert.deepEqual(issuesOf('timeZone: Mars/Olympus\nsources: []\n'), [
       '1:1 timeZone: unknown time zone (expected an IANA name such as "Europe/Amsterdam")',
       '2:1 sources: expected at least one source',
+    ]);
+  });
+
+  test('a field mapping is checked at load: model field, source path, sensitive data, kinds without mapping', () => {
+    const bad = `sources:
+  - id: raet
+    kind: raet
+    options: { baseUrl: https://api.example.test, clientId: t, clientSecretEnv: RAET_CLIENT_SECRET }
+    fieldMapping:
+      department: person.department
+      gender: employment.gender
+      custom.dob: person.birthDate
+      mobilePhone: person.phone.Mobile
+    customFields: [nowhere]
+  - id: hr
+    kind: file
+    options: { path: hr.csv }
+    fieldMapping: { location: extension.WERKPLEK }
+  - id: nm
+    kind: nmbrs
+    options: {}
+    customFields: [person.x]
+`;
+    // A kind that registered no mapping scopes (Nmbrs here) refuses the keys rather than ignore them.
+    const withNmbrs = registerSourceKind(registry(), 'nmbrs', {
+      schema: z.strictObject({}),
+      create: (_o, ctx): SourceConnector => ({
+        id: ctx.id,
+        fetchAll: async () => ({ persons: [], departments: [], errors: [], recordsRead: 0 }),
+      }),
+    });
+    const r = safeParseTenureConfig(bad, { fileName: 'tenure.yaml', env, registry: withNmbrs });
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? [] : r.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`), [
+      '6:7 sources[0].fieldMapping.department: not a mappable model field; use one of location, businessPhone, mobilePhone, gender, contract.location, contract.title.code, contract.title.name, contract.contractType, contract.hoursPerWeek, contract.costCenter, contract.employer, custom.<name>, contract.custom.<name>',
+      "7:7 sources[0].fieldMapping.gender: 'employment.gender' is not a source field this connector reads for a person field (paths start with person., extension.)",
+      '8:7 sources[0].fieldMapping["custom.dob"]: \'person.birthDate\' holds personal data Tenure does not import',
+      "10:20 sources[0].customFields[0]: 'nowhere' is not a source field this connector reads for a contract field (paths start with person., extension., employment.)",
+      "14:21 sources[1].fieldMapping.location: 'extension.WERKPLEK' is not a source field this connector reads for a person field (paths start with person.)",
+      '18:5 sources[2].customFields: the nmbrs connector does not take a customFields (docs/configuration.md)',
     ]);
   });
 

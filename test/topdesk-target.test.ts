@@ -392,6 +392,24 @@ describe('scope', () => {
     await rejects(connector(sim).correlate('7001'), /multiple TOPdesk persons \(2\)/);
   });
 
+  test('scoped: namesakes outside the scope listed first do not hide the one inside; a full page is refused', async () => {
+    const sim = await start();
+    // Three persons in another branch carry the number before the one in scope (the server's order).
+    for (let i = 0; i < 3; i++)
+      sim.addPerson({ surName: `Out ${i}`, employeeNumber: '7200', branch: { id: 'b-hidden', name: 'Hidden Site' } });
+    sim.addPerson({ surName: 'In', employeeNumber: '7200', branch: { id: 'b-utrecht', name: 'Utrecht' } });
+    const c = connector(sim, { scopeBranches: ['Utrecht'] });
+    const found = await c.correlate('7200');
+    const inside = [...sim.persons.values()].find((p) => (p as { surName?: string }).surName === 'In') as {
+      id: string;
+    };
+    assert.equal(found?.id, inside.id, 'the person in scope is found behind the namesakes outside it');
+    // 100 persons with one number: the page is full, so the one in scope may be beyond it.
+    for (let i = 0; i < 100; i++)
+      sim.addPerson({ surName: `Many ${i}`, employeeNumber: '7300', branch: { id: 'b-hidden', name: 'Hidden Site' } });
+    await rejects(c.correlate('7300'), /100 or more TOPdesk persons share this employeeNumber/);
+  });
+
   test('inspect after disable: archived reads as not enabled', async () => {
     const sim = await start();
     const c = connector(sim);

@@ -77,12 +77,14 @@ export async function recordOwned(
   personKey: string,
   origin: 'created' | 'adopted',
   account: { id: string; locator: string },
+  /** Enabled in the target right now (an adopted account as found; a created one starts disabled). */
+  enabled?: boolean,
 ): Promise<void> {
   await db.query(
-    `insert into target_accounts (target, person_key, origin, account_id, locator) values ($1, $2, $3, $4, $5)
+    `insert into target_accounts (target, person_key, origin, account_id, locator, enabled) values ($1, $2, $3, $4, $5, $6)
      on conflict (target, person_key) do update set origin = $3, account_id = $4, locator = $5,
-       deleted_at = null, recorded_at = now()`,
-    [target, personKey, origin, account.id, account.locator],
+       enabled = coalesce($6, target_accounts.enabled), deleted_at = null, recorded_at = now()`,
+    [target, personKey, origin, account.id, account.locator, enabled ?? null],
   );
 }
 
@@ -96,7 +98,7 @@ export async function recordLocator(db: pg.Pool, target: string, personKey: stri
 
 export async function recordEnabled(db: pg.Pool, target: string, personKey: string): Promise<void> {
   await db.query(
-    'update target_accounts set ever_enabled = true, disabled_at = null where target = $1 and person_key = $2',
+    'update target_accounts set ever_enabled = true, enabled = true, disabled_at = null where target = $1 and person_key = $2',
     [target, personKey],
   );
 }
@@ -104,7 +106,7 @@ export async function recordEnabled(db: pg.Pool, target: string, personKey: stri
 /** The first moment Tenure disabled the account (kept when disable is repeated). */
 export async function recordDisabled(db: pg.Pool, target: string, personKey: string): Promise<Date | undefined> {
   const r = await db.query<{ disabled_at: Date }>(
-    `update target_accounts set disabled_at = coalesce(disabled_at, now())
+    `update target_accounts set disabled_at = coalesce(disabled_at, now()), enabled = false
       where target = $1 and person_key = $2 returning disabled_at`,
     [target, personKey],
   );
@@ -139,4 +141,57 @@ export async function grantsOf(db: pg.Pool, target: string, personKey: string): 
     [target, personKey],
   );
   return r.rows.map((x) => x.permission);
+}
+
+/** One account as the employee workflow holds it, read from the record (for the whole-tenant preview). */
+export interface HeldAccount {
+  enabled: boolean;
+  everEnabled: boolean;
+  permissions: string[];
+  origin: 'created' | 'adopted';
+  /** Epoch ms of Tenure's own first disable. */
+  disabledAt?: number;
+}
+
+/**
+ * What Tenure holds for each of these persons, per target: the accounts it created or adopted and
+ * has not deleted, and the permissions it granted. Two queries whatever the number of persons.
+ * An account whose create is still in flight ('creating') is not held yet.
+ */
+export async function heldAccountsOf(
+  db: Pick<pg.Pool, 'query'>,
+  personKeys: string[],
+): Promise<Map<string, Record<string, HeldAccount>>> {
+  const out = new Map<string, Record<string, HeldAccount>>();
+  if (!personKeys.length) return out;
+  const accounts = await db.query<{
+    target: string;
+    person_key: string;
+    origin: 'created' | 'adopted';
+    enabled: boolean | null;
+    ever_enabled: boolean;
+    disabled_at: Date | null;
+  }>(
+    `select target, person_key, origin, enabled, ever_enabled, disabled_at from target_accounts
+      where person_key = any($1) and deleted_at is null and origin in ('created', 'adopted')`,
+    [personKeys],
+  );
+  for (const r of accounts.rows) {
+    const held = out.get(r.person_key) ?? {};
+    held[r.target] = {
+      // Rows from before the enabled column: enabled once Tenure enabled it and not disabled since.
+      enabled: r.enabled ?? (r.ever_enabled && r.disabled_at === null),
+      everEnabled: r.ever_enabled,
+      permissions: [],
+      origin: r.origin,
+      disabledAt: r.disabled_at?.getTime(),
+    };
+    out.set(r.person_key, held);
+  }
+  const grants = await db.query<{ target: string; person_key: string; permission: string }>(
+    'select target, person_key, permission from target_grants where person_key = any($1) order by permission',
+    [personKeys],
+  );
+  for (const g of grants.rows) out.get(g.person_key)?.[g.target]?.permissions.push(g.permission);
+  return out;
 }

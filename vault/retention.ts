@@ -77,6 +77,8 @@ export async function erasePerson(db: pg.Pool, personKey: string, cause: string)
       'delete from persons where person_key = $1',
       // Normally gone with the account (the connector deletes its rows); erased here whatever happened.
       'delete from spendcloud_persons where person_key = $1',
+      // How day-one passwords were delivered (channel, Message-ID): not needed once the accounts are gone.
+      'delete from day_one_passwords where person_key = $1',
     ]) {
       rowsDeleted += (await client.query(sql, [personKey])).rowCount ?? 0;
     }

@@ -3,6 +3,7 @@
  * rules, vault, sources, mail) and the Active Directory queue (directory writes, bounded
  * concurrency because the directory serialises writes anyway).
  */
+import { z } from 'zod';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -15,6 +16,7 @@ import { createPollActivities } from '../activities/poll.js';
 import { createHeldPollPreviewer } from '../activities/held-poll-preview.js';
 import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
+import { dayOnePasswordSettingsOf, type DayOnePasswordSettings } from '../activities/day-one-password.js';
 import { ownershipSettingsOf, type OwnershipSettings } from '../connectors/ownership.js';
 import { createWriteBackActivities } from '../activities/writeback.js';
 import { createRetentionActivities } from '../activities/retention.js';
@@ -54,8 +56,10 @@ export interface TenureSettings {
   upnSuffix: string;
   adMaxConcurrent: number;
   /**
-   * Employee and poll workflows the lifecycle worker keeps in memory (TENURE_MAX_CACHED_WORKFLOWS,
-   * default 2,000). A workflow not in the cache is replayed from its history on its next task.
+   * Employee workflows the lifecycle worker keeps in memory (TENURE_MAX_CACHED_WORKFLOWS). Each
+   * cached one costs about 0.4 MiB; an evicted one is replayed from its history when it wakes. The
+   * SDK's default grows with the machine's memory (thousands here), which at 10,000 sleeping
+   * employees held 4.6 GiB; 1,000 keeps the worker near 1 GiB (scripts/bench/sleeping.ts).
    */
   maxCachedWorkflows: number;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
@@ -99,7 +103,7 @@ export function tenureSettingsFromEnv(
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
-    maxCachedWorkflows: positiveInteger(env, 'TENURE_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
+    maxCachedWorkflows: maxCachedWorkflowsFromEnv(env.TENURE_MAX_CACHED_WORKFLOWS),
     metrics: metricsListenFromEnv(env, defaults.metricsPort),
     retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
     reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
@@ -112,19 +116,14 @@ export function tenureSettingsFromEnv(
 }
 
 export const DEFAULT_RETENTION_DAYS = 90;
-/**
- * Fixed rather than the SDK's share of the machine's memory, so a worker's size does not depend on
- * the host; about 2,000 on a 2-core, 8 GB machine either way. Raise it with the worker's memory
- * when more employees than this wake up together (an initial load, a rules change for everyone).
- */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 2000;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
 
-function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${raw}")`);
-  return n;
+/** TENURE_MAX_CACHED_WORKFLOWS: a whole number from 0 (no cache: every task replays) to 100,000. */
+export function maxCachedWorkflowsFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+  const r = z.coerce.number().int().min(0).max(100_000).safeParse(value.trim());
+  if (!r.success) throw new Error(`TENURE_MAX_CACHED_WORKFLOWS: a whole number from 0 to 100000, not '${value}'`);
+  return r.data;
 }
 
 /**
@@ -193,9 +192,12 @@ export async function createTenureWorkers(opts: {
   });
   const targets = new Map<string, TargetConnector>();
   const ownership = new Map<string, OwnershipSettings & { kind: string }>();
+  const dayOnePasswords = new Map<string, DayOnePasswordSettings>();
   for (const t of rules.targets) {
-    if (t.enabled) targets.set(t.id, createTarget(t.id, t.kind, settings.env, { pool }));
+    if (t.enabled) targets.set(t.id, createTarget(t, settings.env, { pool }));
     ownership.set(t.id, { ...ownershipSettingsOf(t), kind: t.kind });
+    const dayOne = dayOnePasswordSettingsOf(t);
+    if (dayOne) dayOnePasswords.set(t.id, dayOne);
   }
   const sources = new Map<string, SourceConnector>();
   const schedules = settings.fileSources.map((s) => ({ id: s.id, every: s.every }));
@@ -232,8 +234,8 @@ export async function createTenureWorkers(opts: {
     dataConverter,
     interceptors,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
-    workflowBundle: opts.workflowBundle,
     maxCachedWorkflows: settings.maxCachedWorkflows,
+    workflowBundle: opts.workflowBundle,
     activities: {
       ...createLifecycleActivities({
         pool,
@@ -288,7 +290,12 @@ export async function createTenureWorkers(opts: {
         dataConverter,
         interceptors,
         shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
-        activities: createTargetActivities({ pool, targets, ownership }),
+        activities: createTargetActivities({
+          pool,
+          targets,
+          ownership,
+          dayOnePassword: { settings: dayOnePasswords, mailer, templates },
+        }),
         maxConcurrentActivityTaskExecutions: settings.adMaxConcurrent,
       }),
     ),

@@ -95,6 +95,11 @@ const references = proxyActivities<ReferenceActivities>({
 /** Patch id: after creating accounts, the reports' workflows are told (references converge). */
 const ANNOUNCE_ACCOUNTS = 'announce-new-accounts-to-reports';
 /**
+ * Patch id: the manager gets one mail per event (accounts ready, accounts disabled) listing every
+ * target of the pass, sent at the end of the pass, instead of one mail per target as it happened.
+ */
+export const ONE_MAIL_PER_EVENT = 'one-mail-per-event';
+/**
  * Patch id: one reconcileAccount activity per target per pass (create or update, grants, revokes,
  * enable or disable, one-off grants) instead of one activity per action. Histories from before
  * replay the single actions below.
@@ -169,6 +174,8 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
 
   const phases: TargetPhase[] = [];
   const created: string[] = [];
+  // One mail per event: the targets enabled (or disabled at the leave) in this pass.
+  const mailed: Record<MailKind, TargetPlan[]> = { accountReady: [], leaverDisabled: [] };
   // Taken now: a manager's account announced while this pass runs makes the next pass write it.
   const refresh = s.refreshReferences === true;
   s.refreshReferences = false;
@@ -304,15 +311,24 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
       if (wantEnabled && (!current.enabled || fullCheck)) {
         const changed = await targetActivities(t.targetId).enableAccount.executeWithOptions(
           { ...targetOptions(t.targetId), summary: `${t.targetId}: enable account` },
-          [{ ...call, account: current.ref }],
+          [{ ...call, account: current.ref, employee: dayOneEmployee(plan, s.identity!) }],
         );
         note(t.targetId, changed);
+        // A day-one password that could not be delivered shows in the health; the account is enabled.
+        if (changed.dayOnePassword?.outcome === 'failed')
+          s.lastError = {
+            at: new Date().toISOString(),
+            target: 'mail',
+            action: 'dayOnePassword',
+            message: changed.dayOnePassword.message,
+          };
         if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = true;
         current.everEnabled = true;
         current.disabledAt = undefined;
         current.deleteNotBefore = undefined;
-        await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
+        if (patched(ONE_MAIL_PER_EVENT)) mailed.accountReady.push(t);
+        else await notifyOnce(s, [`accountReady:${t.targetId}:${plan.startDate}`], 'accountReady', plan, taken);
       } else if (
         !wantEnabled &&
         (current.enabled ||
@@ -329,8 +345,10 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
         if (changed.account) current.ref = changed.account; // moved into or out of the disabled OU
         current.enabled = false;
         markDisabled(current, t, Date.now());
-        if (phase === 'leaver')
-          await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
+        if (phase === 'leaver') {
+          if (patched(ONE_MAIL_PER_EVENT)) mailed.leaverDisabled.push(t);
+          else await notifyOnce(s, [`leaverDisabled:${t.targetId}:${plan.endDate}`], 'leaverDisabled', plan, taken);
+        }
       }
 
       // An adopted account found enabled and wanted enabled: the person has started.
@@ -430,6 +448,7 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
         createIfMissing: false,
         cause: `${cause}; employment ${event!.what} ${event!.key}`,
       })),
+      employee: dayOneEmployee(plan, s.identity!),
     };
     const out: ReconcileAccountResult = await targetActivities(t.targetId).reconcileAccount.executeWithOptions(
       {
@@ -468,20 +487,60 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
     } else if (out.disabledNow) markDisabled(current, t, Date.now());
     if (wantEnabled && current.enabled) current.everEnabled = true;
     for (const e of oneOff) if (out.oneOffDone.includes(`${e.name}:${event!.key}`)) s.events.push(e.marker);
-    if (out.enabledNow)
-      await notifyOnce(s, `accountReady:${t.targetId}:${plan.startDate}`, 'accountReady', plan, taken);
-    else if (out.disabledNow && phase === 'leaver')
-      await notifyOnce(s, `leaverDisabled:${t.targetId}:${plan.endDate}`, 'leaverDisabled', plan, taken);
+    // A day-one password that could not be delivered shows in the health; the account is enabled.
+    if (out.dayOnePassword?.outcome === 'failed')
+      s.lastError = {
+        at: new Date().toISOString(),
+        target: 'mail',
+        action: 'dayOnePassword',
+        message: out.dayOnePassword.message,
+      };
+    if (out.enabledNow) {
+      if (patched(ONE_MAIL_PER_EVENT)) mailed.accountReady.push(t);
+      else await notifyOnce(s, [`accountReady:${t.targetId}:${plan.startDate}`], 'accountReady', plan, taken);
+    } else if (out.disabledNow && phase === 'leaver') {
+      if (patched(ONE_MAIL_PER_EVENT)) mailed.leaverDisabled.push(t);
+      else await notifyOnce(s, [`leaverDisabled:${t.targetId}:${plan.endDate}`], 'leaverDisabled', plan, taken);
+    }
     if (out.failure) {
       // Refused for good part-way (the account is held): shown like a failed single step.
       throw ApplicationFailure.create({ message: out.failure.message, type: out.failure.type, nonRetryable: true });
     }
   }
 
+  for (const kind of ['accountReady', 'leaverDisabled'] as const) {
+    // In the plan's order (the directory first), whatever order the dependents finished in.
+    const targets = plan.targets.filter((t) => mailed[kind].includes(t));
+    const day = kind === 'accountReady' ? plan.startDate : plan.endDate;
+    // The per-target markers stay what they were, so a target mailed by an older run is not listed again.
+    const fresh = targets.filter((t) => !s.notified.includes(`${kind}:${t.targetId}:${day}`));
+    if (fresh.length === 0) continue;
+    await notifyOnce(
+      s,
+      fresh.map((t) => `${kind}:${t.targetId}:${day}`),
+      kind,
+      plan,
+      taken,
+      fresh.map((t) => ({ target: t.targetId, kind: t.kind })),
+    );
+  }
+
   s.lifecycle = overallState(phases, s);
   if (created.length && patched(ANNOUNCE_ACCOUNTS)) await announce(s, created, taken);
   await writeBackIdentity(s, cause, taken);
   return taken;
+}
+
+/** Who a day-one password is for (activities/day-one-password.ts); the password itself is never here. */
+function dayOneEmployee(plan: PersonPlan, id: NonNullable<EmployeeState['identity']>) {
+  return {
+    displayName: plan.displayName,
+    username: id.username,
+    userPrincipalName: id.userPrincipalName,
+    managerKey: plan.managerKey,
+    departmentCode: plan.departmentCode,
+    startDate: plan.startDate,
+  };
 }
 
 /** Tells the reports' workflows that this person's new accounts exist; never holds up the pass. */
@@ -624,15 +683,22 @@ function overallState(phases: TargetPhase[], s: EmployeeState): EmployeeState['l
   return 'pending';
 }
 
+type MailKind = 'accountReady' | 'leaverDisabled';
+
+/**
+ * Mails the manager once for the event the markers stand for (one marker per target). Without
+ * `accounts`: the per-target mail of histories from before ONE_MAIL_PER_EVENT.
+ */
 async function notifyOnce(
   s: EmployeeState,
-  key: string,
-  kind: 'accountReady' | 'leaverDisabled',
+  keys: string[],
+  kind: MailKind,
   plan: PersonPlan,
   taken: TakenAction[],
+  accounts?: { target: string; kind: string }[],
 ): Promise<void> {
-  if (s.notified.includes(key)) return;
-  s.notified.push(key);
+  if (keys.every((k) => s.notified.includes(k))) return;
+  for (const k of keys) if (!s.notified.includes(k)) s.notified.push(k);
   // Only news is mailed: at go-live, staff who started (or left) long ago are not announced.
   const day = kind === 'accountReady' ? plan.startDate : plan.endDate;
   if (day && day < addDays(todayOf(s, Date.now()), -NOTIFY_WITHIN_DAYS)) {
@@ -666,12 +732,18 @@ async function notifyOnce(
           email: s.identity.email,
           startDate: plan.startDate,
           endDate: plan.endDate,
-          idempotencyKey: `${s.personKey}:${key}`,
+          idempotencyKey: `${s.personKey}:${keys.join('+')}`,
           cause: s.lastCause ?? '',
+          ...(accounts ? { accounts } : {}),
         },
       ],
     );
-    taken.push({ target: 'mail', action: 'notifyManager', outcome: 'success', detail: kind });
+    taken.push({
+      target: 'mail',
+      action: 'notifyManager',
+      outcome: 'success',
+      detail: accounts ? `${kind}: ${accounts.map((a) => a.target).join(', ')}` : kind,
+    });
   } catch (err) {
     // A mail that cannot be sent never blocks the accounts; it shows in the status.
     s.lastError = {

@@ -50,6 +50,10 @@ export async function previewCommand(ctx: PreviewContext, opts: PreviewCommandOp
     rulesSet: ctx.rulesSet,
     env: ctx.env,
   });
+  // The rules the workflows planned with last (the version in force): what a revoke names as its cause.
+  const inForce = opts.rulesFile
+    ? await resolveRules({ pool: ctx.pool, rulesSet: ctx.rulesSet, env: ctx.env }).catch(() => undefined)
+    : { rules };
   const persons = opts.source
     ? { imported: await opts.source.fetch() }
     : { vault: ctx.pool, sources: opts.only?.length ? opts.only : undefined };
@@ -60,6 +64,8 @@ export async function previewCommand(ctx: PreviewContext, opts: PreviewCommandOp
   try {
     preview = await previewTenant({
       rules,
+      heldRules: inForce?.rules,
+      held: ctx.pool,
       client: ctx.client,
       taskQueue: ctx.taskQueue,
       persons,

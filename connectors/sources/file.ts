@@ -15,6 +15,16 @@ import { Department, Person, type PersonInput } from '../../domain/model.js';
 import { canonicalJson } from '../../common/snapshot.js';
 import type { SourceConnector, SourceImport, SourceRecordError } from '../types.js';
 import { compact } from './compact.js';
+import {
+  isEmptyMapping,
+  mapContract,
+  mapPerson,
+  readPath,
+  type MappingProblem,
+  type MappingScopes,
+  type SourceFieldMapping,
+  type SourceView,
+} from './field-mapping.js';
 
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000_000;
@@ -107,9 +117,15 @@ export interface FileSourceOptions {
   maxBytes?: number;
   /** Refuse a file with more records than this (CSV data rows, JSON array elements). Default 1,000,000. */
   maxRecords?: number;
+  /** The source's field mapping (config file `fieldMapping` / `customFields`): `person.<column>`, `contract.<column>`. */
+  mapping?: SourceFieldMapping;
 }
 
+/** What a file source's field mapping may read: a person's column (first row) or member, a contract's. */
+export const FILE_MAPPING_SCOPES: MappingScopes = { person: ['person.'], contract: ['contract.'] };
+
 export interface ParseOptions {
+  mapping?: SourceFieldMapping;
   source: string;
   /** File name to put in errors. */
   origin: string;
@@ -138,6 +154,7 @@ export class FileSource implements SourceConnector {
       format: this.opts.format ?? formatOf(path),
       delimiter: this.opts.delimiter,
       maxRecords: this.opts.maxRecords,
+      ...(this.opts.mapping ? { mapping: this.opts.mapping } : {}),
     });
     if (!departmentsPath) return finish(main);
     const depts = parseDepartmentsFile(await readExport(departmentsPath, this.opts.maxBytes), {
@@ -515,6 +532,7 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
 
     // Contracts: rows with any contract cell filled; identical repeats of a contract are dropped.
     const contracts: Record<string, unknown>[] = [];
+    const contractRows: Row[] = [];
     const contractLines: number[] = [];
     const seen = new Map<string, { line: number; sig: string }>();
     for (const row of rows) {
@@ -569,6 +587,7 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
         sequence: num('sequence'),
       });
       contractLines.push(row.line);
+      contractRows.push(row);
       const dept = row.get('department_code');
       if (dept !== undefined) out.rowDepartments.push(rowDepartment(row, opts.origin, dept));
     }
@@ -597,6 +616,25 @@ function readCsv(content: string, opts: ParseOptions): ParsedFile {
       custom,
       contracts: contracts as PersonInput['contracts'],
     };
+    if (opts.mapping && !isEmptyMapping(opts.mapping)) {
+      // Column names are case-insensitive (lower-cased in the table).
+      const cell = (row: Row, path: string, scope: string) =>
+        path.startsWith(scope) ? row.get(path.slice(scope.length).toLowerCase()) : undefined;
+      const person: SourceView = (path) => cell(first, path, 'person.');
+      const problems: MappingProblem[] = [];
+      const mapped = mapPerson(opts.mapping, person, problems);
+      Object.assign(input, mapped.fields);
+      input.custom = { ...custom, ...mapped.custom };
+      for (const p of problems)
+        errors.push(err({ line: first.line, key, field: p.field, reason: `${p.reason}; ${REJECTED}` }));
+      contracts.forEach((c, i) => {
+        const row = contractRows[i] as Row;
+        const found: MappingProblem[] = [];
+        mapContract(opts.mapping!, (path) => cell(row, path, 'contract.') ?? person(path), c, found);
+        for (const p of found)
+          errors.push(err({ line: row.line, key, field: p.field, reason: `${p.reason}; ${REJECTED}` }));
+      });
+    }
     out.candidates.push({
       key,
       line: first.line,
@@ -707,6 +745,31 @@ function readJson(content: string, opts: ParseOptions): ParsedFile {
       kept.push(c);
     });
     if (Array.isArray(v.contracts)) input.contracts = kept;
+    if (opts.mapping && !isEmptyMapping(opts.mapping)) {
+      const member = (o: unknown, path: string, scope: string) =>
+        path.startsWith(scope) ? readPath(o, path.slice(scope.length).split('.')) : undefined;
+      const person: SourceView = (path) => member(v, path, 'person.');
+      const problems: MappingProblem[] = [];
+      const mapped = mapPerson(opts.mapping, person, problems);
+      Object.assign(input, mapped.fields);
+      if (Object.keys(mapped.custom).length)
+        input.custom = { ...(isObject(v.custom) ? v.custom : {}), ...mapped.custom };
+      input.contracts = kept.map((c) => {
+        if (!isObject(c)) return c;
+        const copy: Record<string, unknown> = { ...c };
+        mapContract(opts.mapping!, (path) => member(c, path, 'contract.') ?? person(path), copy, problems);
+        return copy;
+      });
+      for (const p of problems)
+        errors.push({
+          source: opts.source,
+          origin: opts.origin,
+          line: i,
+          key,
+          field: p.field,
+          reason: `${p.reason}; ${REJECTED}`,
+        });
+    }
     out.candidates.push({
       key,
       line: i,

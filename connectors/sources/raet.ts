@@ -36,6 +36,18 @@ import {
   type Read,
 } from './raet/records.js';
 import type { z } from 'zod';
+import { EMPTY_MAPPING, mappedPaths, type MappingScopes, type SourceFieldMapping } from './field-mapping.js';
+
+/** What a Raet field mapping may read (docs/sources/raet.md, "Field mapping"). */
+export const RAET_MAPPING_SCOPES: MappingScopes = {
+  person: ['person.', 'extension.'],
+  contract: ['employment.', 'assignment.', 'orgUnit.'],
+};
+
+export interface RaetSourceDeps extends RaetClientDeps {
+  /** The source's compiled field mapping (config file `fieldMapping` / `customFields`). */
+  mapping?: SourceFieldMapping;
+}
 
 export { RaetError, RaetSourceOptions };
 export type { CachedToken, TokenStore, RaetClientDeps } from './raet/client.js';
@@ -64,13 +76,14 @@ export class RaetSource implements SourceConnector {
   readonly id: string;
   readonly config: RaetSourceConfig;
   private readonly client: RaetClient;
+  private readonly mapping: SourceFieldMapping;
   private lastStats: { callsByEndpoint: Record<string, number>; recordsByEndpoint: Record<string, number> } = {
     callsByEndpoint: {},
     recordsByEndpoint: {},
   };
 
   /** Throws a zod error (never echoing the secret) when the options are invalid. */
-  constructor(options: RaetSourceOptions, deps: RaetClientDeps = {}) {
+  constructor(options: RaetSourceOptions, deps: RaetSourceDeps = {}) {
     const parsed = RaetSourceOptions.safeParse(options);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(options)'}: ${i.message}`);
@@ -79,6 +92,7 @@ export class RaetSource implements SourceConnector {
     this.config = parsed.data;
     this.id = this.config.id;
     this.client = new RaetClient(this.config, deps);
+    this.mapping = deps.mapping ?? EMPTY_MAPPING;
   }
 
   /** Tokens fetched so far (the auth budget is 400 a month: a cached token is reused until it expires). */
@@ -119,7 +133,7 @@ export class RaetSource implements SourceConnector {
         if (raw === null || raw === undefined) continue; // null items in pages (docs/sources/raet.md)
         const at = index++;
         const rec = parseRecord(schema, raw, { source: this.id, origin: path, index: at }, errors);
-        if (rec !== undefined) out.push({ rec, index: at });
+        if (rec !== undefined) out.push({ rec, index: at, raw: raw as Record<string, unknown> });
       }
       counts[path] = index;
     });
@@ -154,11 +168,12 @@ export class RaetSource implements SourceConnector {
         jobProfiles: recs(get(`${api}/jobProfiles`, RawValue)),
         costAllocations: recs(get(`${api}/costAllocations`, RawCostAllocation)),
         roleAssignments: recs(get(`${api}/roleAssignments`, RawRoleAssignment)),
-        extensions: cfg.includeExtensions
-          ? recs(get(`${cfg.extensionsPath}/persons`, RawExtension))
-          : Promise.resolve([]),
+        extensions:
+          cfg.includeExtensions || mappedPaths(this.mapping).some((p) => p.startsWith('extension.'))
+            ? recs(get(`${cfg.extensionsPath}/persons`, RawExtension))
+            : Promise.resolve([]),
       });
-      result = assembleBeaufort(cfg, today, records, origins, errors, counts[origins.persons] ?? 0);
+      result = assembleBeaufort(cfg, today, records, origins, errors, counts[origins.persons] ?? 0, this.mapping);
     } else {
       const origins: Origins = {
         persons: `${api}/employees`,
@@ -175,7 +190,7 @@ export class RaetSource implements SourceConnector {
         classifications: recs(get(`${api}/valueList/classification`, RawValue)),
         jobProfiles: recs(get(`${api}/jobProfiles`, RawValue)),
       });
-      result = assembleBusiness(cfg, today, records, origins, errors, counts[origins.persons] ?? 0);
+      result = assembleBusiness(cfg, today, records, origins, errors, counts[origins.persons] ?? 0, this.mapping);
     }
     this.lastStats = { callsByEndpoint: calls, recordsByEndpoint: counts };
     return result;

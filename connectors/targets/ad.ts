@@ -39,6 +39,7 @@ import { ldapCode, mapLdapError } from './ad/errors.js';
 import { TargetRejectedError, TargetUnavailableError, accountGone } from './errors.js';
 import { generatePassword, unicodePwd } from './ad/password.js';
 import { guidDN, guidFromBytes, isGuid } from './ad/guid.js';
+import { ouFor } from './ad/ous.js';
 
 export { AdConfigSchema, adConfigFromEnv, TargetRejectedError, TargetUnavailableError };
 export type { AdConfig, AdConfigInput };
@@ -120,12 +121,12 @@ function blank(s: string | undefined | null): s is undefined | null | '' {
   return s === undefined || s === null || s.trim() === '';
 }
 
-function toAccount(entry: Entry): AdAccount {
+function toAccount(entry: Entry, extra: readonly string[] = []): AdAccount {
   const raw = entry.objectGUID;
   const buf = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) && Buffer.isBuffer(raw[0]) ? raw[0] : undefined;
   if (!buf) throw new Error('directory returned an account without objectGUID');
   const attrs: Record<string, string[]> = {};
-  for (const a of ACCOUNT_ATTRIBUTES) if (a !== 'objectGUID') attrs[a] = values(entry, a);
+  for (const a of [...ACCOUNT_ATTRIBUTES, ...extra]) if (a !== 'objectGUID') attrs[a] = values(entry, a);
   return {
     dn: first(entry, 'distinguishedName') ?? entry.dn,
     guid: guidFromBytes(buf),
@@ -318,8 +319,10 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     const found = new Map<string, AdAccount>();
     for (const base of bases) {
       try {
-        for (const a of (await this.#search(base, filter, 'sub', ACCOUNT_ATTRIBUTES)).map(toAccount))
+        for (const e of await this.#search(base, filter, 'sub', this.#readAttributes())) {
+          const a = toAccount(e, this.config.extraAttributes);
           if (!shared || this.#within(a.dn, searchOUsOf(this.config))) found.set(a.guid, a);
+        }
       } catch (err) {
         if (ldapCode(err) === 32) continue; // a search OU that does not exist (yet) holds nobody
         throw mapLdapError(err, 'correlate on employeeID');
@@ -395,8 +398,8 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     const base = isGuid(ref.id) ? guidDN(ref.id) : ref.locator;
     if (blank(base)) throw new TargetRejectedError('account reference has neither a GUID nor a DN');
     try {
-      const entries = await this.#search(base, '(objectClass=user)', 'base', ACCOUNT_ATTRIBUTES);
-      return entries[0] ? toAccount(entries[0]) : null;
+      const entries = await this.#search(base, '(objectClass=user)', 'base', this.#readAttributes());
+      return entries[0] ? toAccount(entries[0], this.config.extraAttributes) : null;
     } catch (err) {
       if (ldapCode(err) === 32) return null;
       throw mapLdapError(err, 'read account');
@@ -418,14 +421,13 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   // ------------------------------------------------------------------ OUs
 
-  #locationOU(location: string | undefined): string {
-    if (blank(location)) return this.config.employeesOU;
-    const loc = location.trim();
-    // Own entries only: a location named `constructor` or `__proto__` must not hit Object.prototype.
-    const entries = Object.entries(this.config.locationOUs);
-    const mapped =
-      entries.find(([k]) => k === loc)?.[1] ?? entries.find(([k]) => k.toLowerCase() === loc.toLowerCase())?.[1];
-    return mapped ?? `${rdn('OU', Array.from(loc).slice(0, 64).join('').trim())},${this.config.employeesOU}`;
+  #locationOU(location: string | undefined, departmentCode?: string): string {
+    return ouFor(this.config, location, departmentCode);
+  }
+
+  /** The attributes read for an account: the built-in ones and the configured extra ones. */
+  #readAttributes(): string[] {
+    return [...ACCOUNT_ATTRIBUTES, ...this.config.extraAttributes];
   }
 
   /** Create a location OU when missing (only those the connector derives, under employeesOU). */
@@ -528,7 +530,15 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
       company: v(d.company),
       physicalDeliveryOfficeName: v(d.location),
       employeeID: d.employeeId.trim(),
+      ...this.#desiredExtra(d),
     };
+  }
+
+  /** The configured extra attributes (attribute templates): only those names, never another. */
+  #desiredExtra(d: DesiredAccount): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    for (const name of this.config.extraAttributes) out[name] = d.extraAttributes?.[name];
+    return out;
   }
 
   /**
@@ -597,7 +607,7 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
       if (refusal) throw new TargetRejectedError(refusal);
     }
 
-    const ou = this.#locationOU(desired.location);
+    const ou = this.#locationOU(desired.location, desired.departmentCode);
     const simple = this.#desiredSimple(desired);
     const enabled = options.enabled === true;
     const attrs: Record<string, string[] | string> = { objectClass: ['top', 'person', 'organizationalPerson', 'user'] };
@@ -760,7 +770,9 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     // the disabled OU stays there; enable moves it back.
     const candidates = this.#cnCandidates(desired.displayName, desired.employeeId);
     const currentParent = splitDN(a.dn).parent;
-    const targetParent = this.#inDisabledOU(a) ? this.config.disabledOU : this.#locationOU(desired.location);
+    const targetParent = this.#inDisabledOU(a)
+      ? this.config.disabledOU
+      : this.#locationOU(desired.location, desired.departmentCode);
     const needRename = !candidates.includes(a.cn);
     const needMove = !sameDN(currentParent, targetParent);
     let dn = a.dn;
@@ -832,6 +844,27 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
       audit.push(this.audit('enable', 'unchanged', 'already enabled'));
     }
     return { account: { id: a.guid, locator: dn }, audit };
+  }
+
+  /**
+   * The day-one password: unicodePwd replaced, then pwdLastSet 0 (must change at next logon) or -1
+   * (counts from now). Refused on a half-created account, like enable.
+   */
+  async setInitialPassword(ref: AccountReference, password: string, opts: { mustChange: boolean }): Promise<void> {
+    const a = await this.#readOrFail(ref, 'set day-one password');
+    this.#assertInScope(a, 'set day-one password');
+    if (a.uac & UAC.PASSWD_NOTREQD)
+      throw new TargetRejectedError(
+        'set day-one password: the account has no initial password yet (create did not complete)',
+      );
+    const pwd = new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] });
+    await this.#run('set day-one password', (c) =>
+      c.modify(guidDN(a.guid), new Change({ operation: 'replace', modification: pwd })),
+    );
+    const lastSet = new Attribute({ type: 'pwdLastSet', values: [opts.mustChange ? '0' : '-1'] });
+    await this.#run('set must-change-password', (c) =>
+      c.modify(guidDN(a.guid), new Change({ operation: 'replace', modification: lastSet })),
+    );
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {

@@ -21,7 +21,13 @@ import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, Permis
 import { accountGone } from './errors.js';
 import { SearchingConnectorBase } from './kit.js';
 import { generatePassword } from './ad/password.js';
-import { EntraConfigSchema, entraConfigFromEnv, type EntraConfig, type EntraConfigInput } from './entra/config.js';
+import {
+  ENTRA_EXTRA_PROPERTIES,
+  EntraConfigSchema,
+  entraConfigFromEnv,
+  type EntraConfig,
+  type EntraConfigInput,
+} from './entra/config.js';
 import {
   GraphClient,
   TargetRejectedError,
@@ -52,7 +58,7 @@ const COMPARED = [
   'officeLocation',
   'usageLocation',
 ] as const;
-type Prop = (typeof COMPARED)[number];
+type Prop = (typeof COMPARED)[number] | (typeof ENTRA_EXTRA_PROPERTIES)[number];
 const SELECT = ['id', 'accountEnabled', ...COMPARED].join(',');
 
 interface GraphUser {
@@ -140,13 +146,18 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
     if (blank(employeeId)) return [];
     return this.graph.list<GraphUser>(
       'correlate on employeeId',
-      `/users${this.#filterQuery(`employeeId eq ${odataString(employeeId.trim())}`, SELECT)}`,
+      `/users${this.#filterQuery(`employeeId eq ${odataString(employeeId.trim())}`, this.#select())}`,
       this.#filterHeaders(),
     );
   }
 
   /** Read a user by object id or UPN; null when Graph says it does not exist. */
-  async #get(idOrUpn: string, context: string, select = SELECT): Promise<GraphUser | null> {
+  /** The properties read: the compared ones and the configured extra ones. */
+  #select(): string {
+    return [SELECT, ...this.config.extraProperties].join(',');
+  }
+
+  async #get(idOrUpn: string, context: string, select = this.#select()): Promise<GraphUser | null> {
     const r = await this.graph.call(
       context,
       'GET',
@@ -222,6 +233,7 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
       companyName: v(d.company),
       officeLocation: v(d.location),
     };
+    for (const p of this.config.extraProperties) out[p] = v(d.extraAttributes?.[p]);
     if (this.config.setMail) out.mail = this.#mail(d.email);
     if (this.config.usageLocation) out.usageLocation = this.config.usageLocation;
     return out;
@@ -394,6 +406,42 @@ export class EntraTargetConnector extends SearchingConnectorBase<GraphUser> {
     if (u.accountEnabled === true) return this.result(refOf(u), 'enable', 'unchanged', 'already enabled');
     await this.#setEnabled(u, true);
     return this.result(refOf(u), 'enable', 'success', 'enabled account', { attributes: ['accountEnabled'] });
+  }
+
+  /**
+   * The day-one access of an Entra ID account: a Temporary Access Pass (Graph allows one per user,
+   * so an earlier one, from a retry, is removed first). The pass is returned to the caller only.
+   */
+  async issueTemporaryAccessPass(
+    ref: AccountReference,
+    opts: { lifetimeMinutes: number },
+  ): Promise<{ pass: string; validUntil: string }> {
+    const u = await this.#readOrFail(ref, 'issue temporary access pass');
+    const base = `/users/${encodeURIComponent(u.id)}/authentication/temporaryAccessPassMethods`;
+    const list = await this.graph.call('list temporary access passes', 'GET', base);
+    if (list.status !== 200) throw this.graph.fail('list temporary access passes', list);
+    for (const m of (list.json as { value?: { id?: string }[] }).value ?? []) {
+      if (!m.id) continue;
+      const d = await this.graph.call('remove temporary access pass', 'DELETE', `${base}/${encodeURIComponent(m.id)}`, {
+        retrySafe: true,
+      });
+      if (d.status !== 204 && d.status !== 200 && d.status !== 404)
+        throw this.graph.fail('remove temporary access pass', d);
+    }
+    // Not retried inside: a second POST would meet the first pass; the activity's retry starts over.
+    const r = await this.graph.call('issue temporary access pass', 'POST', base, {
+      body: { lifetimeInMinutes: opts.lifetimeMinutes, isUsableOnce: false },
+    });
+    if (r.status !== 201 && r.status !== 200) throw this.graph.fail('issue temporary access pass', r);
+    const tap = r.json as { temporaryAccessPass?: unknown; startDateTime?: unknown; lifetimeInMinutes?: unknown };
+    if (typeof tap.temporaryAccessPass !== 'string' || tap.temporaryAccessPass.length === 0)
+      throw new TargetUnavailableError('issue temporary access pass: Graph returned no pass');
+    const start = typeof tap.startDateTime === 'string' ? Date.parse(tap.startDateTime) : Date.now();
+    const minutes = typeof tap.lifetimeInMinutes === 'number' ? tap.lifetimeInMinutes : opts.lifetimeMinutes;
+    return {
+      pass: tap.temporaryAccessPass,
+      validUntil: new Date((Number.isNaN(start) ? Date.now() : start) + minutes * 60_000).toISOString(),
+    };
   }
 
   async disable(ref: AccountReference): Promise<ActionResult> {

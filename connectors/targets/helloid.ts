@@ -102,6 +102,12 @@ export class HelloIdTargetConnector extends SearchingConnectorBase<HelloIdUser> 
     this.id = parsed.id;
     this.api = new HelloIdApi(parsed);
     this.#corrAttr = parsed.correlationField.slice('userAttributes.'.length);
+    const own = [this.#corrAttr, 'department', 'title'];
+    const clash = parsed.extraUserAttributes.filter((n) => own.includes(n));
+    if (clash.length)
+      throw new Error(
+        `HelloID target '${parsed.id}': userAttributes.${clash[0]} is written by the connector itself; template the account field instead`,
+      );
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdTargetConnector {
@@ -223,6 +229,12 @@ export class HelloIdTargetConnector extends SearchingConnectorBase<HelloIdUser> 
       [`userAttributes.${this.#corrAttr}`]: d.employeeId.trim(),
       'userAttributes.department': v(d.department),
       'userAttributes.title': v(d.title),
+      ...Object.fromEntries(
+        this.config.extraUserAttributes.map((n) => [
+          `userAttributes.${n}`,
+          v(d.extraAttributes?.[`userAttributes.${n}`]),
+        ]),
+      ),
     };
   }
 

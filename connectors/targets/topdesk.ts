@@ -130,6 +130,8 @@ function personIdFromLocator(locator: string): string {
   return m ? (m[1] as string) : t;
 }
 
+/** Persons asked for per correlation when a branch scope is set (TOPdesk's largest page is 100). */
+const SCOPED_CORRELATION_PAGE = 100;
 export class TopdeskTargetConnector extends TargetConnectorBase {
   readonly id: string;
   readonly config: Omit<TopdeskConfig, 'appPassword'>;
@@ -208,10 +210,20 @@ export class TopdeskTargetConnector extends TargetConnectorBase {
     const n = employeeNumber.trim();
     if (blank(n)) return [];
     // Both active and archived persons, always: a duplicate must not hide among the archived ones.
-    const rows = await this.#query(`employeeNumber==${fiql(n)}`, 'correlate on employeeNumber', 2, true);
+    // Unscoped, two rows tell one match from a duplicate. Scoped, the branch filter comes after the
+    // answer, so persons outside the scope sharing the number must not push the one inside off the
+    // page: a full page of them, too, is refused rather than guessed at.
+    const scoped = this.config.scopeBranches.length > 0;
+    const pageSize = scoped ? SCOPED_CORRELATION_PAGE : 2;
+    const rows = await this.#query(`employeeNumber==${fiql(n)}`, 'correlate on employeeNumber', pageSize, true);
     // The server filters; check again (a server ignoring the filter must not correlate strangers).
     // A person outside the scope branches is never a match.
-    return rows.filter((p) => str(p.employeeNumber).trim() === n && this.#inScope(p));
+    const same = rows.filter((p) => str(p.employeeNumber).trim() === n);
+    if (scoped && same.length >= pageSize)
+      throw new TargetRejectedError(
+        `${pageSize} or more TOPdesk persons share this employeeNumber; the ones in scope cannot be told apart; correct this in TOPdesk`,
+      );
+    return same.filter((p) => this.#inScope(p));
   }
 
   async correlate(employeeId: string): Promise<AccountReference | null> {

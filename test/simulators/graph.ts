@@ -24,7 +24,7 @@
  *   delay (a just-created user or group is not returned by `$filter` for the next N filter queries),
  *   and a token endpoint that answers 307 to another origin (`tokenRedirect`).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -45,6 +45,9 @@ export interface GraphUser {
   companyName: string | null;
   officeLocation: string | null;
   usageLocation: string | null;
+  mobilePhone?: string | null;
+  employeeType?: string | null;
+  preferredLanguage?: string | null;
   userType: string;
   proxyAddresses: string[];
   createdDateTime: string;
@@ -143,6 +146,9 @@ const USER_PROPS = [
   'userType',
   'proxyAddresses',
   'createdDateTime',
+  'mobilePhone',
+  'employeeType',
+  'preferredLanguage',
 ] as const;
 const DEFAULT_USER_SELECT = [
   'id',
@@ -158,6 +164,9 @@ const DEFAULT_USER_SELECT = [
   'preferredLanguage',
 ];
 const WRITABLE_USER = new Set([
+  'mobilePhone',
+  'employeeType',
+  'preferredLanguage',
   'accountEnabled',
   'displayName',
   'givenName',
@@ -373,6 +382,17 @@ function notFound(id: string): HttpFail {
 
 export class GraphSimulator {
   readonly users = new Map<string, GraphUser>();
+  /** Temporary Access Passes by user id (Graph allows one per user), the pass included for tests. */
+  readonly accessPasses = new Map<
+    string,
+    {
+      id: string;
+      temporaryAccessPass: string;
+      lifetimeInMinutes: number;
+      isUsableOnce: boolean;
+      createdDateTime: string;
+    }
+  >();
   readonly groups = new Map<string, GraphGroup>();
   readonly deletedUsers = new Map<string, GraphUser>();
   /** Directory roles (memberOf returns them too): id → { displayName, members }. */
@@ -734,6 +754,8 @@ export class GraphSimulator {
             return this.#send(res, 204);
           }
         }
+        if (c === 'authentication' && d === 'temporaryAccessPassMethods')
+          return this.#accessPass(res, method, u, e, body ?? {});
         if (c === 'revokeSignInSessions' && method === 'POST') {
           u.sessionsRevoked++;
           return this.#send(res, 200, { '@odata.context': `${this.graphUrl}/$metadata#Edm.Boolean`, value: true });
@@ -1018,6 +1040,9 @@ export class GraphSimulator {
       companyName: s('companyName'),
       officeLocation: s('officeLocation'),
       usageLocation: s('usageLocation'),
+      mobilePhone: s('mobilePhone'),
+      employeeType: s('employeeType'),
+      preferredLanguage: s('preferredLanguage'),
       userType: s('userType') ?? 'Member',
       proxyAddresses: s('mail') ? [`SMTP:${s('mail') as string}`] : [],
       createdDateTime: new Date(this.#o.now()).toISOString(),
@@ -1031,6 +1056,45 @@ export class GraphSimulator {
       '@odata.context': `${this.graphUrl}/$metadata#users/$entity`,
       ...this.#selectUser(u, new Map()),
     });
+  }
+
+  /**
+   * /users/{id}/authentication/temporaryAccessPassMethods: GET lists (without the pass), POST issues
+   * one (400 when the user has one already), DELETE …/{methodId} removes it.
+   */
+  #accessPass(res: ServerResponse, method: string, u: GraphUser, methodId: string | undefined, body: Json): void {
+    const have = this.accessPasses.get(u.id);
+    const shown = (t: NonNullable<typeof have>) => ({
+      id: t.id,
+      createdDateTime: t.createdDateTime,
+      startDateTime: t.createdDateTime,
+      lifetimeInMinutes: t.lifetimeInMinutes,
+      isUsableOnce: t.isUsableOnce,
+      isUsable: true,
+      methodUsabilityReason: 'EnabledByPolicy',
+    });
+    if (methodId === undefined && method === 'GET') return this.#send(res, 200, { value: have ? [shown(have)] : [] });
+    if (methodId === undefined && method === 'POST') {
+      if (have) throw new HttpFail(400, 'badRequest', 'The user already has a Temporary Access Pass.');
+      const lifetime = body.lifetimeInMinutes ?? 60;
+      if (typeof lifetime !== 'number' || lifetime < 10 || lifetime > 43200)
+        throw new HttpFail(400, 'badRequest', 'lifetimeInMinutes must be between 10 and 43200.');
+      const tap = {
+        id: randomUUID(),
+        temporaryAccessPass: randomBytes(9).toString('base64url'),
+        lifetimeInMinutes: lifetime,
+        isUsableOnce: body.isUsableOnce === true,
+        createdDateTime: new Date(this.#o.now()).toISOString(),
+      };
+      this.accessPasses.set(u.id, tap);
+      return this.#send(res, 201, { ...shown(tap), temporaryAccessPass: tap.temporaryAccessPass });
+    }
+    if (methodId !== undefined && method === 'DELETE') {
+      if (have?.id !== methodId) throw notFound(methodId);
+      this.accessPasses.delete(u.id);
+      return this.#send(res, 204);
+    }
+    throw new HttpFail(405, 'Request_BadRequest', `${method} is not supported here`);
   }
 
   #patchUser(res: ServerResponse, u: GraphUser, body: Json): void {

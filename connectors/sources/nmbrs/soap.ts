@@ -10,6 +10,7 @@
  * - anything else → NmbrsError.
  * The token never appears in a message: fault texts are scrubbed of it.
  */
+import { parseRetryAfter } from '../../http.js';
 import { isRefusedRedirect, requireHttps } from '../../transport.js';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
@@ -197,15 +198,6 @@ export function faultOf(doc: unknown): ParsedFault | undefined {
 
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Retry-After in ms: seconds or an HTTP date; `undefined` when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const h = header.trim();
-  if (/^\d+(\.\d+)?$/.test(h)) return Math.round(Number(h) * 1000);
-  const t = Date.parse(h);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}
-
 export class NmbrsSoapClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private nextSlot = 0;
@@ -305,7 +297,7 @@ export class NmbrsSoapClient {
       }
 
       if (res.status === 429) {
-        const wait = retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(waits);
+        const wait = parseRetryAfter(res.headers.get('retry-after'), Date.now()) ?? this.backoff(waits);
         if (waits >= this.cfg.maxRateLimitWaits) {
           throw new NmbrsError('rateLimit', opName, `still rate limited (429) after ${waits} waits`, 429);
         }

@@ -10,6 +10,17 @@ import { Department, Person, type NameConvention } from '../../../domain/model.j
 import type { SourceImport, SourceRecordError } from '../../types.js';
 import type { RaetSourceConfig } from './options.js';
 import {
+  EMPTY_MAPPING,
+  isEmptyMapping,
+  mapContract,
+  mapPerson,
+  mappedSourceFields,
+  readPath,
+  type MappingProblem,
+  type SourceFieldMapping,
+  type SourceView,
+} from '../field-mapping.js';
+import {
   nameConvention,
   typed,
   type RawAssignment,
@@ -56,6 +67,12 @@ interface ContractDraft {
   index: number;
   /** Contract model field → Raet field, for error messages. */
   fields: Record<string, string>;
+  /** The raw records behind the contract, for the field mapping. */
+  raw?: {
+    employment?: Record<string, unknown>;
+    assignment?: Record<string, unknown>;
+    orgUnit?: Record<string, unknown>;
+  };
 }
 
 const PERSON_FIELDS: Record<string, string> = {
@@ -92,6 +109,62 @@ interface Ctx {
   today: string;
   errors: SourceRecordError[];
   origins: Origins;
+  mapping: SourceFieldMapping;
+  /** Person extension values by person code, codes without spaces (for `extension.<code>`). */
+  extensions: Map<string, Record<string, string>>;
+}
+
+/** `person.<field>`, `person.phone.<type>`, `person.email.<type>`, `extension.<code>`. */
+function personView(read: Read<RawPerson>, ext: Record<string, string> | undefined): SourceView {
+  return (path) => {
+    const [scope, ...rest] = path.split('.');
+    if (scope === 'extension') return ext?.[rest.join('.').replace(/\s+/g, '')];
+    if (scope !== 'person') return undefined;
+    if (rest.length === 2 && rest[0] === 'phone') return typed(read.rec.phoneNumbers, rest[1]!, 'number');
+    if (rest.length === 2 && rest[0] === 'email') return typed(read.rec.emailAddresses, rest[1]!, 'address');
+    return readPath(read.raw, rest);
+  };
+}
+
+/** The person's view plus `employment.*`, `assignment.*` and `orgUnit.*` of one contract. */
+function contractView(person: SourceView, raw: ContractDraft['raw']): SourceView {
+  return (path) => {
+    const [scope, ...rest] = path.split('.');
+    if (scope === 'employment' || scope === 'assignment' || scope === 'orgUnit') return readPath(raw?.[scope], rest);
+    return person(path);
+  };
+}
+
+/**
+ * Applies the source's field mapping to a person and its contracts. A mapped value that does not
+ * fit rejects the person, with an error naming the record and the Raet field.
+ */
+function applyMapping(
+  ctx: Ctx,
+  read: Read<RawPerson>,
+  input: Record<string, unknown>,
+  drafts: ContractDraft[],
+  personOrigin: string,
+): boolean {
+  if (isEmptyMapping(ctx.mapping)) return true;
+  const code = read.rec.personCode as string;
+  const pv = personView(read, ctx.extensions.get(code));
+  const located: (MappingProblem & { origin: string; line: number })[] = [];
+  const personProblems: MappingProblem[] = [];
+  const mapped = mapPerson(ctx.mapping, pv, personProblems);
+  Object.assign(input, mapped.fields);
+  if (Object.keys(mapped.custom).length) input.custom = { ...(input.custom as object), ...mapped.custom };
+  for (const p of personProblems) located.push({ ...p, origin: personOrigin, line: read.index });
+  const sourceFields = mappedSourceFields(ctx.mapping);
+  for (const d of drafts) {
+    const problems: MappingProblem[] = [];
+    mapContract(ctx.mapping, contractView(pv, d.raw), d.input, problems);
+    for (const p of problems) located.push({ ...p, origin: d.origin, line: d.index });
+    d.fields = { ...d.fields, ...sourceFields.contract };
+  }
+  for (const p of located)
+    err(ctx, { origin: p.origin, line: p.line, key: code, field: p.field, reason: `${p.reason}; ${REJECTED}` });
+  return located.length === 0;
 }
 
 /** A person with a malformed employment (or assignment) record is rejected whole: it keeps its last good data. */
@@ -161,7 +234,10 @@ function validate(
         line = d.index;
       }
     } else {
-      field = PERSON_FIELDS[path.join('.')] ?? (path.join('.') || '(record)');
+      field =
+        PERSON_FIELDS[path.join('.')] ??
+        mappedSourceFields(ctx.mapping).person[path.join('.')] ??
+        (path.join('.') || '(record)');
     }
     const id = `${origin}\u0000${line}\u0000${field}`;
     if (seen.has(id)) continue;
@@ -292,11 +368,24 @@ export function assembleBeaufort(
   origins: Origins,
   parseErrors: SourceRecordError[],
   recordsRead: number,
+  mapping: SourceFieldMapping = EMPTY_MAPPING,
 ): SourceImport {
-  const ctx: Ctx = { cfg, today: today(todayDate), errors: [...parseErrors], origins };
+  const extensions = new Map<string, Record<string, string>>();
+  for (const x of recs.extensions) {
+    if (!x.personCode || !x.bo4FieldCode || x.value === undefined) continue;
+    const c = extensions.get(x.personCode) ?? {};
+    c[x.bo4FieldCode.replace(/\s+/g, '')] ??= x.value;
+    extensions.set(x.personCode, c);
+  }
+  const ctx: Ctx = { cfg, today: today(todayDate), errors: [...parseErrors], origins, mapping, extensions };
   const key = cfg.departmentKey ?? 'shortName';
   const ouById = new Map<string, RawOrgUnit>();
-  for (const { rec } of recs.organizationUnits) if (rec.id && !ouById.has(rec.id)) ouById.set(rec.id, rec);
+  const ouRawById = new Map<string, Record<string, unknown> | undefined>();
+  for (const { rec, raw } of recs.organizationUnits)
+    if (rec.id && !ouById.has(rec.id)) {
+      ouById.set(rec.id, rec);
+      ouRawById.set(rec.id, raw);
+    }
   const jobById = new Map<string, RawValue>();
   for (const j of recs.jobProfiles) if (j.id && !jobById.has(j.id)) jobById.set(j.id, j);
   const allocation = new Map<string, RawCostAllocation>();
@@ -399,6 +488,7 @@ export function assembleBeaufort(
       return {
         origin: origins.employments,
         index: r.index,
+        raw: { employment: r.raw, orgUnit: e.organizationUnit ? ouRawById.get(e.organizationUnit) : undefined },
         fields: {
           ...EMPLOYMENT_FIELDS,
           costCenter: 'costCenterCode',
@@ -433,6 +523,11 @@ export function assembleBeaufort(
         drafts.push({
           origin: origins.assignments,
           index: r.index,
+          raw: {
+            assignment: r.raw,
+            employment: employmentByKey.get(`${code}_${a.employmentCode}`)?.raw,
+            orgUnit: ouId ? ouRawById.get(ouId) : undefined,
+          },
           fields: {
             ...EMPLOYMENT_FIELDS,
             startDate: 'startDate',
@@ -469,6 +564,7 @@ export function assembleBeaufort(
       }
     }
     if (drafts.length === 0 && cfg.excludePersonsWithoutContracts) continue;
+    if (!applyMapping(ctx, read, input, drafts, origins.persons)) continue;
     const person = validate(ctx, read, input, drafts, origins.persons);
     if (person) persons.push(person);
   }
@@ -490,8 +586,9 @@ export function assembleBusiness(
   origins: Origins,
   parseErrors: SourceRecordError[],
   recordsRead: number,
+  mapping: SourceFieldMapping = EMPTY_MAPPING,
 ): SourceImport {
-  const ctx: Ctx = { cfg, today: todayDate, errors: [...parseErrors], origins };
+  const ctx: Ctx = { cfg, today: todayDate, errors: [...parseErrors], origins, mapping, extensions: new Map() };
   const key = cfg.departmentKey ?? 'id';
   const day = ctx.today;
   const ahead = addDays(day, cfg.businessLookAheadDays);
@@ -590,6 +687,7 @@ export function assembleBusiness(
       return {
         origin: origins.employments,
         index: r.index,
+        raw: { employment: r.raw, orgUnit: ous.find((o) => o.rec === ou)?.raw },
         fields: EMPLOYMENT_FIELDS,
         input: {
           id: e.id,
@@ -609,6 +707,7 @@ export function assembleBusiness(
       };
     });
     if (drafts.length === 0 && cfg.excludePersonsWithoutContracts) continue;
+    if (!applyMapping(ctx, read, input, drafts, origins.persons)) continue;
     const person = validate(ctx, read, input, drafts, origins.persons);
     if (person) persons.push(person);
   }

@@ -111,6 +111,8 @@ export interface Read<T> {
   rec: T;
   /** 0-based index in the endpoint's stream of records. */
   index: number;
+  /** The record as the API sent it, for the source's field mapping (connectors/sources/field-mapping.ts). */
+  raw?: Record<string, unknown>;
 }
 
 /**

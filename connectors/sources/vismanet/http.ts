@@ -5,6 +5,7 @@
  * links carry a signature there) and the status; never a header, a body sent or a secret.
  */
 
+import { parseRetryAfter } from '../../http.js';
 import { isRefusedRedirect, requireHttps } from '../../transport.js';
 
 export class VismaNetError extends Error {
@@ -44,15 +45,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const s = header.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}
-
 const TRANSIENT = new Set([500, 502, 503, 504]);
 
 /**
@@ -88,7 +80,7 @@ export async function fetchWithRetry(
     if (res) {
       if (res.status === 429) {
         await res.body?.cancel();
-        const ask = retryAfterMs(res.headers.get('retry-after')) ?? backoff(0, policy);
+        const ask = parseRetryAfter(res.headers.get('retry-after'), Date.now()) ?? backoff(0, policy);
         const wait = Math.min(ask, policy.maxRetryAfterMs);
         if (waited + wait > policy.maxRateLimitWaitMs) {
           throw new VismaNetError(

@@ -14,6 +14,7 @@
  *   AD_GROUPS_OU         default OU=Groups,OU=Tenure,<base>
  *   AD_DISABLED_OU       default OU=Disabled,OU=Tenure,<base>
  *   AD_LOCATION_OUS      optional JSON object {"<location name>": "<OU DN>"}
+ *   AD_DEPARTMENT_OUS    optional JSON object {"<department code>": "<OU DN>"} (after the location OUs)
  *   AD_SEARCH_OUS        optional JSON array of OU DNs to correlate in (default: the managed OUs:
  *                        employees, disabled and mapped location OUs); accounts elsewhere are never
  *                        matched, changed or deleted
@@ -42,6 +43,13 @@ export const AdConfigSchema = z
     employeesOU: Dn.optional(),
     /** Location name -> OU DN. Unknown locations get `OU=<location>,<employeesOU>`, created when missing. */
     locationOUs: z.record(z.string(), Dn).default({}),
+    /** Department code -> OU DN, used when the location has no OU of its own (connectors/targets/ad/ous.ts). */
+    departmentOUs: z.record(z.string(), Dn).default({}),
+    /**
+     * LDAP attributes besides the built-in ones that the connector writes and compares: the names of
+     * the target's `attributes` templates (connectors/targets/attribute-mapping.ts).
+     */
+    extraAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/)).default([]),
     groupsOU: Dn.optional(),
     disabledOU: Dn.optional(),
     /** OUs to correlate in (subtree). Default: the managed OUs. */
@@ -93,7 +101,7 @@ export const AdConfigSchema = z
 
 /** The OUs Tenure puts accounts in: employees, disabled and the mapped location OUs. */
 export function managedOUsOf(c: Omit<AdConfig, 'bindPassword'>): string[] {
-  return [c.employeesOU, c.disabledOU, ...Object.values(c.locationOUs)];
+  return [c.employeesOU, c.disabledOU, ...Object.values(c.locationOUs), ...Object.values(c.departmentOUs ?? {})];
 }
 
 /** The OUs correlation looks in: the configured search OUs, else the managed OUs. */
@@ -116,7 +124,8 @@ function intOrUndefined(name: string, v: string | undefined): number | undefined
 }
 
 /** Read the AD_* variables (see the header) and validate them. Never echoes the password. */
-export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function adConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
@@ -128,6 +137,15 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
       locationOUs = JSON.parse(rawLocations) as Record<string, string>;
     } catch {
       throw new Error('AD_LOCATION_OUS must be a JSON object {"location": "OU=...,DC=..."}');
+    }
+  }
+  let departmentOUs: Record<string, string> | undefined;
+  const rawDepartments = opt('AD_DEPARTMENT_OUS');
+  if (rawDepartments) {
+    try {
+      departmentOUs = JSON.parse(rawDepartments) as Record<string, string>;
+    } catch {
+      throw new Error('AD_DEPARTMENT_OUS must be a JSON object {"department code": "OU=...,DC=..."}');
     }
   }
   let searchOUs: string[] | undefined;
@@ -148,6 +166,7 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
     groupsOU: opt('AD_GROUPS_OU'),
     disabledOU: opt('AD_DISABLED_OU'),
     locationOUs,
+    departmentOUs,
     searchOUs,
     outOfScopeMatch: opt('AD_OUT_OF_SCOPE_MATCH'),
     upnSuffix: opt('AD_UPN_SUFFIX'),
@@ -160,6 +179,11 @@ export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig 
       operationMs: intOrUndefined('AD_TIMEOUT_MS', env.AD_TIMEOUT_MS),
     },
   };
+  return input;
+}
+
+export function adConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AdConfig {
+  const input = adConfigInputFromEnv(env);
   const parsed = AdConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: never the input values (the password is one of them).

@@ -28,7 +28,12 @@ const Url = z
   .regex(/^https?:\/\/[^\s]+$/i, 'must be an http(s) URL')
   .transform((s) => s.replace(/\/+$/, ''));
 
+/** Graph user properties an attribute template may set besides the account fields (docs/targets/entra.md). */
+export const ENTRA_EXTRA_PROPERTIES = ['mobilePhone', 'employeeType', 'preferredLanguage'] as const;
+
 export const EntraConfigSchema = z.object({
+  /** Properties of ENTRA_EXTRA_PROPERTIES the target's attribute templates write and compare. */
+  extraProperties: z.array(z.enum(ENTRA_EXTRA_PROPERTIES)).default([]),
   /** Connector id, used as `target` in audit entries. */
   id: z.string().min(1).default('entra'),
   tenantId: z.string().trim().min(1),
@@ -83,7 +88,8 @@ export type EntraConfigInput = z.input<typeof EntraConfigSchema>;
 export type EntraConfig = z.output<typeof EntraConfigSchema>;
 
 /** Read the ENTRA_* / GRAPH_URL / LOGIN_URL variables and validate them. Never echoes the secret. */
-export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function entraConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
@@ -114,6 +120,11 @@ export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraC
       maxRetries: int('ENTRA_MAX_RETRIES', env.ENTRA_MAX_RETRIES),
     },
   };
+  return input;
+}
+
+export function entraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EntraConfig {
+  const input = entraConfigInputFromEnv(env);
   const parsed = EntraConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: never the input values (the secret is one of them).

@@ -41,6 +41,11 @@ export const HelloIdConfigSchema = z
     apiSecret: z.string().min(1),
     /** Where the employee number lives in HelloID. */
     correlationField: CorrelationField.default('userAttributes.employeeId'),
+    /**
+     * userAttributes the target's attribute templates write and compare besides department and title
+     * (connectors/targets/attribute-mapping.ts): names without the `userAttributes.` prefix.
+     */
+    extraUserAttributes: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).default([]),
     userNameFrom: z.enum(['userPrincipalName', 'username', 'email']).default('userPrincipalName'),
     source: z.string().trim().min(1).default('Local'),
     initialPassword: z.enum(['random', 'none']).default('random'),
@@ -89,7 +94,8 @@ export type HelloIdConfigInput = z.input<typeof HelloIdConfigSchema>;
 export type HelloIdConfig = z.output<typeof HelloIdConfigSchema>;
 
 /** Read the HELLOID_* variables (see the header) and validate them. Never echoes the secret. */
-export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function helloIdConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -114,6 +120,11 @@ export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Hell
       maxRetries: int('HELLOID_MAX_RETRIES', env.HELLOID_MAX_RETRIES),
     },
   };
+  return input;
+}
+
+export function helloIdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HelloIdConfig {
+  const input = helloIdConfigInputFromEnv(env);
   const parsed = HelloIdConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: never the input values (the secret is one of them).

@@ -140,7 +140,8 @@ function truthy(v: string | undefined): boolean {
 }
 
 /** Read SPENDCLOUD_* (falling back to SFTP_* for the connection), see the header. */
-export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SpendCloudConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function spendCloudConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (...keys: string[]) => {
     for (const k of keys) {
       const v = env[k];
@@ -149,7 +150,7 @@ export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
     return undefined;
   };
   const host = opt('SPENDCLOUD_SFTP_HOST', 'SFTP_HOST');
-  return parseSpendCloudConfig({
+  return {
     id: opt('SPENDCLOUD_ID'),
     mapping: {
       emailFrom: opt('SPENDCLOUD_EMAIL_FROM'),
@@ -179,7 +180,11 @@ export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
       inactivePersons: opt('SPENDCLOUD_INACTIVE_PERSONS'),
       allowEmpty: truthy(env.SPENDCLOUD_ALLOW_EMPTY),
     },
-  });
+  };
+}
+
+export function spendCloudConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SpendCloudConfig {
+  return parseSpendCloudConfig(spendCloudConfigInputFromEnv(env));
 }
 
 /** `off` (or `none`) drops the employee number column; unset keeps the default header. */

@@ -191,7 +191,8 @@ export type TopdeskConfigInput = z.input<typeof TopdeskConfigSchema>;
 export type TopdeskConfig = z.output<typeof TopdeskConfigSchema>;
 
 /** Read the TOPDESK_* variables (see the header) and validate them. Never echoes the password. */
-export function topdeskConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TopdeskConfig {
+/** The configuration input the environment gives (unvalidated): the base a target instance's options override. */
+export function topdeskConfigInputFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const opt = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -243,6 +244,11 @@ export function topdeskConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Topd
       search: opt('TOPDESK_TICKET_SEARCH'),
     },
   };
+  return input;
+}
+
+export function topdeskConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TopdeskConfig {
+  const input = topdeskConfigInputFromEnv(env);
   const parsed = TopdeskConfigSchema.safeParse(input);
   if (!parsed.success) {
     // Paths and messages only: never the values (the application password is one of them).
