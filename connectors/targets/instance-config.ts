@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { resolveEnvRefs } from '../../common/env-refs.js';
 
 /** Options the engine reads itself, not the connector (ownership, attribute mapping). */
-export const ENGINE_OPTION_KEYS = ['ownership', 'attributes'] as const;
+export const ENGINE_OPTION_KEYS = ['ownership', 'attributes', 'dayOnePassword'] as const;
 
 /** Never set from a file: the test-only switch comes from TENURE_ALLOW_INSECURE_TRANSPORT, the id from `targets[].id`. */
 const FORBIDDEN_KEYS = new Set(['allowInsecureTransport', 'id']);
