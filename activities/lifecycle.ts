@@ -66,6 +66,8 @@ export interface PersonPlan {
   account: AccountAttributes;
   /** Rendered for the `upcoming` query: local wall times in the organisation's zone. */
   upcoming: PlannedAction[];
+  /** Whether the person's source takes write-backs (absent in plans from before it was asked). */
+  sourceWritesBack?: boolean;
 }
 
 export type AccountAttributes = Omit<ManagedAccount, 'username' | 'userPrincipalName' | 'email' | 'emailAliases'>;
@@ -86,6 +88,8 @@ export interface LifecycleDeps {
   renameUsernameOnNameChange?: boolean;
   /** Local parts never issued, besides the built-in role mailboxes (TENURE_RESERVED_LOCAL_PARTS). */
   reservedLocalParts?: readonly string[];
+  /** Can this source take write-backs? Asked at plan time so the workflow skips the call otherwise. */
+  sourceWritesBack?: (sourceId: string) => boolean;
 }
 
 /** Maps a person's source and source key to the correlation value in the targets. */
@@ -111,7 +115,8 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
     /** Evaluates rules, the primary contract and the lifecycle moments for one person, now. */
     async planPerson(input: { person: Person; now?: number }): Promise<PersonPlan> {
-      return planPerson(await deps.rules(), input.person, input.now ?? Date.now(), deps.correlationValue);
+      const plan = planPerson(await deps.rules(), input.person, input.now ?? Date.now(), deps.correlationValue);
+      return deps.sourceWritesBack ? { ...plan, sourceWritesBack: deps.sourceWritesBack(input.person.source) } : plan;
     },
 
     /**

@@ -16,6 +16,7 @@ import type {
   ActionResult,
   AuditEntry,
   DesiredAccount,
+  KnownAccount,
   TargetAction,
   TargetConnector,
 } from '../connectors/types.js';
@@ -35,6 +36,7 @@ import {
   recordRevoke,
 } from '../vault/accounts.js';
 import { reserve } from '../vault/identities.js';
+import { reconcileAccountStep, type ReconcileAccountCall, type StepKit } from './reconcile-account.js';
 import type { MailTemplates } from '../alerts/mail-templates.js';
 import { deliverDayOnePassword, type DayOneEmployee, type DayOnePasswordSettings } from './day-one-password.js';
 import type { MailSender } from './notify.js';
@@ -84,7 +86,12 @@ export interface AccountOutcome {
   origin?: 'created' | 'adopted';
   /** An adopted account's own login names, now reserved for the person (createAccount only). */
   adoptedNames?: { username: string; userPrincipalName: string; email: string };
+  /** The connector added the account in this call (not found from an earlier attempt, not adopted). */
+  createdNow?: boolean;
 }
+
+/** Where a step's audit entries go: straight to the log, or into one batch written at the end of a reconcile step. */
+export type AuditSink = (call: TargetCall, entries: AuditEntry[]) => Promise<void>;
 
 /** Why a delete goes ahead: the retention ended after Tenure disabled it, or a hire was withdrawn. */
 export type DeleteReason = 'retention' | 'withdrawn';
@@ -98,22 +105,35 @@ export function createTargetActivities(deps: TargetDeps) {
     return c;
   };
 
-  async function record(call: TargetCall, entries: AuditEntry[]): Promise<void> {
+  const rowsOf = (call: TargetCall, entries: AuditEntry[]) => {
     const info = Context.current().info.workflowExecution;
-    await appendAudit(
-      deps.pool,
-      entries.map((e) => ({
-        personKey: call.personKey,
-        target: call.target,
-        action: e.action,
-        outcome: e.outcome,
-        cause: call.cause,
-        workflowId: info?.workflowId,
-        runId: info?.runId,
-        message: e.message,
-        details: e.details,
-      })),
-    );
+    return entries.map((e) => ({
+      personKey: call.personKey,
+      target: call.target,
+      action: e.action,
+      outcome: e.outcome,
+      cause: call.cause,
+      workflowId: info?.workflowId,
+      runId: info?.runId,
+      message: e.message,
+      details: e.details,
+    }));
+  };
+  async function record(call: TargetCall, entries: AuditEntry[]): Promise<void> {
+    await appendAudit(deps.pool, rowsOf(call, entries));
+  }
+
+  /** Collects a reconcile step's audit entries (each with its own cause) for one multi-row insert. */
+  function auditBatch() {
+    const rows: ReturnType<typeof rowsOf> = [];
+    return {
+      sink: (async (call, entries) => {
+        rows.push(...rowsOf(call, entries));
+      }) as AuditSink,
+      flush: async () => {
+        await appendAudit(deps.pool, rows.splice(0));
+      },
+    };
   }
 
   /** Runs a connector action, turning permanent rejections into non-retryable failures. */
@@ -121,6 +141,7 @@ export function createTargetActivities(deps: TargetDeps) {
     call: TargetCall,
     name: TargetAction,
     action: () => Promise<ActionResult>,
+    sink: AuditSink = record,
   ): Promise<AccountOutcome> {
     let result: ActionResult;
     try {
@@ -128,23 +149,30 @@ export function createTargetActivities(deps: TargetDeps) {
     } catch (err) {
       const e = err as Error & { type?: string };
       if (e.name === 'TargetRejected' || e.type === 'TargetRejected') {
-        await record(call, [{ target: call.target, action: name, outcome: 'failed', message: e.message }]).catch(
+        await sink(call, [{ target: call.target, action: name, outcome: 'failed', message: e.message }]).catch(
           () => undefined,
         );
         throw ApplicationFailure.nonRetryable(e.message, 'TargetRejected');
       }
       throw err;
     }
-    await record(call, result.audit);
-    return {
+    await sink(call, result.audit);
+    const out: AccountOutcome = {
       account: result.account,
       lines: result.audit.map((a) => ({ action: a.action, outcome: a.outcome, message: a.message })),
     };
+    if (result.enabled !== undefined) out.enabled = result.enabled;
+    return out;
   }
 
   /** Audits a refusal and fails the step for good: nothing was changed in the target. */
-  async function refuse(call: TargetCall, action: TargetAction, message: string): Promise<never> {
-    await record(call, [{ target: call.target, action, outcome: 'failed', message }]);
+  async function refuse(
+    call: TargetCall,
+    action: TargetAction,
+    message: string,
+    sink: AuditSink = record,
+  ): Promise<never> {
+    await sink(call, [{ target: call.target, action, outcome: 'failed', message }]);
     throw ApplicationFailure.nonRetryable(message, 'NotTenuresAccount');
   }
 
@@ -154,10 +182,14 @@ export function createTargetActivities(deps: TargetDeps) {
    * created or correlated); an account recorded for someone else, or another account than the
    * one recorded, is refused.
    */
-  async function assertOwned(call: TargetCall & { account: AccountReference }, action: TargetAction) {
+  async function assertOwned(
+    call: TargetCall & { account: AccountReference },
+    action: TargetAction,
+    sink: AuditSink = record,
+  ) {
     const owner = await ownerOf(deps.pool, call.target, call.account.id);
     if (owner && owner.personKey !== call.personKey)
-      return refuse(call, action, `${action}: account ${call.account.id} is recorded for another person`);
+      return refuse(call, action, `${action}: account ${call.account.id} is recorded for another person`, sink);
     const own = await ownedAccount(deps.pool, call.target, call.personKey);
     if (!own || own.deletedAt || (own.origin === 'creating' && !own.accountId)) {
       await recordOwned(deps.pool, call.target, call.personKey, 'created', call.account);
@@ -168,6 +200,7 @@ export function createTargetActivities(deps: TargetDeps) {
         call,
         action,
         `${action}: account ${call.account.id} is not the account Tenure recorded for this person (${own.accountId})`,
+        sink,
       );
     return own;
   }
@@ -194,6 +227,7 @@ export function createTargetActivities(deps: TargetDeps) {
     c: TargetConnector,
     found: Extract<ExistingAccount, { kind: 'adopt' }>,
     desired: DesiredAccount,
+    sink: AuditSink = record,
   ): Promise<AccountOutcome> {
     const names = found.names;
     const reserved = await reserve(deps.pool, call.personKey, [
@@ -205,29 +239,141 @@ export function createTargetActivities(deps: TargetDeps) {
         call,
         'create',
         "create account: the existing account's login names are reserved for another person",
+        sink,
       );
     await recordOwned(deps.pool, call.target, call.personKey, 'adopted', found.account, found.enabled);
-    const out = await run(call, 'update', async () => {
-      const updated = await c.update(found.account, { ...desired, ...names });
-      return {
-        account: updated.account ?? found.account,
-        audit: [
-          {
-            target: call.target,
-            action: 'correlate',
-            outcome: 'success',
-            message: found.renamed
-              ? 'adopted an existing account in scope; it gets the generated login names (ownership.renameAdopted), its old ones stay reserved'
-              : 'adopted an existing account in scope; its login names are kept',
-            details: { adopted: true, renamed: found.renamed },
-          },
-          ...updated.audit,
-        ],
-      };
-    });
+    const out = await run(
+      call,
+      'update',
+      async () => {
+        const updated = await c.update(found.account, { ...desired, ...names });
+        return {
+          account: updated.account ?? found.account,
+          audit: [
+            {
+              target: call.target,
+              action: 'correlate',
+              outcome: 'success',
+              message: found.renamed
+                ? 'adopted an existing account in scope; it gets the generated login names (ownership.renameAdopted), its old ones stay reserved'
+                : 'adopted an existing account in scope; its login names are kept',
+              details: { adopted: true, renamed: found.renamed },
+            },
+            ...updated.audit,
+          ],
+        };
+      },
+      sink,
+    );
     // Renamed: the generated names stay the person's identity; kept: the account's names become it.
     return { ...out, origin: 'adopted', adoptedNames: found.renamed ? undefined : names, enabled: found.enabled };
   }
+
+  /**
+   * Creates the account (disabled, or enabled in the same call when asked and the connector can),
+   * or finds the one a timed-out earlier attempt created. An existing account that correlates
+   * (inside the target's scope) and that Tenure did not create is adopted when the target allows
+   * it, keeping its login names unless `renameAdopted`; otherwise the create is refused.
+   */
+  async function createOrAdopt(
+    call: TargetCall,
+    c: TargetConnector,
+    desired: DesiredAccount,
+    sink: AuditSink = record,
+    options: { enabled?: boolean } = {},
+  ): Promise<AccountOutcome> {
+    const found = await existingAccount(
+      { pool: deps.pool, connector: c, settings: settingsOf(call.target) },
+      call,
+      desired,
+    );
+    if (found.kind === 'refused') return refuse(call, 'create', found.why, sink);
+    if (found.kind === 'adopt') return adopt(call, c, found, desired, sink);
+    if (found.kind === 'none') await recordCreating(deps.pool, call.target, call.personKey);
+    // The connector correlates first and finishes a create that got partly through (a worker
+    // killed between the add and the password); a correlated account is then brought in line.
+    // Nothing found just now: the connector need not look again before its add.
+    let createdNow = false;
+    const out = await run(
+      call,
+      'create',
+      async () => {
+        const created = await c.create(desired, found.kind === 'none' ? { absent: true, ...options } : {});
+        if (!created.account || !created.audit.some((a) => a.action === 'correlate')) {
+          createdNow = created.account !== null;
+          return created;
+        }
+        const updated = await c.update(created.account, desired);
+        return { account: updated.account ?? created.account, audit: [...created.audit, ...updated.audit] };
+      },
+      sink,
+    );
+    if (out.account)
+      await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account, out.enabled ?? false);
+    return { ...out, origin: 'created', createdNow };
+  }
+
+  /**
+   * The one way an account becomes enabled, for enableAccount and the reconcile step: the connector
+   * enables it (unless the create already did, in the add), then Tenure records it. Anything to do
+   * when an account is enabled (a day-one password) belongs here, so both paths get it.
+   */
+  async function enableOwned(
+    call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
+    c: TargetConnector,
+    opts: { sink?: AuditSink; known?: KnownAccount; enabledByCreate?: boolean } = {},
+  ): Promise<AccountOutcome> {
+    // The first enable of an account Tenure created: its day-one password is set and mailed first.
+    const day = deps.dayOnePassword;
+    const dayOne = day
+      ? await deliverDayOnePassword(
+          {
+            pool: deps.pool,
+            mailer: day.mailer,
+            templates: day.templates,
+            settings: day.settings.get(call.target),
+            kind: deps.ownership?.get(call.target)?.kind ?? call.target,
+          },
+          call,
+          c,
+        )
+      : null;
+    const out: AccountOutcome = opts.enabledByCreate
+      ? { account: call.account, lines: [] }
+      : await run(call, 'enable', () => c.enable(call.account, opts.known), opts.sink);
+    await recordEnabled(deps.pool, call.target, call.personKey);
+    if (!dayOne) return out;
+    return {
+      ...out,
+      lines: [{ action: dayOne.action, outcome: dayOne.outcome, message: dayOne.message }, ...out.lines],
+      dayOnePassword: { outcome: dayOne.outcome, message: dayOne.message },
+    };
+  }
+
+  /** A day-one password is set at this target's first enable: the account is then not created enabled. */
+  const dayOneOn = (target: string) => deps.dayOnePassword?.settings.get(target) !== undefined;
+
+  /** The permissions a full check may revoke (see listPermissions below). */
+  async function managedPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
+    const held = await connector(call.target).listPermissions(call.account);
+    const settings = settingsOf(call.target);
+    if (deps.ownership?.get(call.target)?.kind === 'ad' && settings.managedPermissions.length === 0) return held;
+    const granted = new Set(await grantsOf(deps.pool, call.target, call.personKey));
+    return held.filter((p) => granted.has(p) || settings.managedPermissions.includes(p));
+  }
+
+  const stepKit: StepKit = {
+    pool: deps.pool,
+    connector,
+    auditBatch,
+    run,
+    assertOwned,
+    resolveManager,
+    createOrAdopt,
+    enableOwned,
+    dayOneOn,
+    managedPermissions,
+  };
 
   return {
     /**
@@ -238,26 +384,8 @@ export function createTargetActivities(deps: TargetDeps) {
      */
     async createAccount(call: TargetCall & { desired: ManagedAccount }): Promise<AccountOutcome> {
       const c = connector(call.target);
-      const desired = await resolveManager(c, call.desired);
-      const found = await existingAccount(
-        { pool: deps.pool, connector: c, settings: settingsOf(call.target) },
-        call,
-        desired,
-      );
-      if (found.kind === 'refused') return refuse(call, 'create', found.why);
-      if (found.kind === 'adopt') return adopt(call, c, found, desired);
-      if (found.kind === 'none') await recordCreating(deps.pool, call.target, call.personKey);
-      // The connector correlates first and finishes a create that got partly through (a worker
-      // killed between the add and the password); a correlated account is then brought in line.
-      const out = await run(call, 'create', async () => {
-        const created = await c.create(desired);
-        if (!created.account || !created.audit.some((a) => a.action === 'correlate')) return created;
-        const updated = await c.update(created.account, desired);
-        return { account: updated.account ?? created.account, audit: [...created.audit, ...updated.audit] };
-      });
-      if (out.account)
-        await recordOwned(deps.pool, call.target, call.personKey, 'created', out.account, out.enabled ?? false);
-      return { ...out, origin: 'created' };
+      const { createdNow: _, ...out } = await createOrAdopt(call, c, await resolveManager(c, call.desired));
+      return out;
     },
 
     /** Writes only the attributes that differ; renames and moves when the name or location changed. */
@@ -278,29 +406,7 @@ export function createTargetActivities(deps: TargetDeps) {
       call: TargetCall & { account: AccountReference; employee?: DayOneEmployee },
     ): Promise<AccountOutcome> {
       await assertOwned(call, 'enable');
-      const c = connector(call.target);
-      const day = deps.dayOnePassword;
-      const dayOne = day
-        ? await deliverDayOnePassword(
-            {
-              pool: deps.pool,
-              mailer: day.mailer,
-              templates: day.templates,
-              settings: day.settings.get(call.target),
-              kind: deps.ownership?.get(call.target)?.kind ?? call.target,
-            },
-            call,
-            c,
-          )
-        : null;
-      const out = await run(call, 'enable', () => c.enable(call.account));
-      await recordEnabled(deps.pool, call.target, call.personKey);
-      if (!dayOne) return out;
-      return {
-        ...out,
-        lines: [{ action: dayOne.action, outcome: dayOne.outcome, message: dayOne.message }, ...out.lines],
-        dayOnePassword: { outcome: dayOne.outcome, message: dayOne.message },
-      };
+      return enableOwned(call, connector(call.target));
     },
 
     async disableAccount(call: TargetCall & { account: AccountReference }): Promise<AccountOutcome> {
@@ -393,11 +499,16 @@ export function createTargetActivities(deps: TargetDeps) {
      * requested by hand) is never listed, so never revoked.
      */
     async listPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
-      const held = await connector(call.target).listPermissions(call.account);
-      const settings = settingsOf(call.target);
-      if (deps.ownership?.get(call.target)?.kind === 'ad' && settings.managedPermissions.length === 0) return held;
-      const granted = new Set(await grantsOf(deps.pool, call.target, call.personKey));
-      return held.filter((p) => granted.has(p) || settings.managedPermissions.includes(p));
+      return managedPermissions(call);
+    },
+
+    /**
+     * One pass's whole change to one account in one activity (workflows/employee-reconcile.ts):
+     * create or adopt, update, grants, revokes, enable or disable and one-off grants, with the
+     * same ownership checks as the single actions and one audit insert (activities/reconcile-account.ts).
+     */
+    async reconcileAccount(call: ReconcileAccountCall) {
+      return reconcileAccountStep(stepKit, call);
     },
 
     async findAccount(call: TargetCall & { employeeId: string }): Promise<AccountReference | null> {

@@ -78,6 +78,26 @@ export interface AccountInspection {
 export interface ActionResult {
   account: AccountReference | null;
   audit: AuditEntry[];
+  /** The account's enabled state after the action, when the connector knows it (a create that enabled in the add). */
+  enabled?: boolean;
+}
+
+/** How a create may go (both hints are optional; a connector that ignores them stays correct). */
+export interface CreateOptions {
+  /** The caller correlated just now and found no account: the connector need not look again. */
+  absent?: boolean;
+  /** Create the account enabled in the same call when the target allows it (AD over LDAPS). */
+  enabled?: boolean;
+}
+
+/**
+ * An account the same connector created earlier in the same reconcile step: where it is
+ * (`ref.locator`), that it is in scope, and whether it is enabled are known, so a grant or an
+ * enable need not read it again first.
+ */
+export interface KnownAccount {
+  createdNow: true;
+  enabled: boolean;
 }
 
 /** What a target should hold for a person: computed from the vault, the rules and naming. */
@@ -139,11 +159,11 @@ export interface TargetConnector {
    * match lies outside the search OUs and AD_OUT_OF_SCOPE_MATCH=report), or null when it would create.
    */
   createRefusal?(employeeId: string): Promise<string | null>;
-  /** Create disabled; if the account exists already (retry), correlate and return it. */
-  create(desired: DesiredAccount): Promise<ActionResult>;
+  /** Create disabled (or enabled when asked and allowed); if the account exists already (retry), correlate and return it. */
+  create(desired: DesiredAccount, options?: CreateOptions): Promise<ActionResult>;
   /** Write only attributes that differ; rename and move when needed. */
   update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
-  enable(ref: AccountReference): Promise<ActionResult>;
+  enable(ref: AccountReference, known?: KnownAccount): Promise<ActionResult>;
   /**
    * Sets a new password on the account (the day-one password: activities/day-one-password.ts), and
    * with `mustChange` the user must change it at the next logon. The password is never logged,
@@ -160,7 +180,7 @@ export interface TargetConnector {
   ): Promise<{ pass: string; validUntil: string }>;
   disable(ref: AccountReference): Promise<ActionResult>;
   delete(ref: AccountReference): Promise<ActionResult>;
-  grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
+  grantPermission(ref: AccountReference, permission: PermissionRef, known?: KnownAccount): Promise<ActionResult>;
   revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
   /** Which permissions the account currently holds among those this engine manages. */
   listPermissions(ref: AccountReference): Promise<string[]>;

@@ -114,7 +114,8 @@ rules:
       1,
     );
     assert.ok(
-      sampleValue(after, 'tenure_activity_duration_seconds_count', { activity: 'createAccount', outcome: 'ok' }) >= 1,
+      sampleValue(after, 'tenure_activity_duration_seconds_count', { activity: 'reconcileAccount', outcome: 'ok' }) >=
+        1,
     );
 
     // Visibility is eventually consistent and cached for 15 s: wait for the active count to move.

@@ -53,6 +53,24 @@ describe('replay of recorded histories against the current workflow code', () =>
     assert.ok(completed >= 2, 'a completed employee and completed polls');
   });
 
+  test('both shapes of the employee pass are there: one activity per action, and the reconcile step', () => {
+    const activitiesOf = (f: string) =>
+      new Set(
+        loadFixture(f)
+          .events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+          .filter((n): n is string => !!n),
+      );
+    const employees = files.filter((f) => f.startsWith('employee-')).map(activitiesOf);
+    assert.ok(
+      employees.some((a) => a.has('createAccount') && a.has('enableAccount')),
+      'a history from before patch reconcile-account-step',
+    );
+    assert.ok(
+      employees.some((a) => a.has('reconcileAccount') && !a.has('createAccount') && !a.has('writeBackToSource')),
+      'a history of the reconcile step (no write-back call for a file source)',
+    );
+  });
+
   test('every fixture replays without a determinism error', async () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: loadFixture(f) }));
     const failures: string[] = [];

@@ -245,6 +245,7 @@ export async function createTenureWorkers(opts: {
         upnSuffix: settings.upnSuffix,
         correlationValue,
         reservedLocalParts: settings.reservedLocalParts,
+        sourceWritesBack: (id) => typeof sources.get(id)?.writeBack === 'function',
       }),
       ...createManagerMailActivities({ pool, notify: createNotifyActivities(mailer, templates) }),
       ...createPollActivities({

@@ -18,6 +18,7 @@ import type { ManagerMailActivities } from '../activities/manager-mail.js';
 import type { WriteBackActivities } from '../activities/writeback.js';
 import type { ReferenceActivities } from '../activities/references.js';
 import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
+import type { ReconcileAccountCall, ReconcileAccountResult } from '../activities/reconcile-account.js';
 import type { TakenAction } from '../common/messages.js';
 import { targetTaskQueue } from '../common/task-queues.js';
 import { addDays } from '../domain/dates.js';
@@ -98,6 +99,12 @@ const ANNOUNCE_ACCOUNTS = 'announce-new-accounts-to-reports';
  * target of the pass, sent at the end of the pass, instead of one mail per target as it happened.
  */
 export const ONE_MAIL_PER_EVENT = 'one-mail-per-event';
+/**
+ * Patch id: one reconcileAccount activity per target per pass (create or update, grants, revokes,
+ * enable or disable, one-off grants) instead of one activity per action. Histories from before
+ * replay the single actions below.
+ */
+export const RECONCILE_STEP = 'reconcile-account-step';
 
 /** Brings every target in line with the plan for `now`. Returns what it did. */
 export async function reconcile(s: EmployeeState, trigger: string, fullCheck: boolean): Promise<TakenAction[]> {
@@ -203,6 +210,7 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
         email: id.email,
         emailAliases: id.aliases,
       };
+      if (phase !== 'deleted' && patched(RECONCILE_STEP)) return reconcileStep(t, phase, acct, desired);
       if (phase === 'deleted') {
         if (acct)
           note(
@@ -376,6 +384,130 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
     });
   }
 
+  /** The patched shape: the whole change to one target's account in one activity. */
+  async function reconcileStep(
+    t: TargetPlan,
+    phase: TargetPhase,
+    acct: AccountState | undefined,
+    desired: ReconcileAccountCall['desired'],
+  ): Promise<void> {
+    const wantEnabled = phase === 'active' && t.wantsAccess;
+    const wanted = phase === 'active' || phase === 'prehire' ? t.permissions : [];
+    const update =
+      acct !== undefined &&
+      (acct.attributesHash !== s.contentHash || acct.identityEmail !== s.identity!.email || fullCheck || refresh);
+    const enabled = acct?.enabled ?? false;
+    // Disabled before Tenure kept its own disable moment: disable again (unchanged in the target)
+    // so the moment is recorded and the retention counts from now.
+    const disableAnyway =
+      acct !== undefined &&
+      !wantEnabled &&
+      !enabled &&
+      ((fullCheck && phase === 'leaver') ||
+        (phase === 'leaver' && acct.disabledAt === undefined && patched(GUARDED_DELETION)));
+    // One-off grants at the employment's start and end (e.g. TOPdesk tickets), once per event. The
+    // account ends the step enabled exactly when it is wanted enabled.
+    const event =
+      phase === 'active' && wantEnabled && plan.startDate
+        ? { names: t.onStart, key: plan.startDate, what: 'start' }
+        : phase === 'leaver' && !wantEnabled && plan.endDate
+          ? { names: t.onLeave, key: plan.endDate, what: 'leave' }
+          : undefined;
+    const oneOff = (event?.names ?? [])
+      .map((name) => ({ name, marker: `event:${t.targetId}:${name}:${event!.key}` }))
+      .filter((e) => !s.events.includes(e.marker));
+    const held = acct?.permissions ?? [];
+    const grants = wanted.filter((p) => !held.includes(p.name));
+    const revokes = held.filter((p) => !wanted.some((w) => w.name === p));
+    const enable = wantEnabled && (!enabled || fullCheck);
+    const disable = !wantEnabled && (enabled || disableAnyway);
+    if (acct && !update && !fullCheck && !grants.length && !revokes.length && !enable && !disable && !oneOff.length) {
+      // An adopted account found enabled and wanted enabled: the person has started.
+      if (wantEnabled && acct.enabled) acct.everEnabled = true;
+      return;
+    }
+    const call: ReconcileAccountCall = {
+      target: t.targetId,
+      personKey: s.personKey,
+      cause,
+      account: acct?.ref,
+      desired,
+      update,
+      held,
+      enabled,
+      fullCheck,
+      permissions: wanted.map((p) => ({
+        name: p.name,
+        createIfMissing: p.dynamic,
+        cause: `${cause}; ${reasonText(p.reasons[0])}`,
+      })),
+      enable: wantEnabled,
+      disableAnyway,
+      oneOff: oneOff.map((e) => ({
+        name: `${e.name}:${event!.key}`,
+        createIfMissing: false,
+        cause: `${cause}; employment ${event!.what} ${event!.key}`,
+      })),
+      employee: dayOneEmployee(plan, s.identity!),
+    };
+    const out: ReconcileAccountResult = await targetActivities(t.targetId).reconcileAccount.executeWithOptions(
+      {
+        ...targetOptions(t.targetId),
+        summary: stepSummary(t, { acct, update, fullCheck, grants, revokes, enable, disable, oneOff }),
+      },
+      [call],
+    );
+    note(t.targetId, out);
+    let current = acct;
+    if (!current) {
+      current = s.accounts[t.targetId] = {
+        ref: out.account,
+        enabled: out.enabled,
+        everEnabled: false,
+        permissions: [],
+        attributesHash: s.contentHash,
+        origin: out.origin,
+      };
+      created.push(t.targetId);
+      if (out.adoptedNames && DIRECTORY_KINDS.includes(t.kind)) {
+        // An adopted directory account keeps its login names (see the single-action path above).
+        s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
+        s.identityFor = s.contentHash;
+      }
+    }
+    current.ref = out.account;
+    current.enabled = out.enabled;
+    current.permissions = out.permissions;
+    current.attributesHash = s.contentHash;
+    current.identityEmail = s.identity!.email;
+    if (out.enabledNow) {
+      current.everEnabled = true;
+      current.disabledAt = undefined;
+      current.deleteNotBefore = undefined;
+    } else if (out.disabledNow) markDisabled(current, t, Date.now());
+    if (wantEnabled && current.enabled) current.everEnabled = true;
+    for (const e of oneOff) if (out.oneOffDone.includes(`${e.name}:${event!.key}`)) s.events.push(e.marker);
+    // A day-one password that could not be delivered shows in the health; the account is enabled.
+    if (out.dayOnePassword?.outcome === 'failed')
+      s.lastError = {
+        at: new Date().toISOString(),
+        target: 'mail',
+        action: 'dayOnePassword',
+        message: out.dayOnePassword.message,
+      };
+    if (out.enabledNow) {
+      if (patched(ONE_MAIL_PER_EVENT)) mailed.accountReady.push(t);
+      else await notifyOnce(s, [`accountReady:${t.targetId}:${plan.startDate}`], 'accountReady', plan, taken);
+    } else if (out.disabledNow && phase === 'leaver') {
+      if (patched(ONE_MAIL_PER_EVENT)) mailed.leaverDisabled.push(t);
+      else await notifyOnce(s, [`leaverDisabled:${t.targetId}:${plan.endDate}`], 'leaverDisabled', plan, taken);
+    }
+    if (out.failure) {
+      // Refused for good part-way (the account is held): shown like a failed single step.
+      throw ApplicationFailure.create({ message: out.failure.message, type: out.failure.type, nonRetryable: true });
+    }
+  }
+
   for (const kind of ['accountReady', 'leaverDisabled'] as const) {
     // In the plan's order (the directory first), whatever order the dependents finished in.
     const targets = plan.targets.filter((t) => mailed[kind].includes(t));
@@ -430,6 +562,11 @@ async function writeBackIdentity(s: EmployeeState, cause: string, taken: TakenAc
   if (!id || Object.keys(s.accounts).length === 0 || s.lifecycle === 'leaver') return;
   const key = `${id.username}|${id.userPrincipalName}|${id.email}`;
   if (s.writtenBack === key) return;
+  // A source that cannot take write-backs (a file export): no activity to find that out.
+  if (s.plan?.sourceWritesBack === false && patched(RECONCILE_STEP)) {
+    s.writtenBack = key;
+    return;
+  }
   try {
     const result = await writeBack.writeBackToSource.executeWithOptions(
       { ...WRITE_BACK, summary: 'write username and e-mail back to the HR source' },
@@ -504,6 +641,33 @@ async function retireAdopted(
       delete s.accounts[target];
     }
   });
+}
+
+/** The reconcile step as the Temporal UI shows it, e.g. `ad: create, grant 2 groups, enable`. */
+function stepSummary(
+  t: TargetPlan,
+  step: {
+    acct: AccountState | undefined;
+    update: boolean;
+    fullCheck: boolean;
+    grants: unknown[];
+    revokes: unknown[];
+    enable: boolean;
+    disable: boolean;
+    oneOff: { name: string }[];
+  },
+): string {
+  const what = (n: number) => `${n} ${t.kind === 'ad' ? 'group' : 'permission'}${n === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  if (!step.acct) parts.push('create');
+  else if (step.update) parts.push('update');
+  if (step.fullCheck) parts.push('full check');
+  if (step.grants.length) parts.push(`grant ${what(step.grants.length)}`);
+  if (step.revokes.length) parts.push(`revoke ${what(step.revokes.length)}`);
+  if (step.enable) parts.push('enable');
+  if (step.disable) parts.push('disable');
+  for (const e of step.oneOff) parts.push(e.name);
+  return `${t.targetId}: ${parts.join(', ') || 'check'}`;
 }
 
 function reasonText(r: { rule: string; ruleSetVersion: string; contractId?: string } | undefined): string {

@@ -16,7 +16,15 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
-import type { AccountReference, ActionResult, AuditEntry, DesiredAccount, PermissionRef } from '../types.js';
+import type {
+  AccountReference,
+  ActionResult,
+  AuditEntry,
+  CreateOptions,
+  DesiredAccount,
+  KnownAccount,
+  PermissionRef,
+} from '../types.js';
 import { SearchingConnectorBase } from './kit.js';
 import { escapeDNValue, escapeFilterValue, normalizeDN, rdn, rdnValue, sameDN, splitDN } from '../ldap-escape.js';
 import {
@@ -128,6 +136,33 @@ function toAccount(entry: Entry, extra: readonly string[] = []): AdAccount {
   };
 }
 
+/** LDAP operations a connector sent, by kind (the LDAP-budget test and the bench read them). */
+export interface LdapOperationCounts {
+  bind: number;
+  search: number;
+  add: number;
+  modify: number;
+  modifyDN: number;
+  del: number;
+}
+
+const COUNTED = ['search', 'add', 'modify', 'modifyDN', 'del'] as const;
+
+/** The client with every operation counted (a Proxy: ldapts keeps private state, so calls go to the client itself). */
+function countingClient(client: Client, counts: LdapOperationCounts): Client {
+  return new Proxy(client, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const counted = (COUNTED as readonly (string | symbol)[]).includes(prop);
+      return (...args: unknown[]) => {
+        if (counted) counts[prop as (typeof COUNTED)[number]] += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 function refOf(a: AdAccount): AccountReference {
   return { id: a.guid, locator: a.dn };
 }
@@ -145,6 +180,10 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
   #client: Client | null = null;
   #connecting: Promise<Client> | null = null;
   readonly #knownOUs = new Set<string>();
+  /** Group name → DN of groups seen to exist: a grant then goes straight to the group. */
+  readonly #groupDNs = new Map<string, string>();
+  #sharedBase: string | undefined | null = null;
+  readonly #ops: LdapOperationCounts = { bind: 0, search: 0, add: 0, modify: 0, modifyDN: 0, del: 0 };
 
   constructor(config: AdConfigInput | AdConfig) {
     super();
@@ -166,6 +205,12 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   protected reference(a: AdAccount): AccountReference {
     return refOf(a);
+  }
+
+  /** The LDAP operations this connector has sent so far (a copy). */
+  ldapOperations(): LdapOperationCounts & { writes: number } {
+    const o = { ...this.#ops };
+    return { ...o, writes: o.add + o.modify + o.modifyDN + o.del };
   }
 
   // ------------------------------------------------------------------ connection
@@ -200,12 +245,13 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
         const isIp = /^[\d.]+$|:/.test(host);
         await client.startTLS({ ...this.#tlsSettings(), host, servername: isIp ? undefined : host });
       }
+      this.#ops.bind += 1;
       await client.bind(this.config.bindDN, this.#password);
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw mapLdapError(err, 'bind to Active Directory');
     }
-    return client;
+    return countingClient(client, this.#ops);
   }
 
   async #getClient(): Promise<Client> {
@@ -268,13 +314,14 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
   protected async findByEmployeeId(employeeId: string, everywhere = false): Promise<AdAccount[]> {
     if (blank(employeeId)) return [];
     const filter = `(&(objectClass=user)(objectCategory=person)(employeeID=${escapeFilterValue(employeeId.trim())}))`;
-    const bases = everywhere ? [this.config.baseDN] : searchOUsOf(this.config);
+    const shared = everywhere ? undefined : this.#sharedSearchBase();
+    const bases = everywhere ? [this.config.baseDN] : shared ? [shared] : searchOUsOf(this.config);
     const found = new Map<string, AdAccount>();
     for (const base of bases) {
       try {
         for (const e of await this.#search(base, filter, 'sub', this.#readAttributes())) {
           const a = toAccount(e, this.config.extraAttributes);
-          found.set(a.guid, a);
+          if (!shared || this.#within(a.dn, searchOUsOf(this.config))) found.set(a.guid, a);
         }
       } catch (err) {
         if (ldapCode(err) === 32) continue; // a search OU that does not exist (yet) holds nobody
@@ -286,14 +333,42 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   /** Inside a search OU or a managed OU (employees, disabled, location OUs): Tenure may change it. */
   #inScope(dn: string): boolean {
-    const within = (ou: string) => {
-      const want = normalizeDN(ou);
-      for (let p: string | undefined = splitDN(dn).parent; p; p = splitDN(p).parent) {
-        if (normalizeDN(p) === want) return true;
-      }
-      return false;
+    return this.#within(dn, [...searchOUsOf(this.config), ...managedOUsOf(this.config)]);
+  }
+
+  #within(dn: string, ous: string[]): boolean {
+    const wanted = new Set(ous.map(normalizeDN));
+    for (let p: string | undefined = splitDN(dn).parent; p; p = splitDN(p).parent)
+      if (wanted.has(normalizeDN(p))) return true;
+    return false;
+  }
+
+  /**
+   * One base for the correlation search instead of one search per search OU: their nearest common
+   * parent, when it lies below the base DN (results outside the search OUs are dropped). Not the
+   * whole domain: that search would scan every person in it.
+   */
+  #sharedSearchBase(): string | undefined {
+    if (this.#sharedBase !== null) return this.#sharedBase;
+    const ous = searchOUsOf(this.config);
+    const chain = (dn: string) => {
+      const out: string[] = [];
+      for (let p: string | undefined = dn; p; p = splitDN(p).parent) out.unshift(p);
+      return out;
     };
-    return [...searchOUsOf(this.config), ...managedOUsOf(this.config)].some(within);
+    let shared: string | undefined;
+    if (ous.length > 1) {
+      const chains = ous.map(chain);
+      const first = chains[0]!;
+      for (let i = 0; i < first.length; i++) {
+        if (chains.every((c) => c[i] !== undefined && normalizeDN(c[i]!) === normalizeDN(first[i]!))) shared = first[i];
+        else break;
+      }
+      const base = normalizeDN(this.config.baseDN);
+      if (shared && (normalizeDN(shared) === base || !this.#within(shared, [this.config.baseDN]))) shared = undefined;
+    }
+    this.#sharedBase = shared;
+    return shared;
   }
 
   #assertInScope(a: AdAccount, action: string): void {
@@ -512,70 +587,101 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   // ------------------------------------------------------------------ create
 
-  async create(desired: DesiredAccount): Promise<ActionResult> {
+  async create(desired: DesiredAccount, options: CreateOptions = {}): Promise<ActionResult> {
     this.#validate(desired);
-    const existing = await this.accountOf(desired.employeeId);
-    if (existing) {
-      // A retry after a create that got (partly) through: finish the remaining steps.
-      const a = await this.#finishCreate(existing, desired);
-      return {
-        account: refOf(a),
-        audit: [
-          this.audit('correlate', 'success', 'correlated to an existing account on employeeID', {
-            field: 'employeeID',
-          }),
-        ],
-      };
+    if (!options.absent) {
+      const existing = await this.accountOf(desired.employeeId);
+      if (existing) {
+        // A retry after a create that got (partly) through: finish the remaining steps.
+        const a = await this.#finishCreate(existing, desired);
+        return {
+          account: refOf(a),
+          audit: [
+            this.audit('correlate', 'success', 'correlated to an existing account on employeeID', {
+              field: 'employeeID',
+            }),
+          ],
+        };
+      }
+      const refusal = await this.createRefusal(desired.employeeId);
+      if (refusal) throw new TargetRejectedError(refusal);
     }
 
-    const refusal = await this.createRefusal(desired.employeeId);
-    if (refusal) throw new TargetRejectedError(refusal);
     const ou = this.#locationOU(desired.location, desired.departmentCode);
-    await this.#ensureOU(ou);
     const simple = this.#desiredSimple(desired);
-    const attrs: Record<string, string[] | string> = {
-      objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-      // 546 = normal + disabled + password not required: accepted before a password exists.
-      userAccountControl: String(UAC.NORMAL_ACCOUNT | UAC.ACCOUNTDISABLE | UAC.PASSWD_NOTREQD),
-    };
+    const enabled = options.enabled === true;
+    const attrs: Record<string, string[] | string> = { objectClass: ['top', 'person', 'organizationalPerson', 'user'] };
     for (const [k, v] of Object.entries(simple)) if (v !== undefined) attrs[k] = v;
     const proxies = this.#desiredProxies(desired, null);
     if (proxies.length) attrs.proxyAddresses = proxies;
     const manager = await this.#resolveManager(desired.managerLocator);
     if (manager) attrs.manager = manager;
-
-    let dn: string | undefined;
-    let lastErr: unknown;
-    for (const cn of this.#cnCandidates(desired.displayName, desired.employeeId)) {
-      const candidate = `${rdn('CN', cn)},${ou}`;
-      try {
-        await this.#op('create account', (c) => c.add(candidate, { ...attrs, cn }));
-        dn = candidate;
-        break;
-      } catch (err) {
-        lastErr = err;
-        if (ldapCode(err) !== 68) break;
-      }
-    }
-    if (!dn) {
-      if (ldapCode(lastErr) === 68) {
-        throw new TargetRejectedError(`could not create account: the name or username is already used in ${ou}`, {
-          code: 68,
-        });
-      }
-      throw mapLdapError(lastErr, 'create account');
-    }
-    const created = (await this.findByEmployeeId(desired.employeeId))[0];
-    if (!created) throw new Error('create account: the new account could not be read back');
-    const a = await this.#finishCreate(created, desired);
+    // The password and the final flags go in the add itself: AD takes unicodePwd on an add over an
+    // encrypted connection, and the config allows no other (LDAPS, or StartTLS on ldap://).
+    const pw = generatePassword({
+      length: 24,
+      avoid: [desired.username, desired.displayName, desired.givenName, desired.familyName],
+    });
+    const uac = UAC.NORMAL_ACCOUNT | (enabled ? 0 : UAC.ACCOUNTDISABLE);
+    const entry = [
+      ...Object.entries(attrs).map(([type, v]) => new Attribute({ type, values: Array.isArray(v) ? v : [v] })),
+      new Attribute({ type: 'userAccountControl', values: [String(uac)] }),
+      new Attribute({ type: 'unicodePwd', values: [unicodePwd(pw)] }),
+    ];
+    const dn = await this.#addAccount(ou, this.#cnCandidates(desired.displayName, desired.employeeId), entry);
+    // Only the reference is read back (objectGUID, and the DN as the directory spells it).
+    const { guid, dn: canonical } = await this.#referenceOf(dn);
     const details: Record<string, unknown> = {
       ou,
-      attributes: Object.keys(attrs)
-        .filter((k) => k !== 'objectClass')
+      attributes: [...Object.keys(attrs).filter((k) => k !== 'objectClass'), 'userAccountControl', 'cn']
+        .filter((k, i, all) => all.indexOf(k) === i)
         .sort(),
     };
     if (desired.managerLocator && manager === undefined) details.managerNotFound = true;
-    return this.result(refOf(a), 'create', 'success', 'created disabled account', details);
+    const account = { id: guid, locator: canonical };
+    const audit = [this.audit('create', 'success', `created ${enabled ? 'enabled' : 'disabled'} account`, details)];
+    if (enabled)
+      audit.push(this.audit('enable', 'success', 'enabled account (in the add)', { userAccountControl: { to: uac } }));
+    return { account, audit, enabled };
+  }
+
+  /** Adds the account under the first free CN; creates a derived location OU when the add says it is missing. */
+  async #addAccount(ou: string, candidates: string[], entry: Attribute[]): Promise<string> {
+    let ouChecked = this.#knownOUs.has(normalizeDN(ou));
+    let lastErr: unknown;
+    for (let i = 0; i < candidates.length;) {
+      const cn = candidates[i]!;
+      const dn = `${rdn('CN', cn)},${ou}`;
+      try {
+        await this.#op('create account', (c) => c.add(dn, [...entry, new Attribute({ type: 'cn', values: [cn] })]));
+        this.#knownOUs.add(normalizeDN(ou));
+        return dn;
+      } catch (err) {
+        lastErr = err;
+        if (ldapCode(err) === 32 && !ouChecked) {
+          ouChecked = true;
+          await this.#ensureOU(ou);
+          continue;
+        }
+        if (ldapCode(err) !== 68) break;
+        i += 1;
+      }
+    }
+    if (ldapCode(lastErr) === 68) {
+      throw new TargetRejectedError(`could not create account: the name or username is already used in ${ou}`, {
+        code: 68,
+      });
+    }
+    throw mapLdapError(lastErr, 'create account');
+  }
+
+  async #referenceOf(dn: string): Promise<{ guid: string; dn: string }> {
+    const e = await this.#search(dn, '(objectClass=user)', 'base', ['objectGUID', 'distinguishedName']).catch((err) => {
+      throw mapLdapError(err, 'read the new account');
+    });
+    if (!e[0]) throw new Error('create account: the new account could not be read back');
+    const a = toAccount(e[0]);
+    return { guid: a.guid, dn: a.dn };
   }
 
   /** Steps after the add, each idempotent: set a password while PASSWD_NOTREQD is still set, then flags = disabled. */
@@ -592,16 +698,16 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
         ),
       );
       const uac = (a.uac & ~UAC.PASSWD_NOTREQD) | UAC.ACCOUNTDISABLE | UAC.NORMAL_ACCOUNT;
-      await this.#setUac(a, uac);
+      await this.#setUac(a.guid, uac);
       return { ...a, uac };
     }
     return a;
   }
 
-  async #setUac(a: AdAccount, uac: number): Promise<void> {
+  async #setUac(guid: string, uac: number): Promise<void> {
     await this.#run('set userAccountControl', (c) =>
       c.modify(
-        guidDN(a.guid),
+        guidDN(guid),
         new Change({
           operation: 'replace',
           modification: new Attribute({ type: 'userAccountControl', values: [String(uac)] }),
@@ -693,7 +799,21 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
 
   // ------------------------------------------------------------------ enable / disable / delete
 
-  async enable(ref: AccountReference): Promise<ActionResult> {
+  async enable(ref: AccountReference, known?: KnownAccount): Promise<ActionResult> {
+    if (known?.createdNow) {
+      // Created by this connector in this step: in its location OU with exactly these flags.
+      if (known.enabled)
+        return { account: ref, audit: [this.audit('enable', 'unchanged', 'already enabled')], enabled: true };
+      const from = UAC.NORMAL_ACCOUNT | UAC.ACCOUNTDISABLE;
+      await this.#setUac(ref.id, UAC.NORMAL_ACCOUNT);
+      return {
+        account: ref,
+        audit: [
+          this.audit('enable', 'success', 'enabled account', { userAccountControl: { from, to: UAC.NORMAL_ACCOUNT } }),
+        ],
+        enabled: true,
+      };
+    }
     const a = await this.#readOrFail(ref, 'enable');
     this.#assertInScope(a, 'enable');
     const audit: AuditEntry[] = [];
@@ -718,7 +838,7 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
         throw new TargetRejectedError('enable: the account has no initial password yet (create did not complete)');
       }
       const uac = a.uac & ~UAC.ACCOUNTDISABLE;
-      await this.#setUac(a, uac);
+      await this.#setUac(a.guid, uac);
       audit.push(this.audit('enable', 'success', 'enabled account', { userAccountControl: { from: a.uac, to: uac } }));
     } else {
       audit.push(this.audit('enable', 'unchanged', 'already enabled'));
@@ -753,7 +873,7 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     this.#assertInScope(a, 'disable');
     const audit: AuditEntry[] = [];
     if (!(a.uac & UAC.ACCOUNTDISABLE)) {
-      await this.#setUac(a, a.uac | UAC.ACCOUNTDISABLE);
+      await this.#setUac(a.guid, a.uac | UAC.ACCOUNTDISABLE);
       audit.push(this.audit('disable', 'success', 'disabled account'));
     }
     let dn = a.dn;
@@ -838,75 +958,90 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
     return e.length > 0;
   }
 
-  async grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
-    const a = await this.#readOrFail(ref, 'grant permission');
-    this.#assertInScope(a, 'grant permission');
-    const g = await this.#group(permission, permission.createIfMissing === true);
-    if (!g) throw new TargetRejectedError(`grant permission: group ${permission.name} does not exist`, { code: 32 });
-    const audit: AuditEntry[] = [];
-    if (g.created)
-      audit.push(
-        this.audit('grantPermission', 'success', `created group ${permission.name}`, {
-          group: permission.name,
-          created: true,
-        }),
-      );
+  /** One membership change straight on the group's DN: done, nothing to do, or the group is not there. */
+  async #changeMember(
+    op: 'add' | 'delete',
+    groupDN: string,
+    userDN: string,
+  ): Promise<'changed' | 'unchanged' | 'noGroup'> {
+    const context = op === 'add' ? 'grant permission' : 'revoke permission';
     try {
-      await this.#op('grant permission', (c) =>
+      await this.#op(context, (c) =>
         c.modify(
-          g.dn,
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [a.dn] }) }),
+          groupDN,
+          new Change({ operation: op, modification: new Attribute({ type: 'member', values: [userDN] }) }),
         ),
       );
-      audit.push(this.audit('grantPermission', 'success', `granted ${permission.name}`, { group: permission.name }));
+      return 'changed';
     } catch (err) {
       const code = ldapCode(err);
-      if ((code === 68 || code === 20) && (await this.#isMember(g.dn, a.dn))) {
+      if (code === 32) return 'noGroup';
+      if (op === 'add' && (code === 68 || code === 20) && (await this.#isMember(groupDN, userDN))) return 'unchanged';
+      if (op === 'delete' && (code === 53 || code === 16) && !(await this.#isMember(groupDN, userDN)))
+        return 'unchanged';
+      throw mapLdapError(err, context);
+    }
+  }
+
+  /**
+   * Grants by the group's known DN (the cache, else the DN its name gives): no look-up first. Only
+   * when the directory says the group is not there is it looked up (and created when allowed).
+   */
+  async grantPermission(ref: AccountReference, permission: PermissionRef, known?: KnownAccount): Promise<ActionResult> {
+    let userDN = ref.locator;
+    if (!known?.createdNow) {
+      const a = await this.#readOrFail(ref, 'grant permission');
+      this.#assertInScope(a, 'grant permission');
+      userDN = a.dn;
+    }
+    const audit: AuditEntry[] = [];
+    let groupDN = this.#groupDNs.get(permission.name) ?? this.#groupDN(permission.name);
+    let done = await this.#changeMember('add', groupDN, userDN);
+    if (done === 'noGroup') {
+      this.#groupDNs.delete(permission.name);
+      const g = await this.#group(permission, permission.createIfMissing === true);
+      if (!g) throw new TargetRejectedError(`grant permission: group ${permission.name} does not exist`, { code: 32 });
+      if (g.created)
         audit.push(
-          this.audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, {
+          this.audit('grantPermission', 'success', `created group ${permission.name}`, {
             group: permission.name,
+            created: true,
           }),
         );
-      } else throw mapLdapError(err, 'grant permission');
+      groupDN = g.dn;
+      done = await this.#changeMember('add', groupDN, userDN);
+      if (done === 'noGroup') throw accountGone('grant permission', ref.id, 32);
     }
-    return { account: refOf(a), audit };
+    this.#groupDNs.set(permission.name, groupDN);
+    audit.push(
+      done === 'changed'
+        ? this.audit('grantPermission', 'success', `granted ${permission.name}`, { group: permission.name })
+        : this.audit('grantPermission', 'unchanged', `already a member of ${permission.name}`, {
+            group: permission.name,
+          }),
+    );
+    return { account: { id: ref.id, locator: userDN }, audit };
   }
 
   async revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult> {
     const a = await this.#read(ref);
     if (!a) return this.gone('revokePermission', { group: permission.name });
     this.#assertInScope(a, 'revoke permission');
-    const g = await this.#group(permission, false);
-    if (!g)
-      return {
-        account: refOf(a),
-        audit: [
-          this.audit('revokePermission', 'unchanged', `group ${permission.name} does not exist`, {
-            group: permission.name,
-          }),
-        ],
-      };
-    try {
-      await this.#op('revoke permission', (c) =>
-        c.modify(
-          g.dn,
-          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [a.dn] }) }),
-        ),
-      );
-    } catch (err) {
-      const code = ldapCode(err);
-      if ((code === 53 || code === 16 || code === 32) && !(await this.#isMember(g.dn, a.dn))) {
-        return {
-          account: refOf(a),
-          audit: [
-            this.audit('revokePermission', 'unchanged', `not a member of ${permission.name}`, {
-              group: permission.name,
-            }),
-          ],
-        };
-      }
-      throw mapLdapError(err, 'revoke permission');
+    const unchanged = (message: string) => ({
+      account: refOf(a),
+      audit: [this.audit('revokePermission', 'unchanged', message, { group: permission.name })],
+    });
+    const cached = this.#groupDNs.get(permission.name) ?? this.#groupDN(permission.name);
+    let done = await this.#changeMember('delete', cached, a.dn);
+    if (done === 'noGroup') {
+      this.#groupDNs.delete(permission.name);
+      const g = await this.#group(permission, false);
+      if (!g) return unchanged(`group ${permission.name} does not exist`);
+      done = await this.#changeMember('delete', g.dn, a.dn);
+      if (done === 'noGroup') return unchanged(`not a member of ${permission.name}`);
+      this.#groupDNs.set(permission.name, g.dn);
     }
+    if (done === 'unchanged') return unchanged(`not a member of ${permission.name}`);
     return this.result(refOf(a), 'revokePermission', 'success', `revoked ${permission.name}`, {
       group: permission.name,
     });

@@ -7,7 +7,9 @@ import type {
   AccountReference,
   ActionResult,
   AuditEntry,
+  CreateOptions,
   DesiredAccount,
+  KnownAccount,
   Outcome,
   PermissionRef,
   TargetAction,
@@ -28,12 +30,16 @@ const GONE: Partial<Record<TargetAction, string>> = {
 export abstract class TargetConnectorBase implements TargetConnector {
   abstract readonly id: string;
   abstract correlate(employeeId: string): Promise<AccountReference | null>;
-  abstract create(desired: DesiredAccount): Promise<ActionResult>;
+  abstract create(desired: DesiredAccount, options?: CreateOptions): Promise<ActionResult>;
   abstract update(ref: AccountReference, desired: DesiredAccount): Promise<ActionResult>;
-  abstract enable(ref: AccountReference): Promise<ActionResult>;
+  abstract enable(ref: AccountReference, known?: KnownAccount): Promise<ActionResult>;
   abstract disable(ref: AccountReference): Promise<ActionResult>;
   abstract delete(ref: AccountReference): Promise<ActionResult>;
-  abstract grantPermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
+  abstract grantPermission(
+    ref: AccountReference,
+    permission: PermissionRef,
+    known?: KnownAccount,
+  ): Promise<ActionResult>;
   abstract revokePermission(ref: AccountReference, permission: PermissionRef): Promise<ActionResult>;
   abstract listPermissions(ref: AccountReference): Promise<string[]>;
   abstract isTaken(

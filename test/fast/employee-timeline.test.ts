@@ -125,6 +125,44 @@ function recordingActivities() {
       record('findAccount');
       return null;
     },
+    // The reconcile step, recorded as the single actions it stands for (in their order).
+    async reconcileAccount(call) {
+      record('reconcileAccount');
+      const created = !call.account;
+      let enabled = created ? false : call.enabled;
+      const result = { enabledNow: false, disabledNow: false };
+      if (created) record('createAccount', call.desired.departmentCode ?? '');
+      else if (call.update) record('updateAccount', call.desired.departmentCode ?? '');
+      const have = call.fullCheck ? [...held] : created ? [] : [...call.held];
+      for (const p of call.permissions.filter((x) => !have.includes(x.name))) {
+        record('grantPermission', p.name);
+        held.add(p.name);
+        have.push(p.name);
+      }
+      for (const name of have.filter((n) => !call.permissions.some((p) => p.name === n))) {
+        record('revokePermission', name);
+        held.delete(name);
+        have.splice(have.indexOf(name), 1);
+      }
+      if (call.enable && (!enabled || call.fullCheck)) {
+        record('enableAccount');
+        enabled = result.enabledNow = true;
+      } else if (!call.enable && (enabled || call.disableAnyway)) {
+        record('disableAccount');
+        enabled = false;
+        result.disabledNow = true;
+      }
+      for (const p of call.oneOff) record('grantPermission', p.name);
+      return {
+        ...ok('reconcile'),
+        ...result,
+        created,
+        origin: created ? ('created' as const) : undefined,
+        enabled,
+        permissions: have,
+        oneOffDone: call.oneOff.map((p) => p.name),
+      };
+    },
   };
   const mail: ManagerMailActivities = {
     async notifyManagerOf(req) {
