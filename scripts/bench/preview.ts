@@ -10,8 +10,9 @@
  * action written to a CSV file as it is planned, as `tenure preview --source ID --csv FILE` does).
  * Prints the time of both, the preview's CPU time and the preview process's peak RSS.
  * Goal: preview ≤ 30 s and ≤ 500 MB at 50,000. On a shared machine compare CPU time, not wall time.
- * Without Temporal (no TEMPORAL_ADDRESS) no workflow is queried; with it, running employee
- * workflows are listed first (none on the bench's own task queue).
+ * Without Temporal (no TEMPORAL_ADDRESS) no workflow is listed; with it, running employee
+ * workflows are listed first (none on the bench's own task queue). With DATABASE_URL, what each
+ * person holds is read from the vault, as `tenure preview` does (nothing, for these new keys).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { previewTenant } from '../../activities/preview.js';
 import { previewCsvFile } from '../../cli/commands/preview.js';
 import { Person } from '../../domain/model.js';
 import { parseRules } from '../../domain/rules.js';
+import pg from 'pg';
 import { connectClient } from '../../workers/temporal-connection.js';
 import { simulatedRaet } from './raet-tenant.js';
 
@@ -75,6 +77,9 @@ async function fetchPhase(): Promise<void> {
 
 async function previewPhase(file: string): Promise<void> {
   const client = process.env.TEMPORAL_ADDRESS ? await connectClient() : undefined;
+  const vault = process.env.DATABASE_URL
+    ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 })
+    : undefined;
   try {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -117,6 +122,7 @@ rules:
         rules,
         client,
         taskQueue: `bench-preview-${Date.now()}`,
+        held: vault,
         persons: { imported: persons },
         onAction: csv.add,
         maxActions: 0,
@@ -148,5 +154,6 @@ rules:
     );
   } finally {
     await client?.connection.close();
+    await vault?.end();
   }
 }
