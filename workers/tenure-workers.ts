@@ -57,9 +57,9 @@ export interface TenureSettings {
   adMaxConcurrent: number;
   /**
    * Employee workflows the lifecycle worker keeps in memory (TENURE_MAX_CACHED_WORKFLOWS). Each
-   * cached one costs about 0.4 MiB; an evicted one is replayed from its history when it wakes. The
-   * SDK's default grows with the machine's memory (thousands here), which at 10,000 sleeping
-   * employees held 4.6 GiB; 1,000 keeps the worker near 1 GiB (scripts/bench/sleeping.ts).
+   * cached one costs about 1 MiB (measured: docs/temporal.md "Worker cache"); an evicted one is
+   * replayed from its history when it wakes. The SDK's default grows with the machine's memory
+   * (thousands here).
    */
   maxCachedWorkflows: number;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
