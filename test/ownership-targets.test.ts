@@ -29,26 +29,36 @@ rules:
       entra: { accountAccess: true, dynamicPermissions: ["dept-{department.code}"] }
 `;
 
+/** The harness with AD, and HelloID and Entra ID on their simulators (tenant names `*-<tenant>`). */
+async function startWithSimulators(rules: string, tenant: string) {
+  const helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
+  await helloid.start();
+  const graph = new GraphSimulator({
+    tenantId: `tenant-${tenant}`,
+    clientId: `client-${tenant}`,
+    clientSecret: SECRET,
+  });
+  await graph.start();
+  const h = await startHarness(rules, {
+    HELLOID_URL: helloid.url,
+    HELLOID_API_KEY: 'sim-key',
+    HELLOID_API_SECRET: SECRET,
+    ENTRA_TENANT_ID: `tenant-${tenant}`,
+    ENTRA_CLIENT_ID: `client-${tenant}`,
+    ENTRA_CLIENT_SECRET: SECRET,
+    GRAPH_URL: graph.graphUrl,
+    LOGIN_URL: graph.url,
+  });
+  return { h, helloid, graph };
+}
+
 describe('reprovision revokes only managed permissions in Entra ID and HelloID', () => {
   let h: Harness;
   let helloid: HelloIdSimulator;
   let graph: GraphSimulator;
 
   before(async () => {
-    helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
-    await helloid.start();
-    graph = new GraphSimulator({ tenantId: 'tenant-own', clientId: 'client-own', clientSecret: SECRET });
-    await graph.start();
-    h = await startHarness(RULES, {
-      HELLOID_URL: helloid.url,
-      HELLOID_API_KEY: 'sim-key',
-      HELLOID_API_SECRET: SECRET,
-      ENTRA_TENANT_ID: 'tenant-own',
-      ENTRA_CLIENT_ID: 'client-own',
-      ENTRA_CLIENT_SECRET: SECRET,
-      GRAPH_URL: graph.graphUrl,
-      LOGIN_URL: graph.url,
-    });
+    ({ h, helloid, graph } = await startWithSimulators(RULES, 'own'));
   });
   after(async () => {
     await h?.stop();
@@ -121,20 +131,7 @@ describe('adoption in Entra ID and HelloID: names kept, or the generated ones wi
   let graph: GraphSimulator;
 
   before(async () => {
-    helloid = new HelloIdSimulator(undefined, { apiSecret: SECRET });
-    await helloid.start();
-    graph = new GraphSimulator({ tenantId: 'tenant-adopt', clientId: 'client-adopt', clientSecret: SECRET });
-    await graph.start();
-    h = await startHarness(ADOPT_RULES, {
-      HELLOID_URL: helloid.url,
-      HELLOID_API_KEY: 'sim-key',
-      HELLOID_API_SECRET: SECRET,
-      ENTRA_TENANT_ID: 'tenant-adopt',
-      ENTRA_CLIENT_ID: 'client-adopt',
-      ENTRA_CLIENT_SECRET: SECRET,
-      GRAPH_URL: graph.graphUrl,
-      LOGIN_URL: graph.url,
-    });
+    ({ h, helloid, graph } = await startWithSimulators(ADOPT_RULES, 'adopt'));
   });
   after(async () => {
     await h?.stop();
