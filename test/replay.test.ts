@@ -71,6 +71,32 @@ describe('replay of recorded histories against the current workflow code', () =>
     );
   });
 
+  test('planning, reservation and announcement shapes: activities before the patch, local activities after', () => {
+    const shapeOf = (f: string) => {
+      const events = loadFixture(f).events;
+      return {
+        scheduled: new Set(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)),
+        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+      };
+    };
+    const employees = files.filter((f) => f.startsWith('employee-')).map(shapeOf);
+    assert.ok(
+      employees.some((e) => e.scheduled.has('planPerson') && e.scheduled.has('reserveIdentity') && e.markers === 0),
+      'a history from before patch local-planning-and-reservation',
+    );
+    assert.ok(
+      employees.some(
+        (e) =>
+          e.markers >= 3 &&
+          e.scheduled.has('reconcileAccount') &&
+          !e.scheduled.has('planPerson') &&
+          !e.scheduled.has('reserveIdentity') &&
+          !e.scheduled.has('announceAccount'),
+      ),
+      'a history of local planning, reservation and announcement',
+    );
+  });
+
   test('every fixture replays without a determinism error', async () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: loadFixture(f) }));
     const failures: string[] = [];
