@@ -97,6 +97,22 @@ describe('replay of recorded histories against the current workflow code', () =>
     );
   });
 
+  test('both poll shapes are there: batch after batch, and bulk batches paced by awaitCapacity', () => {
+    const activitiesOf = (f: string) =>
+      loadFixture(f)
+        .events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((n): n is string => !!n);
+    const polls = files.filter((f) => f.startsWith('poll-')).map(activitiesOf);
+    assert.ok(
+      polls.some((a) => a.includes('signalChanges') && !a.includes('awaitCapacity')),
+      'a poll history from before patch paced-bulk-signals (or an interactive poll)',
+    );
+    assert.ok(
+      polls.some((a) => a.filter((n) => n === 'signalChanges').length >= 2 && a.includes('awaitCapacity')),
+      'a bulk poll that waited for capacity between its batches',
+    );
+  });
+
   test('every fixture replays without a determinism error', async () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: loadFixture(f) }));
     const failures: string[] = [];
