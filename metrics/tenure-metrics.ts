@@ -63,6 +63,8 @@ export interface TenureMetricsOptions {
   personsCacheMs?: number;
   /** Process metrics (CPU, memory, event loop) under the `tenure_` prefix. Default on. */
   processMetrics?: boolean;
+  /** LDAP operations each directory connector has sent since the worker started, by operation. */
+  ldapOperations?: () => { target: string; counts: Record<string, number> }[];
 }
 
 export class TenureMetrics {
@@ -178,6 +180,20 @@ export class TenureMetrics {
         this.set((counts.byHealth.failed ?? 0) + (counts.byHealth.retrying ?? 0));
       },
     });
+    const ldapOperations = options.ldapOperations;
+    if (ldapOperations) {
+      new client.Counter({
+        name: 'tenure_ldap_operations_total',
+        help: 'LDAP operations sent to each directory target, per operation (bind, search, add, modify, modifyDN, del).',
+        labelNames: ['target', 'operation'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { target, counts } of ldapOperations())
+            for (const [operation, n] of Object.entries(counts)) if (n > 0) this.inc({ target, operation }, n);
+        },
+      });
+    }
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry, prefix: 'tenure_' });
   }
 

@@ -85,6 +85,7 @@ rules:
     assert.equal(sampleValue(before, 'tenure_rules_info', { version: 'metrics-1' }), 1);
     const createdBefore = sampleValue(before, 'tenure_target_actions_total', { target: 'ad', action: 'create' });
     const activeBefore = sampleValue(before, 'tenure_persons', { state: 'active' });
+    const addsBefore = sampleValue(before, 'tenure_ldap_operations_total', { target: 'ad', operation: 'add' });
 
     const key = h.key();
     h.writeExport([{ key, nick: 'Metrics', family: 'Meter', contract: `${key}c1`, start: '2020-01-01', dept: 'ZORG' }]);
@@ -117,6 +118,13 @@ rules:
       sampleValue(after, 'tenure_activity_duration_seconds_count', { activity: 'reconcileAccount', outcome: 'ok' }) >=
         1,
     );
+
+    // The AD connector's own operation counts: the new hire's add and its searches.
+    assert.ok(
+      sampleValue(after, 'tenure_ldap_operations_total', { target: 'ad', operation: 'add' }) >= addsBefore + 1,
+      'the LDAP add was counted',
+    );
+    assert.ok(sampleValue(after, 'tenure_ldap_operations_total', { target: 'ad', operation: 'search' }) >= 1);
 
     // Visibility is eventually consistent and cached for 15 s: wait for the active count to move.
     const moved = await eventually(

@@ -219,7 +219,11 @@ export async function createTenureWorkers(opts: {
   const correlationValue = correlationFor(settings.env.TENURE_CORRELATION, sources.size);
   const mailer = Mailer.fromEnv(settings.env);
   const namespace = opts.namespace ?? settings.env.TEMPORAL_NAMESPACE ?? 'default';
-  const metrics = new TenureMetrics({ rulesVersion: rules.version, persons: visibilityCounter(opts.client) });
+  const metrics = new TenureMetrics({
+    rulesVersion: rules.version,
+    persons: visibilityCounter(opts.client),
+    ldapOperations: () => ldapOperationsOf(targets),
+  });
   const alertSettings = alertSettingsFromEnv(settings.env);
   const templates = new MailTemplates(templateSettingsFromEnv(settings.env));
   const alerts = new AdminAlerts({ pool, settings: alertSettings, templates, mailer });
@@ -333,4 +337,16 @@ export async function createTenureWorkers(opts: {
       await pool.end();
     },
   };
+}
+
+/** The operation counts of the connectors that speak LDAP (those with `ldapOperations`). */
+function ldapOperationsOf(targets: Map<string, TargetConnector>): { target: string; counts: Record<string, number> }[] {
+  const out: { target: string; counts: Record<string, number> }[] = [];
+  for (const [target, c] of targets) {
+    const counted = (c as Partial<{ ldapOperations(): Record<string, number> }>).ldapOperations;
+    if (typeof counted !== 'function') continue;
+    const { writes: _writes, ...counts } = counted.call(c);
+    out.push({ target, counts });
+  }
+  return out;
 }
