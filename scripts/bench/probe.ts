@@ -61,13 +61,13 @@ sources:
   /** Hires the probe person: polls their source and waits for the account in AD. */
   async hire(client: Client, ldap: LdapClient, timeoutMs = 60_000): Promise<void> {
     await this.poll(client);
-    await this.waitForTitle(ldap, this.person.title[0], timeoutMs);
+    await this.waitForTitle(ldap, this.person.title[1], timeoutMs);
   }
 
   /** Changes the title, polls, and times the way to AD. */
   async measure(client: Client, ldap: LdapClient, label: string, loadEnabledAt?: number): Promise<ProbeMeasurement> {
     const title = `Probe ${label} ${this.polls}`;
-    this.person = { ...this.person, title: [title, this.person.title[1]] };
+    this.person = { ...this.person, title: [this.person.title[0], title] };
     writeFileSync(this.exportPath, csvOf([this.person]));
     const start = Date.now();
     const pollDone = this.poll(client).then(() => Date.now());
@@ -75,6 +75,11 @@ sources:
     const totalMs = Date.now() - start;
     const pollMs = (await pollDone) - start;
     return { label, totalMs, pollMs, ...(loadEnabledAt !== undefined ? { loadEnabledAt } : {}) };
+  }
+
+  /** The probe person's key as the workflows know it (`<source>:<key>`). */
+  get personKey(): string {
+    return `${this.sourceId}:${this.person.key}`;
   }
 
   private async poll(client: Client): Promise<PollSummary> {

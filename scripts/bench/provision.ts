@@ -27,6 +27,7 @@ import { employeeWorkflowId } from '../../domain/model.js';
 import { displayName, familyDisplayName } from '../../domain/naming.js';
 import { connectClient } from '../../workers/temporal-connection.js';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
+import { SingleChangeProbe, type ProbeMeasurement } from './probe.js';
 import {
   ROOT,
   ZONE,
@@ -81,6 +82,10 @@ export interface BenchOptions {
   skipRaw: boolean;
   /** Start even when another worker seems to poll Tenure's task queues. */
   force: boolean;
+  /** The single-change probe (scripts/bench/probe.ts): during the load and with idle queues. */
+  probe: boolean;
+  /** Where the bench's worker serves /metrics (the LDAP operation counts are read from it). */
+  metricsPort: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -97,6 +102,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'ad-concurrency': { type: 'string' },
       'skip-raw': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
+      'no-probe': { type: 'boolean', default: false },
+      'metrics-port': { type: 'string', default: '19464' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -124,6 +131,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     adConcurrency: values['ad-concurrency'] ? int('ad-concurrency', values['ad-concurrency'], 1, 64) : undefined,
     skipRaw: values['skip-raw'],
     force: values.force,
+    probe: !values['no-probe'],
+    metricsPort: int('metrics-port', values['metrics-port'], 1024, 65535),
   };
 }
 
@@ -200,6 +209,10 @@ interface TenureFigures {
   workerCpuS?: number;
   /** CPU seconds of each server during the measurement (Temporal, Samba, PostgreSQL). */
   serverCpuS?: Record<string, number>;
+  /** LDAP operations the worker's AD connector sent during the measurement, by operation. */
+  ldapOps?: Record<string, number>;
+  probes: ProbeMeasurement[];
+  probeError?: string;
 }
 
 interface RawFigures {
@@ -262,6 +275,7 @@ async function main(): Promise<number> {
     signalSource: 'workflow start time (visibility)',
     timedOut: false,
     maxSampledRssKb: 0,
+    probes: [],
   };
   let raw: RawFigures | undefined;
   const persons: BenchPerson[] = [];
@@ -305,6 +319,9 @@ async function main(): Promise<number> {
     const rulesPath = join(dir, 'rules.yaml');
     writeFileSync(exportPath, csvOf(persons));
     writeFileSync(rulesPath, rulesOf({ version: `bench-${runId}`, enableAt: wall.time, staticGroup }));
+    const probe = opts.probe
+      ? new SingleChangeProbe({ dir, runId, startDate: wall.date, departmentCodes, baseDN })
+      : undefined;
     const check = await new FileSource({ id: sourceId, path: exportPath }).fetchAll();
     if (check.errors.length || check.persons.length !== opts.count) {
       throw new Error(
@@ -327,6 +344,9 @@ async function main(): Promise<number> {
         // Measured without encryption unless keys are in the environment.
         TENURE_PAYLOADS_PLAINTEXT: '1',
         ...(opts.adConcurrency ? { TENURE_AD_MAX_CONCURRENT: String(opts.adConcurrency) } : {}),
+        TENURE_METRICS_PORT: String(opts.metricsPort),
+        // The probe's source sits next to the load's; employeeID stays the bare key for both.
+        ...(probe ? { TENURE_CONFIG_FILE: probe.configPath, TENURE_CORRELATION: 'bare' } : {}),
         // Nobody has a manager, so no mail is sent; the mailer still wants a configuration.
         SMTP_HOST: '127.0.0.1',
         SMTP_PORT: '9',
@@ -345,8 +365,16 @@ async function main(): Promise<number> {
       const m = memoryOf(w.pid);
       if (m && m.rssKb > figures.maxSampledRssKb) figures.maxSampledRssKb = m.rssKb;
     }, 250);
+    if (probe) {
+      t = Date.now();
+      await probe.hire(client, ldap);
+      console.log(`  probe person hired through source ${probe.sourceId} in ${secs(Date.now() - t)}`);
+    }
+    const probeLdap = probe ? await boundLdap() : undefined;
+    let duringLoad: Promise<void> | undefined;
     const cpuBefore = cpuSecondsOf(w.pid);
     const serversBefore = serverCpuSeconds();
+    const ldapBefore = await ldapOperationsOf(opts.metricsPort);
 
     await sleep(pollAt - Date.now());
     figures.pollStart = Date.now();
@@ -397,6 +425,13 @@ async function main(): Promise<number> {
             `enabled ${r.enabled}/${opts.count}${r.failed ? `  failed audit rows ${r.failed}` : ''}`,
         );
       }
+      if (probe && probeLdap && !duringLoad && r.enabled >= opts.count / 3) {
+        console.log(`  probe: a single change polled now (${r.enabled}/${opts.count} enabled)`);
+        duringLoad = probe
+          .measure(client, probeLdap, 'during the load', r.enabled)
+          .then((m) => void figures.probes.push(m))
+          .catch((err: unknown) => void (figures.probeError = (err as Error).message));
+      }
       if (r.enabled >= opts.count) break;
       if (r.created + r.enabled !== lastProgress) {
         lastProgress = r.created + r.enabled;
@@ -426,6 +461,9 @@ async function main(): Promise<number> {
       await sleep(1000);
     }
     const measuredUntil = Date.now();
+    const ldapAfter = await ldapOperationsOf(opts.metricsPort);
+    if (ldapBefore && ldapAfter)
+      figures.ldapOps = Object.fromEntries(Object.entries(ldapAfter).map(([op, n]) => [op, n - (ldapBefore[op] ?? 0)]));
     figures.peakRssKb = memoryOf(w.pid)?.hwmKb;
     figures.workerCpuS = cpuSecondsOf(w.pid) - cpuBefore;
     const serversAfter = serverCpuSeconds();
@@ -476,6 +514,19 @@ async function main(): Promise<number> {
     // enabled up to the last enable (the others were waiting for nothing, see the README).
     if (figures.enabled < opts.count && !figures.stalled) figures.lastEnable = measuredUntil;
 
+    if (probe && probeLdap) {
+      await duringLoad;
+      await probe
+        .measure(client, probeLdap, 'idle queues')
+        .then((m) => void figures.probes.push(m))
+        .catch((err: unknown) => void (figures.probeError ??= (err as Error).message));
+      await client.workflow
+        .getHandle(employeeWorkflowId(probe.personKey))
+        .terminate('benchmark finished')
+        .catch(() => undefined);
+      await probeLdap.unbind().catch(() => undefined);
+    }
+
     // Stop the Tenure side before the raw run, so both have the directory to themselves.
     await terminateEmployees(client, sourceId, persons);
     await client.workflow
@@ -515,9 +566,14 @@ async function main(): Promise<number> {
       return undefined;
     });
     if (cleanupLdap) {
-      await cleanup(cleanupLdap, { baseDN, groupsOU, keyPrefix, staticGroup, departmentCodes, rawOU }).catch((err) =>
-        console.error(`  cleanup failed: ${ldapError(err)}`),
-      );
+      await cleanup(cleanupLdap, {
+        baseDN,
+        groupsOU,
+        keyPrefixes: [keyPrefix, `p${runId}`],
+        staticGroup,
+        departmentCodes,
+        rawOU,
+      }).catch((err) => console.error(`  cleanup failed: ${ldapError(err)}`));
       await cleanupLdap.unbind().catch(() => undefined);
     }
     await db.end().catch(() => undefined);
@@ -649,22 +705,24 @@ async function cleanup(
   o: {
     baseDN: string;
     groupsOU: string;
-    keyPrefix: string;
+    keyPrefixes: string[];
     staticGroup: string;
     departmentCodes: string[];
     rawOU: string;
   },
 ): Promise<void> {
   const t = Date.now();
-  // Tenure's accounts: wherever they are (location OUs, the disabled OU), by the run's employeeID prefix.
-  const { searchEntries: mine } = await ldap.search(o.baseDN, {
-    scope: 'sub',
-    filter: `(&(objectClass=user)(employeeID=${escapeFilterValue(o.keyPrefix)}*))`,
-    attributes: ['dn'],
-    paged: { pageSize: 1000 },
-  });
+  // Tenure's accounts: wherever they are (location OUs, the disabled OU), by the run's employeeID prefixes.
   let deleted = 0;
-  for (const e of mine) if (await delIgnoringMissing(ldap, e.dn)) deleted++;
+  for (const prefix of o.keyPrefixes) {
+    const { searchEntries: mine } = await ldap.search(o.baseDN, {
+      scope: 'sub',
+      filter: `(&(objectClass=user)(employeeID=${escapeFilterValue(prefix)}*))`,
+      attributes: ['dn'],
+      paged: { pageSize: 1000 },
+    });
+    for (const e of mine) if (await delIgnoringMissing(ldap, e.dn)) deleted++;
+  }
   let groups = 0;
   for (const name of [o.staticGroup, ...o.departmentCodes.map((c) => `dept-${c}`)]) {
     if (await delIgnoringMissing(ldap, `${rdn('CN', name)},${o.groupsOU}`)) groups++;
@@ -689,6 +747,22 @@ async function cleanup(
 }
 
 // ------------------------------------------------------------------ report
+
+/** The worker's tenure_ldap_operations_total for target ad, by operation; undefined when unreadable. */
+async function ldapOperationsOf(port: number): Promise<Record<string, number> | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^tenure_ldap_operations_total\{([^}]*)\} (\S+)$/gm)) {
+      const labels = m[1]!;
+      const op = /operation="([^"]+)"/.exec(labels)?.[1];
+      if (op && /target="ad"/.test(labels)) out[op] = (out[op] ?? 0) + Number(m[2]);
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
 
 function perOp(raw: RawFigures, k: keyof RawFigures['opMs']): string {
   return raw.done ? `${(raw.opMs[k] / raw.done).toFixed(1)} ms` : 'n/a';
@@ -743,6 +817,21 @@ function report(opts: BenchOptions, f: TenureFigures, raw: RawFigures | undefine
         .join(', ')})`,
     );
   }
+  if (f.ldapOps && f.enabled > 0) {
+    const per = (n: number) => (n / f.enabled).toFixed(2);
+    const ops = f.ldapOps;
+    const writes = (ops.add ?? 0) + (ops.modify ?? 0) + (ops.modifyDN ?? 0) + (ops.del ?? 0);
+    lines.push(
+      `  LDAP ops      per person: ${per(ops.search ?? 0)} searches, ${per(writes)} writes (add ${per(ops.add ?? 0)}, modify ${per(ops.modify ?? 0)}), ` +
+        `${per(ops.bind ?? 0)} binds (tenure_ldap_operations_total, ${f.enabled} persons)`,
+    );
+  }
+  for (const p of f.probes)
+    lines.push(
+      `  single change ${p.label}${p.loadEnabledAt !== undefined ? ` (${p.loadEnabledAt}/${n} enabled)` : ''}: ` +
+        `poll start → in AD ${secs(p.totalMs)} (the poll itself ${secs(p.pollMs)})`,
+    );
+  if (f.probeError) lines.push(`  single change FAILED: ${f.probeError}`);
   if (raw) {
     lines.push(
       `  raw ldapts    ${raw.done}/${n} persons (add disabled, unicodePwd, enable, 2 group adds) in ${secs(raw.ms)} → ` +
