@@ -35,7 +35,12 @@ describe('the project-started dev server', () => {
       connection,
       taskQueue,
       workflowBundle: bundle,
-      activities: createConnectivityActivities(connectivityDepsFromEnv()),
+      activities: createConnectivityActivities(
+        connectivityDepsFromEnv(process.env, [
+          { id: 'ad', kind: 'ad' },
+          { id: 'spendcloud', kind: 'spendcloud' },
+        ]),
+      ),
     });
     // A native connection left open keeps the test process alive after its tests.
     const report = await worker
