@@ -17,7 +17,8 @@
  * Then run `node --import tsx --test test/replay.test.ts` and commit the changed fixtures.
  * A fixture of a new, patched shape is a copy of a recorded one under a name of its own (the
  * employee-v3-one-mail-per-event-* files: the manager mails of the patch `one-mail-per-event`;
- * employee-v4-reconcile-step-*: one reconcile activity per target, patch `reconcile-account-step`).
+ * employee-v4-reconcile-step-*: one reconcile activity per target, patch `reconcile-account-step`;
+ * employee-role-in-plan-*: plans carrying each target's role from its descriptor, no patch).
  * Record into a scratch directory (the first argument) so the fixtures of older shapes stay.
  */
 // No encryption for the fixtures: cleared before anything reads the environment.

@@ -2,6 +2,7 @@
 // workflow bundle (workers/workflow-bundle.ts). A change to workflow code that would break running
 // employees (a command added, removed or reordered without patching) fails here.
 // Re-record after an intended, patched change: scripts/record-histories.ts (see its header).
+// employee-role-in-plan-*: plans that carry each target's role and permission noun (target descriptors).
 import './support/quiet-runtime.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -68,6 +69,34 @@ describe('replay of recorded histories against the current workflow code', () =>
     assert.ok(
       employees.some((a) => a.has('reconcileAccount') && !a.has('createAccount') && !a.has('writeBackToSource')),
       'a history of the reconcile step (no write-back call for a file source)',
+    );
+  });
+
+  test('plans with and without the target role (descriptors): the workflow reads the role, else the kind', () => {
+    /** The target roles of every planPerson result in a fixture (undefined: a plan from before descriptors). */
+    const rolesOf = (f: string) => {
+      const h = loadFixture(f);
+      const planIds = new Set(
+        h.events
+          .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planPerson')
+          .map((e) => String(e.eventId)),
+      );
+      return h.events.flatMap((e) => {
+        const done = e.activityTaskCompletedEventAttributes;
+        if (!done || !planIds.has(String(done.scheduledEventId))) return [];
+        const data = done.result?.payloads?.[0]?.data;
+        const plan = JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { targets: { role?: string }[] };
+        return plan.targets.map((t) => t.role);
+      });
+    };
+    const employees = files.filter((f) => f.startsWith('employee-')).map(rolesOf);
+    assert.ok(
+      employees.some((r) => r.length > 0 && r.every((role) => role === undefined)),
+      'a history whose plans have no role',
+    );
+    assert.ok(
+      employees.some((r) => r.includes('directory')),
+      'a history whose plans carry the role',
     );
   });
 
