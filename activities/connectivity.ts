@@ -48,9 +48,8 @@ export function createConnectivityActivities(deps: ConnectivityDeps) {
       const c = descriptorOf(t).connectivity;
       return descriptorOf(t).role === role && c ? [{ t, c }] : [];
     });
-    const name = checked.length
-      ? `${component} (${[...new Set(checked.map((x) => x.c.component))].join(', ')})`
-      : component;
+    // The descriptors' own names ('directory (LDAP)'); the role when no target has a check.
+    const name = [...new Set(checked.map((x) => x.c.component))].join(', ') || component;
     return timed(name, async () => {
       if (!checked.length) return `no ${role} target with a connectivity check in the rules`;
       const results = await Promise.allSettled(checked.map(async ({ t, c }) => c.check(t, deps.env)));

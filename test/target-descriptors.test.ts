@@ -14,6 +14,7 @@ import { Worker } from '@temporalio/worker';
 import { planPerson, type LifecycleActivities, type PersonPlan } from '../activities/lifecycle.js';
 import type { ManagerMailActivities } from '../activities/manager-mail.js';
 import type { ReconcileAccountCall, ReconcileAccountResult } from '../activities/reconcile-account.js';
+import type { ReferenceActivities } from '../activities/references.js';
 import type { WriteBackActivities } from '../activities/writeback.js';
 import { dayOnePasswordSettingsOf } from '../activities/day-one-password.js';
 import { createConnectivityActivities } from '../activities/connectivity.js';
@@ -200,6 +201,12 @@ describe('employee workflow: directory first by the role in the plan', () => {
       return { messageId: `<${req.idempotencyKey}>`, to: 'manager@t.test' };
     },
   };
+  /** Nobody reports to this person: no workflow to tell. */
+  const references: ReferenceActivities = {
+    async announceAccount() {
+      return 0;
+    },
+  };
   const writeBack: WriteBackActivities = {
     async writeBackToSource() {
       return 'skipped';
@@ -231,7 +238,7 @@ describe('employee workflow: directory first by the role in the plan', () => {
         connection: env.nativeConnection,
         taskQueue: QUEUE,
         workflowBundle,
-        activities: { ...lifecycle, ...mail, ...writeBack },
+        activities: { ...lifecycle, ...mail, ...writeBack, ...references },
       }),
       ...(await Promise.all(
         RULES.targets.map((t) =>

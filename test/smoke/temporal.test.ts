@@ -53,6 +53,13 @@ describe('the project-started dev server', () => {
       'every component answers',
     );
     assert.equal(checks.length, 3);
+    // The targets are checked by their descriptors' connectivity checks, each line naming its target.
+    assert.deepEqual(
+      checks.map((c) => c.component),
+      ['vault (PostgreSQL)', 'directory (LDAP)', 'file drop (SFTP)'],
+    );
+    assert.match(checks[1]!.detail, /^ad: bound over LDAPS, base /i);
+    assert.match(checks[2]!.detail, /^spendcloud: connected, \d+ entries in /);
   });
 
   test(
