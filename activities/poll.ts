@@ -15,7 +15,7 @@
  * says. A signal in flight when the poll died leaves its person in doubt: signalled again next
  * time. Employee workflows de-duplicate by `contentHash`, so a repeat costs one ignored signal.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
@@ -60,6 +60,7 @@ import {
   recordThresholdCheck,
   signalProgress,
   stageImport,
+  stagedChangeCount,
   windowTotals,
   type AcceptedCounts,
   type PollRow,
@@ -67,6 +68,9 @@ import {
   type StagedCounts,
 } from '../vault/polls.js';
 import { inTransaction } from '../vault/transaction.js';
+import { LANE_PRIORITY } from '../common/lanes.js';
+import { inActivity } from './activity-context.js';
+import { awaitQueuesBelow, type BulkPacingSettings, type CapacityResult } from './bulk-pacing.js';
 
 export interface PollActivityDeps {
   pool: pg.Pool;
@@ -78,6 +82,12 @@ export interface PollActivityDeps {
   employeeTaskQueue?: string;
   /** Signals in flight at once within a batch. Default 20. */
   signalConcurrency?: number;
+  /**
+   * Bulk lane and pacing (activities/bulk-pacing.ts): a poll with at least `bulkFrom` changes
+   * signals them at a lower priority, in batches of at most half the in-flight limit, and waits
+   * for the queues between batches (`queued` measures them). None: every poll is interactive.
+   */
+  pacing?: BulkPacingSettings & { queued: () => Promise<number> };
   /** Threshold settings by source id (`resolveThresholds`); a source not listed gets DEFAULT_THRESHOLDS. */
   thresholds?: Map<string, ThresholdSettings>;
   /** The clock for "today" and the rolling window (tests). Default `Date.now`. */
@@ -132,6 +142,8 @@ export interface SignalBatchResult {
   lastKey?: string;
   /** No unsignalled change is left after `lastKey`. */
   done: boolean;
+  /** `bulk`: the poll's changes go in the bulk lane; the workflow waits for capacity between batches. */
+  lane?: 'bulk';
 }
 
 export type AcceptResult = AcceptedCounts;
@@ -194,14 +206,6 @@ export function rejectedPersonKeys(sourceId: string, errors: readonly SourceReco
     if (key) keys.add(personKey({ source: e.source || sourceId, key }));
   }
   return keys;
-}
-
-function inActivity(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 function heartbeat(details?: unknown): void {
@@ -347,7 +351,11 @@ export function createPollActivities(deps: PollActivityDeps) {
       );
     }
     const cause = pollCause(poll.source, pollId);
-    const rows = await nextUnsignalled(pool, pollId, input.afterKey, batchSize);
+    const pacing = deps.pacing;
+    const bulk = pacing !== undefined && (await stagedChangeCount(pool, pollId)) >= pacing.bulkFrom;
+    const limit = bulk ? Math.min(batchSize, Math.max(1, Math.floor(pacing.inFlight / 2))) : batchSize;
+    const rows = await nextUnsignalled(pool, pollId, input.afterKey, limit);
+    const lane = bulk ? ({ lane: 'bulk' } as const) : {};
     await markInDoubt(
       pool,
       poll.source,
@@ -369,9 +377,11 @@ export function createPollActivities(deps: PollActivityDeps) {
             { key: SourceId, value: poll.source },
           ],
           staticSummary: employeeSummary(row.person_key),
+          // A workflow this starts keeps the bulk priority for its own tasks (common/lanes.ts).
+          ...(bulk ? { priority: { priorityKey: LANE_PRIORITY.bulk } } : {}),
         };
         if (row.kind === 'removed') {
-          const removed: PersonRemoved = { personKey: row.person_key, cause };
+          const removed: PersonRemoved = { personKey: row.person_key, cause, ...lane };
           await client.workflow.signalWithStart(EMPLOYEE_WORKFLOW_TYPE, {
             ...common,
             signal: personRemovedSignal,
@@ -382,6 +392,7 @@ export function createPollActivities(deps: PollActivityDeps) {
             person: row.person as Person,
             contentHash: row.content_hash as string,
             cause,
+            ...lane,
           };
           await client.workflow.signalWithStart(EMPLOYEE_WORKFLOW_TYPE, {
             ...common,
@@ -402,8 +413,25 @@ export function createPollActivities(deps: PollActivityDeps) {
       signalled: done.length,
       totalSignalled: progress.total,
       done: !progress.more,
+      ...lane,
     };
     if (lastKey !== undefined) result.lastKey = lastKey;
+    return result;
+  }
+
+  /**
+   * Between the batches of a bulk poll: returns once fewer tasks than the in-flight limit wait on
+   * Tenure's queues (at most the settings' maxWaitMs later).
+   */
+  async function awaitCapacity(input: PollRef): Promise<CapacityResult> {
+    const pacing = deps.pacing;
+    if (!pacing) return { queued: 0, waitedMs: 0, gaveUp: false };
+    const result = await awaitQueuesBelow(pacing, pacing.queued);
+    if (result.gaveUp) {
+      console.warn(
+        `[poll] poll ${input.pollId}: ${result.queued} tasks still queued after ${Math.round(result.waitedMs / 1000)} s; signalling the next batch anyway`,
+      );
+    }
     return result;
   }
 
@@ -542,7 +570,16 @@ export function createPollActivities(deps: PollActivityDeps) {
     await recordPollEnd(pool, input.pollId, input.outcome, input.signalled);
   }
 
-  return { startPoll, importAndDiff, checkThresholds, decidePoll, signalChanges, acceptSnapshot, finishPoll };
+  return {
+    startPoll,
+    importAndDiff,
+    checkThresholds,
+    decidePoll,
+    signalChanges,
+    awaitCapacity,
+    acceptSnapshot,
+    finishPoll,
+  };
 }
 
 export type PollActivities = ReturnType<typeof createPollActivities>;

@@ -20,12 +20,15 @@ export interface PersonChanged {
   contentHash: string;
   /** e.g. `poll file#12` — ends up in the audit log as the cause. */
   cause: string;
+  /** `bulk`: part of a large poll, worked behind single changes (common/lanes.ts). Absent: interactive. */
+  lane?: 'bulk';
 }
 
 /** The person disappeared from the source: all contracts end today. */
 export interface PersonRemoved {
   personKey: string;
   cause: string;
+  lane?: 'bulk';
 }
 
 export interface AdminRequest {

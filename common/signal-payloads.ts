@@ -24,11 +24,13 @@ export const PersonChangedPayload = z.strictObject({
   /** sha-256 of the canonical snapshot (domain/snapshot.ts personHash). */
   contentHash: z.string().regex(/^[0-9a-f]{64}$/, 'is not a sha-256 hex digest'),
   cause: Cause,
+  lane: z.literal('bulk').optional(),
 });
 
 export const PersonRemovedPayload = z.strictObject({
   personKey: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9._-]{1,64}$/, 'is not a person key'),
   cause: Cause,
+  lane: z.literal('bulk').optional(),
 });
 
 export type SignalCheck<T> = { ok: true; value: T } | { ok: false; reason: string };

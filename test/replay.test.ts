@@ -72,6 +72,48 @@ describe('replay of recorded histories against the current workflow code', () =>
     );
   });
 
+  test('planning, reservation and announcement shapes: activities before the patch, local activities after', () => {
+    const shapeOf = (f: string) => {
+      const events = loadFixture(f).events;
+      return {
+        scheduled: new Set(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)),
+        markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+      };
+    };
+    const employees = files.filter((f) => f.startsWith('employee-')).map(shapeOf);
+    assert.ok(
+      employees.some((e) => e.scheduled.has('planPerson') && e.scheduled.has('reserveIdentity') && e.markers === 0),
+      'a history from before patch local-planning-and-reservation',
+    );
+    assert.ok(
+      employees.some(
+        (e) =>
+          e.markers >= 3 &&
+          e.scheduled.has('reconcileAccount') &&
+          !e.scheduled.has('planPerson') &&
+          !e.scheduled.has('reserveIdentity') &&
+          !e.scheduled.has('announceAccount'),
+      ),
+      'a history of local planning, reservation and announcement',
+    );
+  });
+
+  test('both poll shapes are there: batch after batch, and bulk batches paced by awaitCapacity', () => {
+    const activitiesOf = (f: string) =>
+      loadFixture(f)
+        .events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((n): n is string => !!n);
+    const polls = files.filter((f) => f.startsWith('poll-')).map(activitiesOf);
+    assert.ok(
+      polls.some((a) => a.includes('signalChanges') && !a.includes('awaitCapacity')),
+      'a poll history from before patch paced-bulk-signals (or an interactive poll)',
+    );
+    assert.ok(
+      polls.some((a) => a.filter((n) => n === 'signalChanges').length >= 2 && a.includes('awaitCapacity')),
+      'a bulk poll that waited for capacity between its batches',
+    );
+  });
+
   test('plans with and without the target role (descriptors): the workflow reads the role, else the kind', () => {
     /** The target roles of every planPerson result in a fixture (undefined: a plan from before descriptors). */
     const rolesOf = (f: string) => {
@@ -81,12 +123,19 @@ describe('replay of recorded histories against the current workflow code', () =>
           .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planPerson')
           .map((e) => String(e.eventId)),
       );
+      const json = (data: Uint8Array | null | undefined) => JSON.parse(Buffer.from(data ?? []).toString('utf8'));
       return h.events.flatMap((e) => {
+        let result: Uint8Array | null | undefined;
         const done = e.activityTaskCompletedEventAttributes;
-        if (!done || !planIds.has(String(done.scheduledEventId))) return [];
-        const data = done.result?.payloads?.[0]?.data;
-        const plan = JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { targets: { role?: string }[] };
-        return plan.targets.map((t) => t.role);
+        if (done && planIds.has(String(done.scheduledEventId))) result = done.result?.payloads?.[0]?.data;
+        // A local planPerson (patch local-planning-and-reservation): its result is in the marker.
+        const marker = e.markerRecordedEventAttributes;
+        if (marker?.markerName === 'core_local_activity') {
+          const meta = json(marker.details?.data?.payloads?.[0]?.data) as { activity_type?: string };
+          if (meta.activity_type === 'planPerson') result = marker.details?.result?.payloads?.[0]?.data;
+        }
+        if (!result) return [];
+        return (json(result) as { targets: { role?: string }[] }).targets.map((t) => t.role);
       });
     };
     const employees = files.filter((f) => f.startsWith('employee-')).map(rolesOf);

@@ -300,6 +300,14 @@ export async function markSuperseded(db: Db, pollId: number): Promise<void> {
 }
 
 /** Whether an unsignalled change is left after `lastKey`, and how many are signalled in all. */
+/** How many changes the poll staged (signalled or not). */
+export async function stagedChangeCount(db: Db, pollId: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('select count(*)::int as n from poll_changes where poll_id = $1', [
+    pollId,
+  ]);
+  return rows[0]?.n ?? 0;
+}
+
 export async function signalProgress(
   db: Db,
   pollId: number,

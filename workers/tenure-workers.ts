@@ -13,6 +13,7 @@ import { correlationFor, createLifecycleActivities } from '../activities/lifecyc
 import { createManagerMailActivities } from '../activities/manager-mail.js';
 import { createNotifyActivities, Mailer } from '../activities/notify.js';
 import { createPollActivities } from '../activities/poll.js';
+import { bulkPacingFromEnv, queuedTasks, type BulkPacingSettings } from '../activities/bulk-pacing.js';
 import { createHeldPollPreviewer } from '../activities/held-poll-preview.js';
 import { createReferenceActivities } from '../activities/references.js';
 import { createTargetActivities } from '../activities/targets.js';
@@ -62,6 +63,8 @@ export interface TenureSettings {
    * (thousands here).
    */
   maxCachedWorkflows: number;
+  /** Bulk lane and pacing of large polls (TENURE_BULK_FROM, TENURE_BULK_IN_FLIGHT; activities/bulk-pacing.ts). */
+  bulkPacing: BulkPacingSettings;
   /** Where GET /metrics listens; none: metrics are still kept (runtime.metrics) but not served. */
   metrics?: MetricsListen;
   /** Extra local parts never issued to a person (comma-separated TENURE_RESERVED_LOCAL_PARTS). */
@@ -95,6 +98,7 @@ export function tenureSettingsFromEnv(
         },
       ]
     : [];
+  const maxCachedWorkflows = maxCachedWorkflowsFromEnv(env.TENURE_MAX_CACHED_WORKFLOWS);
   return {
     databaseUrl: need('DATABASE_URL'),
     rulesFile: need('TENURE_RULES_FILE'),
@@ -103,7 +107,8 @@ export function tenureSettingsFromEnv(
     mailDomain: env.TENURE_MAIL_DOMAIN ?? env.AD_MAIL_DOMAIN ?? 'tenure.test',
     upnSuffix: env.AD_UPN_SUFFIX ?? 'tenure.test',
     adMaxConcurrent: Number(env.TENURE_AD_MAX_CONCURRENT ?? 4),
-    maxCachedWorkflows: maxCachedWorkflowsFromEnv(env.TENURE_MAX_CACHED_WORKFLOWS),
+    maxCachedWorkflows,
+    bulkPacing: bulkPacingFromEnv(env, maxCachedWorkflows),
     metrics: metricsListenFromEnv(env, defaults.metricsPort),
     retentionDays: retentionDaysFromEnv(env.TENURE_RETENTION_DAYS),
     reservedLocalParts: (env.TENURE_RESERVED_LOCAL_PARTS ?? '')
@@ -257,6 +262,14 @@ export async function createTenureWorkers(opts: {
         sources,
         thresholds,
         employeeTaskQueue: taskQueue,
+        pacing: {
+          ...settings.bulkPacing,
+          queued: () =>
+            queuedTasks(opts.client, {
+              workflows: [taskQueue],
+              activities: [taskQueue, ...[...targets.keys()].map((id) => targetTaskQueue(taskQueue, id))],
+            }),
+        },
         previewHeldPoll: createHeldPollPreviewer({
           pool,
           client: opts.client,

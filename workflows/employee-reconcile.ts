@@ -10,8 +10,10 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { LifecycleActivities, PersonPlan, TargetPlan } from '../activities/lifecycle.js';
 import type { ManagerMailActivities } from '../activities/manager-mail.js';
@@ -20,6 +22,7 @@ import type { ReferenceActivities } from '../activities/references.js';
 import type { AccountOutcome, TargetActivities } from '../activities/targets.js';
 import type { ReconcileAccountCall, ReconcileAccountResult } from '../activities/reconcile-account.js';
 import type { TakenAction } from '../common/messages.js';
+import { LANE_PRIORITY, type Lane } from '../common/lanes.js';
 import { targetTaskQueue } from '../common/task-queues.js';
 import { addDays } from '../domain/dates.js';
 import { deletionDue, retentionOf } from '../domain/phases.js';
@@ -78,6 +81,22 @@ const NOTIFY: ActivityOptions = {
 };
 
 const lifecycle = proxyActivities<LifecycleActivities>(PLAN);
+/**
+ * Planning, the identity reservation and the announcement to the reports run in the worker that
+ * runs the workflow, inside its workflow task: no activity task, no extra workflow task, three
+ * history events fewer each (docs/temporal.md "Local activities"). They are short reads and one
+ * vault transaction; the retry below gives up to the workflow task's own retry after a minute.
+ */
+const PLAN_LOCAL: LocalActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+};
+const lifecycleLocal = proxyLocalActivities<LifecycleActivities>(PLAN_LOCAL);
+const ANNOUNCE_LOCAL: LocalActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+const referencesLocal = proxyLocalActivities<ReferenceActivities>(ANNOUNCE_LOCAL);
 /** Each target's activities run on that target's queue, next to this workflow's own queue. */
 function targetOptions(target: string): ActivityOptions {
   return { ...TARGET, taskQueue: targetTaskQueue(workflowInfo().taskQueue, target) };
@@ -112,17 +131,30 @@ export const ONE_MAIL_PER_EVENT = 'one-mail-per-event';
  * replay the single actions below.
  */
 export const RECONCILE_STEP = 'reconcile-account-step';
+/**
+ * Patch id: planPerson, reserveIdentity and announceAccount run as local activities. Histories
+ * from before schedule them as activities and replay that way.
+ */
+export const LOCAL_BOOKKEEPING = 'local-planning-and-reservation';
 
 /** Brings every target in line with the plan for `now`. Returns what it did. */
-export async function reconcile(s: EmployeeState, trigger: string, fullCheck: boolean): Promise<TakenAction[]> {
+export async function reconcile(
+  s: EmployeeState,
+  trigger: string,
+  fullCheck: boolean,
+  lane?: Lane,
+): Promise<TakenAction[]> {
   s.lastCause = trigger;
   const taken: TakenAction[] = [];
   if (!s.person) return taken;
   const person = s.person;
-  const plan: PersonPlan = await lifecycle.planPerson.executeWithOptions(
-    { ...PLAN, summary: 'evaluate rules and lifecycle moments' },
-    [{ person }],
-  );
+  const local = patched(LOCAL_BOOKKEEPING);
+  const planSummary = 'evaluate rules and lifecycle moments';
+  const plan: PersonPlan = local
+    ? await lifecycleLocal.planPerson.executeWithOptions({ ...PLAN_LOCAL, summary: planSummary }, [
+        { person, now: Date.now() },
+      ])
+    : await lifecycle.planPerson.executeWithOptions({ ...PLAN, summary: planSummary }, [{ person }]);
   s.plan = plan;
   const now = Date.now();
   s.plannedAt = now;
@@ -171,10 +203,13 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
 
   const identityNeeded = plan.targets.some((t) => t.wantsAccount || s.accounts[t.targetId]);
   if (identityNeeded && (!s.identity || s.identityFor !== s.contentHash)) {
-    const identity = await lifecycle.reserveIdentity.executeWithOptions(
-      { ...PLAN, summary: 'reserve username and e-mail' },
-      [{ personKey: s.personKey, person, current: s.identity }],
-    );
+    const reserveSummary = 'reserve username and e-mail';
+    const reservation = [{ personKey: s.personKey, person, current: s.identity }] as const;
+    const identity = local
+      ? await lifecycleLocal.reserveIdentity.executeWithOptions({ ...PLAN_LOCAL, summary: reserveSummary }, [
+          ...reservation,
+        ])
+      : await lifecycle.reserveIdentity.executeWithOptions({ ...PLAN, summary: reserveSummary }, [...reservation]);
     s.identity = identity;
     s.identityFor = s.contentHash;
   }
@@ -460,6 +495,8 @@ export async function reconcile(s: EmployeeState, trigger: string, fullCheck: bo
     const out: ReconcileAccountResult = await targetActivities(t.targetId).reconcileAccount.executeWithOptions(
       {
         ...targetOptions(t.targetId),
+        // Unset: the workflow's own priority (bulk for a person an initial load started).
+        ...(lane ? { priority: { priorityKey: LANE_PRIORITY[lane] } } : {}),
         summary: stepSummary(t, { acct, update, fullCheck, grants, revokes, enable, disable, oneOff }),
       },
       [call],
@@ -553,10 +590,14 @@ function dayOneEmployee(plan: PersonPlan, id: NonNullable<EmployeeState['identit
 /** Tells the reports' workflows that this person's new accounts exist; never holds up the pass. */
 async function announce(s: EmployeeState, targets: string[], taken: TakenAction[]): Promise<void> {
   try {
-    const told = await references.announceAccount.executeWithOptions(
-      { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 }, summary: 'tell the reports: account exists' },
-      [{ personKey: s.personKey, targets }],
-    );
+    const summary = 'tell the reports: account exists';
+    const args = [{ personKey: s.personKey, targets }] as const;
+    const told = patched(LOCAL_BOOKKEEPING)
+      ? await referencesLocal.announceAccount.executeWithOptions({ ...ANNOUNCE_LOCAL, summary }, [...args])
+      : await references.announceAccount.executeWithOptions(
+          { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 }, summary },
+          [...args],
+        );
     if (told) taken.push({ target: 'references', action: 'announce', outcome: 'success', detail: `${told} reports` });
   } catch (err) {
     log.warn('announcing the new account to the reports failed', { error: redactForLog(failureMessage(err)) });

@@ -1,5 +1,6 @@
 /** The employee workflow's state, in one place, and the pure functions over it. */
 import type { Identity, PersonPlan } from '../activities/lifecycle.js';
+import type { Lane } from '../common/lanes.js';
 import type { AccountReference } from '../connectors/types.js';
 import type {
   LifecycleState,
@@ -56,8 +57,12 @@ export interface EmployeeState {
   writeBackError?: { at: string; target: string; action: string; message: string };
   lastCause?: string;
   memoName?: string;
+  /** The search attribute values last upserted (PUBLISH_CHANGED_ONLY), as one comparable string. */
+  publishedAttributes?: string;
   // Work handed from handlers to the main loop.
   pendingCauses: string[];
+  /** The lane of the pending source changes: interactive if any of them is (common/lanes.ts). */
+  pendingLane?: Lane;
   adminRequests: AdminWork[];
   /** Results of admin requests by update id, until the update handler has returned them. */
   adminResults: Record<string, ReprovisionResult>;

@@ -42,6 +42,7 @@ import {
   ProvisioningHealth,
   StartDate,
 } from '../common/search-attributes.js';
+import type { Lane } from '../common/lanes.js';
 import { checkPersonChanged, checkPersonRemoved } from '../common/signal-payloads.js';
 import { RETRY_FAILED_AFTER_MS, RETRY_REFUSED_AFTER_MS, reconcile } from './employee-reconcile.js';
 import {
@@ -73,6 +74,7 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     s.contentHash = change.contentHash;
     s.removed = false;
     s.pendingCauses.push(change.cause);
+    s.pendingLane = laneAfter(s.pendingLane, change.lane);
   });
   setHandler(personRemovedSignal, (removal) => {
     if (refused(checkPersonRemoved(removal, s.personKey))) return;
@@ -85,6 +87,7 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     );
     s.contentHash = undefined;
     s.pendingCauses.push(removal.cause);
+    s.pendingLane = laneAfter(s.pendingLane, removal.lane);
   });
   setHandler(referencesChangedSignal, (r: ReferencesChanged) => {
     // The manager's account exists now: the next pass writes the reference into ours.
@@ -143,7 +146,9 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
       admin?.cause ??
       (s.pendingCauses.length ? s.pendingCauses.splice(0).join('; ') : (s.wakeCause ?? 'workflow start'));
     s.pendingCauses = [];
-    const actions = s.excluded && !admin ? [] : await reconcile(s, cause, Boolean(admin));
+    const lane: Lane | undefined = admin ? 'interactive' : s.pendingLane;
+    s.pendingLane = undefined;
+    const actions = s.excluded && !admin ? [] : await reconcile(s, cause, Boolean(admin), lane);
     if (admin) s.adminResults[admin.id] = { state: s.lifecycle, actions };
     publish(s);
 
@@ -168,6 +173,11 @@ export async function employeeLifecycle(input: EmployeeWorkflowInput): Promise<R
     );
     if (!woke && wake) s.wakeCause = `timer: ${wake.what} at ${new Date(wake.at).toISOString()}`;
   }
+}
+
+/** A source change in the bulk lane leaves a pending interactive one interactive. */
+function laneAfter(pending: Lane | undefined, signalled: 'bulk' | undefined): Lane {
+  return signalled === 'bulk' && pending !== 'interactive' ? 'bulk' : 'interactive';
 }
 
 function validateAdmin(req: AdminRequest): void {
@@ -208,16 +218,33 @@ function nextWake(s: EmployeeState, now: number): { at: number; what: string } |
   return candidates[0];
 }
 
+/**
+ * Patch id: the search attributes are upserted only when one of them changed (a pass that changes
+ * nothing adds no history event). Histories from before upsert on every pass.
+ */
+export const PUBLISH_CHANGED_ONLY = 'upsert-search-attributes-when-changed';
+
 /** Keeps search attributes, memo and the UI's current details in line with the state. */
 function publish(s: EmployeeState): void {
   const plan = s.plan;
-  upsertSearchAttributes([
-    { key: LifecycleState, value: s.lifecycle },
-    { key: ProvisioningHealth, value: statusView(s).health },
-    { key: Department, value: plan?.departmentCode ?? null },
-    { key: StartDate, value: plan?.startDate ? new Date(`${plan.startDate}T00:00:00Z`) : null },
-    { key: EndDate, value: plan?.endDate ? new Date(`${plan.endDate}T00:00:00Z`) : null },
-  ]);
+  const values = {
+    lifecycle: s.lifecycle,
+    health: statusView(s).health,
+    department: plan?.departmentCode ?? null,
+    start: plan?.startDate ?? null,
+    end: plan?.endDate ?? null,
+  };
+  const published = JSON.stringify(values);
+  if (published !== s.publishedAttributes || !patched(PUBLISH_CHANGED_ONLY)) {
+    upsertSearchAttributes([
+      { key: LifecycleState, value: values.lifecycle },
+      { key: ProvisioningHealth, value: values.health },
+      { key: Department, value: values.department },
+      { key: StartDate, value: values.start ? new Date(`${values.start}T00:00:00Z`) : null },
+      { key: EndDate, value: values.end ? new Date(`${values.end}T00:00:00Z`) : null },
+    ]);
+    s.publishedAttributes = published;
+  }
   if (plan && plan.displayName !== s.memoName) {
     upsertMemo({ displayName: plan.displayName });
     s.memoName = plan.displayName;

@@ -25,6 +25,7 @@ import {
   CancellationScope,
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -71,6 +72,19 @@ const { signalChanges } = proxyActivities<PollActivities>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
+
+// Between the batches of a bulk poll (activities/bulk-pacing.ts): waits for the queues to drain,
+// at most ten minutes, heartbeating.
+const { awaitCapacity } = proxyActivities<PollActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+/**
+ * Patch id: a bulk poll waits for capacity between its batches. Histories from before signal
+ * batch after batch.
+ */
+export const PACED_BULK_SIGNALS = 'paced-bulk-signals';
 
 // Not exported: every function exported from the workflows entry becomes a workflow type.
 /** `412 persons read, 3 added, 5 changed, 1 removed, 2 invalid records` */
@@ -248,11 +262,13 @@ export async function pollSource(input: PollSourceInput): Promise<PollSummary> {
       afterKey = batch.lastKey;
       done = batch.done;
       batches++;
-      setCurrentDetails(`Poll ${sourceId}#${pollId}: ${described}; signalled ${summary.signalled} of ${total}`);
+      const bulk = batch.lane === 'bulk' ? ' (bulk lane)' : '';
+      setCurrentDetails(`Poll ${sourceId}#${pollId}: ${described}; signalled ${summary.signalled} of ${total}${bulk}`);
       if (batches > total + 1) {
         // Each batch handles at least one row unless done; this cannot loop forever, but be sure.
         throw ApplicationFailure.nonRetryable(`poll ${pollId}: signalling made no progress`, 'NoProgress');
       }
+      if (!done && batch.lane === 'bulk' && patched(PACED_BULK_SIGNALS)) await awaitCapacity({ pollId });
     }
 
     await acceptSnapshot({ pollId });

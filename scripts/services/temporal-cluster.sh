@@ -80,6 +80,9 @@ limit.historyCount.suggestContinueAsNew:
   - value: ${TEMPORAL_SUGGEST_CAN:-4096}
 system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
+# Task priority (common/lanes.ts): the matcher that hands out tasks by priority key.
+matching.useNewMatcher:
+  - value: true
 YAML
   # One process runs all four services; each gets its own gRPC and membership port.
   cat >"$DIR/config/cluster.yaml" <<YAML

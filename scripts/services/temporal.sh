@@ -30,11 +30,13 @@ start() {
   for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
   # Payload encryption (issue 3): the Web UI calls the Tenure codec server from the browser.
   if [ -n "${TENURE_CODEC_ENDPOINT:-}" ]; then sa_flags+=(--ui-codec-endpoint "$TENURE_CODEC_ENDPOINT"); fi
-  # setsid: own process group, so stop reaches the server and nothing else.
+  # setsid: own process group, so stop reaches the server and nothing else. The new matcher hands
+  # out tasks by priority key (common/lanes.ts: a single change goes ahead of a bulk load).
   setsid "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$DIR/temporal.db" --namespace "$NAMESPACE" "${sa_flags[@]}" \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --dynamic-config-value limit.historyCount.suggestContinueAsNew="${TEMPORAL_SUGGEST_CAN:-4096}" \
+    --dynamic-config-value matching.useNewMatcher=true \
     --log-level warn >>"$LOGF" 2>&1 </dev/null &
   echo $! >"$PIDF"
   wait_for "Temporal dev server" "$LOGF" 60 healthy

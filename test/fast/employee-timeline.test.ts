@@ -76,9 +76,9 @@ function recordingActivities() {
 
   const lifecycle: LifecycleActivities = {
     // The real planner, with "now" from the test server's clock rather than the wall clock.
-    async planPerson({ person }) {
+    async planPerson({ person, now }) {
       record('planPerson');
-      return planPerson(RULES, person, Context.current().info.currentAttemptScheduledTimestampMs);
+      return planPerson(RULES, person, now ?? Context.current().info.currentAttemptScheduledTimestampMs);
     },
     async reserveIdentity({ person }) {
       record('reserveIdentity');
