@@ -1,13 +1,14 @@
 /**
  * Reachability checks of every real component Tenure depends on. Used by the
  * `checkConnectivity` workflow at start-up of the demo and by operators after a deployment.
+ *
+ * The vault is checked here; the targets by their descriptors (connectors/targets/descriptors.ts):
+ * `checkDirectory` runs the connectivity check of every enabled target whose role is `directory`,
+ * `checkSftp` of every `file-export` target (the activity names are the workflow's, kept for
+ * running workflows). A role no configured target has is reported as such, not as a failure.
  */
-import { readFileSync } from 'node:fs';
-import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
-import SftpClient from 'ssh2-sftp-client';
-import { pinnedHostKey } from '../connectors/ssh-host-key.js';
-import { insecureTransportAllowed } from '../connectors/transport.js';
+import { descriptorOf, type TargetInstance, type TargetRole } from '../connectors/targets/descriptors.js';
 
 export interface ComponentCheck {
   component: string;
@@ -28,38 +29,40 @@ async function timed(component: string, fn: () => Promise<string>): Promise<Comp
 
 export interface ConnectivityDeps {
   databaseUrl?: string;
-  ad?: { url: string; bindDN: string; bindPassword: string; baseDN: string; insecure: boolean; caFile?: string };
-  sftp?: { host: string; port: number; username: string; privateKeyFile: string; hostKeyFile: string; dir: string };
+  /** The rules file's enabled targets; each is checked with its own instance configuration. */
+  targets: readonly TargetInstance[];
+  env: NodeJS.ProcessEnv;
 }
 
-export function connectivityDepsFromEnv(env = process.env): ConnectivityDeps {
-  return {
-    databaseUrl: env.DATABASE_URL,
-    ad: env.AD_URL
-      ? {
-          url: env.AD_URL,
-          bindDN: env.AD_BIND_DN ?? '',
-          bindPassword: env.AD_BIND_PASSWORD ?? '',
-          baseDN: env.AD_BASE_DN ?? '',
-          // The connector's rules: verification off only with the test-only switch.
-          insecure: env.AD_TLS_INSECURE === '1' && insecureTransportAllowed(env),
-          caFile: env.AD_TLS_CA_FILE || undefined,
-        }
-      : undefined,
-    sftp: env.SFTP_HOST
-      ? {
-          host: env.SFTP_HOST,
-          port: Number(env.SFTP_PORT ?? 22),
-          username: env.SFTP_USERNAME ?? '',
-          privateKeyFile: env.SFTP_PRIVATE_KEY_FILE ?? '',
-          hostKeyFile: env.SFTP_HOST_KEY_FILE ?? '',
-          dir: env.SFTP_UPLOAD_DIR ?? '.',
-        }
-      : undefined,
-  };
+export function connectivityDepsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  targets: readonly TargetInstance[] = [],
+): ConnectivityDeps {
+  return { databaseUrl: env.DATABASE_URL, targets, env };
 }
 
 export function createConnectivityActivities(deps: ConnectivityDeps) {
+  /** One line per target of the role; fails when any of them fails, naming each that did. */
+  async function checkRole(role: TargetRole, component: string): Promise<ComponentCheck> {
+    const checked = deps.targets.flatMap((t) => {
+      const c = descriptorOf(t).connectivity;
+      return descriptorOf(t).role === role && c ? [{ t, c }] : [];
+    });
+    // The descriptors' own names ('directory (LDAP)'); the role when no target has a check.
+    const name = [...new Set(checked.map((x) => x.c.component))].join(', ') || component;
+    return timed(name, async () => {
+      if (!checked.length) return `no ${role} target with a connectivity check in the rules`;
+      const results = await Promise.allSettled(checked.map(async ({ t, c }) => c.check(t, deps.env)));
+      const lines = results.map((r, i) =>
+        r.status === 'fulfilled'
+          ? `${checked[i]!.t.id}: ${r.value}`
+          : `${checked[i]!.t.id}: ${(r.reason as Error)?.message ?? String(r.reason)}`,
+      );
+      if (results.some((r) => r.status === 'rejected')) throw new Error(lines.join('; '));
+      return lines.join('; ');
+    });
+  }
+
   return {
     async checkVault(): Promise<ComponentCheck> {
       return timed('vault (PostgreSQL)', async () => {
@@ -75,48 +78,14 @@ export function createConnectivityActivities(deps: ConnectivityDeps) {
       });
     },
 
+    /** The directory targets (role `directory`). */
     async checkDirectory(): Promise<ComponentCheck> {
-      return timed('directory (LDAPS)', async () => {
-        const ad = deps.ad;
-        if (!ad) throw new Error('AD_URL is not set');
-        const tlsOptions = ad.url.startsWith('ldaps://')
-          ? { rejectUnauthorized: !ad.insecure, ...(ad.caFile ? { ca: readFileSync(ad.caFile) } : {}) }
-          : undefined;
-        const client = new LdapClient({ url: ad.url, tlsOptions, timeout: 10_000, connectTimeout: 5_000 });
-        try {
-          await client.bind(ad.bindDN, ad.bindPassword);
-          const { searchEntries } = await client.search(ad.baseDN, {
-            scope: 'base',
-            attributes: ['distinguishedName'],
-          });
-          return `bound, base ${searchEntries[0]?.dn ?? ad.baseDN}`;
-        } finally {
-          await client.unbind().catch(() => undefined);
-        }
-      });
+      return checkRole('directory', 'directory');
     },
 
+    /** The file-export targets (role `file-export`); named for the SFTP drop they upload to today. */
     async checkSftp(): Promise<ComponentCheck> {
-      return timed('file drop (SFTP)', async () => {
-        const s = deps.sftp;
-        if (!s) throw new Error('SFTP_HOST is not set');
-        const expected = pinnedHostKey(s.hostKeyFile);
-        const sftp = new SftpClient('tenure-connectivity');
-        try {
-          await sftp.connect({
-            host: s.host,
-            port: s.port,
-            username: s.username,
-            privateKey: readFileSync(s.privateKeyFile),
-            hostVerifier: (key: Buffer) => key.equals(expected),
-            readyTimeout: 5_000,
-          });
-          const entries = await sftp.list(s.dir);
-          return `connected, ${entries.length} entries in ${s.dir}`;
-        } finally {
-          await sftp.end().catch(() => undefined);
-        }
-      });
+      return checkRole('file-export', 'file export');
     },
   };
 }

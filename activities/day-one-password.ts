@@ -22,18 +22,21 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { MailTemplates } from '../alerts/mail-templates.js';
 import { generatePassword } from '../connectors/targets/ad/password.js';
+import { TARGET_DESCRIPTORS, targetLabel } from '../connectors/targets/descriptors.js';
 import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 import type { AccountReference, TargetConnector } from '../connectors/types.js';
 import { appendAudit } from '../vault/audit.js';
 import { ownedAccount } from '../vault/accounts.js';
 import { deliveryOf, recordDelivery, type DeliveryChannel, type DeliveryKey } from '../vault/day-one-passwords.js';
 import { managerContact } from './manager-mail.js';
-import { mailMayHaveLeft, notificationMessageId, TARGET_KIND_LABELS, type MailSender } from './notify.js';
+import { mailMayHaveLeft, notificationMessageId, type MailSender } from './notify.js';
 
 // ------------------------------------------------------------------ settings
 
-/** Target kinds whose connector can give day-one access: AD a password, Entra ID a Temporary Access Pass. */
-export const DAY_ONE_PASSWORD_KINDS = ['ad', 'entra'];
+/** Target kinds whose connector can give day-one access (their descriptor says so): AD a password, Entra ID a Temporary Access Pass. */
+export const DAY_ONE_PASSWORD_KINDS = [...TARGET_DESCRIPTORS.values()]
+  .filter((d) => d.dayOnePassword)
+  .map((d) => d.kind);
 
 export const DayOnePasswordSettingsSchema = z.strictObject({
   /** `false` switches delivery off while keeping the block in the file. */
@@ -62,7 +65,7 @@ export function dayOnePasswordSettingsOf(target: {
     const problems = parsed.error.issues.map((i) => `${['dayOnePassword', ...i.path].join('.')}: ${i.message}`);
     throw new Error(`target '${target.id}': invalid options: ${problems.join('; ')}`);
   }
-  if (parsed.data.enabled && !DAY_ONE_PASSWORD_KINDS.includes(target.kind))
+  if (parsed.data.enabled && !TARGET_DESCRIPTORS.get(target.kind)?.dayOnePassword)
     throw new Error(
       `target '${target.id}': options.dayOnePassword is supported for ${DAY_ONE_PASSWORD_KINDS.join(', ')} targets only, not ${target.kind}`,
     );
@@ -270,7 +273,7 @@ export async function deliverDayOnePassword(
   }
   await recordDelivery(deps.pool, key, 'sending');
 
-  const label = TARGET_KIND_LABELS[deps.kind] ?? deps.kind;
+  const label = targetLabel(deps.kind);
   const rendered = deps.templates.render('dayOnePassword', (language) => ({
     employeeDisplayName: e.displayName,
     recipientName: to.name,

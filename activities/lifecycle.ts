@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { TargetConnector } from '../connectors/types.js';
+import { descriptorOf, type PermissionNoun, type TargetRole } from '../connectors/targets/descriptors.js';
 import type { ManagedAccount } from './targets.js';
 import type { DesiredPermission, EntitlementReason, PlannedAction } from '../common/messages.js';
 import { localDate, localTime, zonedMoment } from '../domain/dates.js';
@@ -29,6 +30,13 @@ export interface Identity {
 export interface TargetPlan {
   targetId: string;
   kind: string;
+  /**
+   * From the kind's descriptor (connectors/targets/descriptors.ts): the workflow reconciles
+   * `directory` targets first and names permissions by `permissionNoun`. Absent in plans made
+   * before descriptors existed; the workflow then falls back to the kind (`ad`).
+   */
+  role?: TargetRole;
+  permissionNoun?: PermissionNoun;
   /** Rules grant this person an account in this target (now or within the creation window). */
   wantsAccount: boolean;
   wantsAccess: boolean;
@@ -159,9 +167,12 @@ export function planPerson(
     const giving = [...(desired?.account?.reasons ?? []), ...(desired?.accountAccess?.reasons ?? [])];
     if (giving.length)
       selectedContracts[t.id] = [...new Set(giving.flatMap((r) => (r.contractId ? [r.contractId] : [])))].sort();
+    const descriptor = descriptorOf(t);
     const plan: TargetPlan = {
       targetId: t.id,
       kind: t.kind,
+      role: descriptor.role,
+      permissionNoun: descriptor.permissionNoun,
       wantsAccount: Boolean(desired?.account) || Boolean(desired?.accountAccess),
       wantsAccess: Boolean(desired?.accountAccess),
       accountReason: desired?.account?.reasons[0],
@@ -339,9 +350,10 @@ async function reserveIdentity(
   };
 }
 
-/** Directory targets (AD) fix the identity; every other target depends on them. */
+/** Directory targets (their descriptor's role) fix the identity; every other target depends on them. */
 async function isDirectory(deps: LifecycleDeps, targetId: string): Promise<boolean> {
-  return (await deps.rules()).targets.find((t) => t.id === targetId)?.kind === 'ad';
+  const target = (await deps.rules()).targets.find((t) => t.id === targetId);
+  return target !== undefined && descriptorOf(target).role === 'directory';
 }
 
 /** The e-mail for the current name: the old one while the name is unchanged, else the first free candidate. */

@@ -23,6 +23,7 @@
  * Everything else (4xx, connection, TLS, authentication) is a plain, retryable Error.
  */
 import { INSECURE_TRANSPORT_SWITCH, insecureTransportAllowed } from '../connectors/transport.js';
+import { targetLabel } from '../connectors/targets/descriptors.js';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
@@ -281,15 +282,6 @@ function formatDate(ymd: string | undefined, language: string): string | undefin
   );
 }
 
-/** The product name of a target kind, for the list of accounts in a mail. */
-export const TARGET_KIND_LABELS: Record<string, string> = {
-  ad: 'Active Directory',
-  entra: 'Entra ID',
-  helloid: 'HelloID',
-  topdesk: 'TOPdesk',
-  spendcloud: 'Spend Cloud',
-};
-
 let shippedTemplates: MailTemplates | undefined;
 
 /**
@@ -308,7 +300,7 @@ export function renderManagerNotification(
     email: n.email,
     startDate: formatDate(n.startDate, language),
     endDate: formatDate(n.endDate, language),
-    accounts: n.accounts?.map((a) => ({ target: a.target, label: TARGET_KIND_LABELS[a.kind] ?? a.kind })),
+    accounts: n.accounts?.map((a) => ({ target: a.target, label: targetLabel(a.kind) })),
   }));
 }
 

@@ -21,6 +21,7 @@ import type {
   TargetConnector,
 } from '../connectors/types.js';
 import { DEFAULT_OWNERSHIP, type OwnershipSettings } from '../connectors/ownership.js';
+import { TARGET_DESCRIPTORS } from '../connectors/targets/descriptors.js';
 import { existingAccount, reservationsOf, type ExistingAccount } from './existing-account.js';
 import { appendAudit } from '../vault/audit.js';
 import {
@@ -357,7 +358,9 @@ export function createTargetActivities(deps: TargetDeps) {
   async function managedPermissions(call: TargetCall & { account: AccountReference }): Promise<string[]> {
     const held = await connector(call.target).listPermissions(call.account);
     const settings = settingsOf(call.target);
-    if (deps.ownership?.get(call.target)?.kind === 'ad' && settings.managedPermissions.length === 0) return held;
+    const kind = deps.ownership?.get(call.target)?.kind;
+    const scoped = kind !== undefined && TARGET_DESCRIPTORS.get(kind)?.listsOnlyManagedPermissions === true;
+    if (scoped && settings.managedPermissions.length === 0) return held;
     const granted = new Set(await grantsOf(deps.pool, call.target, call.personKey));
     return held.filter((p) => granted.has(p) || settings.managedPermissions.includes(p));
   }

@@ -32,7 +32,7 @@ import { createSources, loadTenureConfig } from '../common/tenure-config.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { Person } from '../domain/model.js';
 import { tenureSourceRegistry } from '../workers/source-registry.js';
-import { createTarget } from '../workers/target-registry.js';
+import { createTarget } from '../connectors/targets/descriptors.js';
 import { previewAccountLookup } from '../activities/existing-account.js';
 import { correlationFor } from '../activities/lifecycle.js';
 import type { AccountLookup } from '../activities/preview.js';

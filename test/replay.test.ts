@@ -2,6 +2,7 @@
 // workflow bundle (workers/workflow-bundle.ts). A change to workflow code that would break running
 // employees (a command added, removed or reordered without patching) fails here.
 // Re-record after an intended, patched change: scripts/record-histories.ts (see its header).
+// employee-role-in-plan-*: plans that carry each target's role and permission noun (target descriptors).
 import './support/quiet-runtime.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -110,6 +111,41 @@ describe('replay of recorded histories against the current workflow code', () =>
     assert.ok(
       polls.some((a) => a.filter((n) => n === 'signalChanges').length >= 2 && a.includes('awaitCapacity')),
       'a bulk poll that waited for capacity between its batches',
+    );
+  });
+
+  test('plans with and without the target role (descriptors): the workflow reads the role, else the kind', () => {
+    /** The target roles of every planPerson result in a fixture (undefined: a plan from before descriptors). */
+    const rolesOf = (f: string) => {
+      const h = loadFixture(f);
+      const planIds = new Set(
+        h.events
+          .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planPerson')
+          .map((e) => String(e.eventId)),
+      );
+      const json = (data: Uint8Array | null | undefined) => JSON.parse(Buffer.from(data ?? []).toString('utf8'));
+      return h.events.flatMap((e) => {
+        let result: Uint8Array | null | undefined;
+        const done = e.activityTaskCompletedEventAttributes;
+        if (done && planIds.has(String(done.scheduledEventId))) result = done.result?.payloads?.[0]?.data;
+        // A local planPerson (patch local-planning-and-reservation): its result is in the marker.
+        const marker = e.markerRecordedEventAttributes;
+        if (marker?.markerName === 'core_local_activity') {
+          const meta = json(marker.details?.data?.payloads?.[0]?.data) as { activity_type?: string };
+          if (meta.activity_type === 'planPerson') result = marker.details?.result?.payloads?.[0]?.data;
+        }
+        if (!result) return [];
+        return (json(result) as { targets: { role?: string }[] }).targets.map((t) => t.role);
+      });
+    };
+    const employees = files.filter((f) => f.startsWith('employee-')).map(rolesOf);
+    assert.ok(
+      employees.some((r) => r.length > 0 && r.every((role) => role === undefined)),
+      'a history whose plans have no role',
+    );
+    assert.ok(
+      employees.some((r) => r.includes('directory')),
+      'a history whose plans carry the role',
     );
   });
 

@@ -12,7 +12,7 @@ import { personRow } from '../connectors/targets/spendcloud/mapping.js';
 import type { DesiredAccount } from '../connectors/types.js';
 import { identityCandidates } from '../domain/naming.js';
 import { parseRules } from '../domain/rules.js';
-import { AD_CONFIG, createTarget } from '../workers/target-registry.js';
+import { AD_CONFIG, createTarget } from '../connectors/targets/descriptors.js';
 import { GraphSimulator } from './simulators/graph.js';
 import { HelloIdSimulator } from './simulators/helloid.js';
 

@@ -6,9 +6,13 @@ import { migrate } from '../vault/migrate.js';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from './temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from './tenure-workers.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { ensureExportSchedules, ensureRetentionSchedule, ensureSourceSchedules } from './schedules.js';
+import {
+  ensureExportSchedules,
+  ensureRetentionSchedule,
+  ensureSourceSchedules,
+  exportSchedulesFor,
+} from './schedules.js';
 import { ensureAlertSweepSchedule } from './alert-schedule.js';
-import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 
 const settings = tenureSettingsFromEnv(process.env, { metricsPort: 9464 });
 const temporal = temporalSettingsFromEnv();
@@ -32,17 +36,8 @@ if (process.env.TENURE_SCHEDULES !== 'off') {
   if (runtime.schedules.length > 0) await ensureSourceSchedules(client, runtime.schedules, { taskQueue });
   await ensureAlertSweepSchedule(client, runtime.alertSettings.sweepEvery, { taskQueue });
   if (settings.retentionDays !== null) await ensureRetentionSchedule(client, '1d', { taskQueue });
-  const fileTargets = runtime.rules.targets.filter((t) => t.enabled && t.kind === 'spendcloud');
-  // Once a day at a local time (default 06:00), as the Spend Cloud importer expects; an interval only when asked.
-  const every = process.env.TENURE_EXPORT_EVERY?.trim();
-  const at = process.env.TENURE_EXPORT_AT?.trim() || '06:00';
-  const timeZone = process.env.TENURE_EXPORT_TIME_ZONE?.trim() || DEFAULT_TIME_ZONE;
-  if (fileTargets.length > 0)
-    await ensureExportSchedules(
-      client,
-      fileTargets.map((t) => (every ? { id: t.id, every } : { id: t.id, at, timeZone })),
-      { taskQueue },
-    );
+  const exports = exportSchedulesFor(runtime.rules.targets, process.env);
+  if (exports.length > 0) await ensureExportSchedules(client, exports, { taskQueue });
 }
 console.log(
   `[worker] running on ${temporal.address} namespace ${temporal.namespace}: rules ${runtime.rules.version}, ` +

@@ -15,6 +15,8 @@ import { POLL_WORKFLOW_TYPE, type PollInput } from '../common/messages.js';
 import type { SourceSchedule } from '../common/tenure-config.js';
 import { PollState, SourceId } from '../common/search-attributes.js';
 import { LIFECYCLE_TASK_QUEUE } from '../common/task-queues.js';
+import { descriptorOf } from '../connectors/targets/descriptors.js';
+import { DEFAULT_TIME_ZONE } from '../domain/dates.js';
 
 export type { SourceSchedule };
 
@@ -197,6 +199,23 @@ function dailyAt(at: string): { hour: number; minute: number } {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at);
   if (!m) throw new Error(`export time ${JSON.stringify(at)}: expected HH:MM`);
   return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+/**
+ * The export schedule of every enabled target whose descriptor's role is `file-export`: once a day
+ * at TENURE_EXPORT_AT (default 06:00) in TENURE_EXPORT_TIME_ZONE, as the Spend Cloud importer
+ * expects; at an interval only when TENURE_EXPORT_EVERY asks for one.
+ */
+export function exportSchedulesFor(
+  targets: readonly { id: string; kind: string; enabled: boolean }[],
+  env: NodeJS.ProcessEnv,
+): ExportSchedule[] {
+  const every = env.TENURE_EXPORT_EVERY?.trim();
+  const at = env.TENURE_EXPORT_AT?.trim() || '06:00';
+  const timeZone = env.TENURE_EXPORT_TIME_ZONE?.trim() || DEFAULT_TIME_ZONE;
+  return targets
+    .filter((t) => t.enabled && descriptorOf(t).role === 'file-export')
+    .map((t) => (every ? { id: t.id, every } : { id: t.id, at, timeZone }));
 }
 
 /**

@@ -26,7 +26,7 @@ import type { ThresholdSettings } from '../domain/thresholds.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
 import { thresholdsFromEnvJson } from '../common/thresholds-config.js';
 import { tenureSourceRegistry } from './source-registry.js';
-import { createTarget } from './target-registry.js';
+import { assertKnownTargetKinds, createTarget } from '../connectors/targets/descriptors.js';
 import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
@@ -185,6 +185,9 @@ export async function createTenureWorkers(opts: {
   const taskQueue = opts.taskQueue ?? LIFECYCLE_TASK_QUEUE;
   const dataConverter = opts.dataConverter ?? workerDataConverterFromEnv(settings.env); // payload encryption (issue 3)
   const rules = await loadRulesFile(settings.rulesFile);
+  // A kind this build has no descriptor for is refused now, disabled targets included: planning
+  // asks every target's descriptor for its role.
+  assertKnownTargetKinds(rules.targets);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10, application_name: 'tenure-worker' });
   // A connection the server drops while idle (a PostgreSQL restart or failover) must not end the
   // worker: the pool discards it and opens a new one; an activity caught mid-query is retried.
@@ -282,8 +285,13 @@ export async function createTenureWorkers(opts: {
       }),
       ...createWriteBackActivities({ pool, sources }),
       ...createReferenceActivities({ pool, client: opts.client }),
-      ...createFileExportActivities({ pool, targets }),
-      ...createConnectivityActivities(connectivityDepsFromEnv(settings.env)),
+      ...createFileExportActivities({ pool, targets, kinds: new Map(rules.targets.map((t) => [t.id, t.kind])) }),
+      ...createConnectivityActivities(
+        connectivityDepsFromEnv(
+          settings.env,
+          rules.targets.filter((t) => t.enabled),
+        ),
+      ),
       ...createAlertSweepActivities({ alerts, client: opts.client }),
       ...createBulkReprovisionActivities({ client: opts.client, namespace }),
       ...createRetentionActivities({ pool, retentionDays: settings.retentionDays ?? DEFAULT_RETENTION_DAYS }),

@@ -39,8 +39,15 @@ const NOTIFY_WITHIN_DAYS = 7;
 export const GUARDED_DELETION = 'delete-after-own-disable-plus-retention';
 const WITHDRAWN_KEEPS_ADOPTED = 'withdrawn-hire-disables-adopted-accounts';
 
-/** Target kinds that hold the primary account; every other target depends on them. */
-const DIRECTORY_KINDS = ['ad'];
+/**
+ * A target that holds the primary account (its descriptor's role, carried in the plan); every other
+ * target depends on it. A plan recorded before plans carried the role has none: then the kind
+ * decides, as it did (`ad` was the only directory kind), so those histories replay identically.
+ * Only data read from the plan changes here, no command, so no patch is needed.
+ */
+const isDirectory = (t: TargetPlan): boolean => (t.role !== undefined ? t.role === 'directory' : t.kind === 'ad');
+/** How summaries name a target's permissions; the same fallback for plans without the noun. */
+const permissionNoun = (t: TargetPlan): string => t.permissionNoun ?? (t.kind === 'ad' ? 'group' : 'permission');
 
 const PLAN: ActivityOptions = {
   startToCloseTimeout: '1 minute',
@@ -216,8 +223,8 @@ export async function reconcile(
   s.refreshReferences = false;
   // The directory first (it fixes username and e-mail), then the targets that depend on it side
   // by side, so one that keeps failing does not hold up the others.
-  const directory = plan.targets.filter((t) => DIRECTORY_KINDS.includes(t.kind));
-  const dependents = plan.targets.filter((t) => !DIRECTORY_KINDS.includes(t.kind));
+  const directory = plan.targets.filter(isDirectory);
+  const dependents = plan.targets.filter((t) => !isDirectory(t));
   for (const t of directory) await reconcileTarget(t);
   await Promise.all(dependents.map((t) => reconcileTarget(t)));
 
@@ -282,7 +289,7 @@ export async function reconcile(
           origin: out.origin,
         };
         created.push(t.targetId);
-        if (out.adoptedNames && DIRECTORY_KINDS.includes(t.kind)) {
+        if (out.adoptedNames && isDirectory(t)) {
           // An adopted directory account keeps its login names; they are the person's identity from
           // now on (an adopted account elsewhere keeps its own names but does not set the identity).
           s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
@@ -506,7 +513,7 @@ export async function reconcile(
         origin: out.origin,
       };
       created.push(t.targetId);
-      if (out.adoptedNames && DIRECTORY_KINDS.includes(t.kind)) {
+      if (out.adoptedNames && isDirectory(t)) {
         // An adopted directory account keeps its login names (see the single-action path above).
         s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
         s.identityFor = s.contentHash;
@@ -698,7 +705,7 @@ function stepSummary(
     oneOff: { name: string }[];
   },
 ): string {
-  const what = (n: number) => `${n} ${t.kind === 'ad' ? 'group' : 'permission'}${n === 1 ? '' : 's'}`;
+  const what = (n: number) => `${n} ${permissionNoun(t)}${n === 1 ? '' : 's'}`;
   const parts: string[] = [];
   if (!step.acct) parts.push('create');
   else if (step.update) parts.push('update');

@@ -35,7 +35,12 @@ describe('the project-started dev server', () => {
       connection,
       taskQueue,
       workflowBundle: bundle,
-      activities: createConnectivityActivities(connectivityDepsFromEnv()),
+      activities: createConnectivityActivities(
+        connectivityDepsFromEnv(process.env, [
+          { id: 'ad', kind: 'ad' },
+          { id: 'spendcloud', kind: 'spendcloud' },
+        ]),
+      ),
     });
     // A native connection left open keeps the test process alive after its tests.
     const report = await worker
@@ -48,6 +53,13 @@ describe('the project-started dev server', () => {
       'every component answers',
     );
     assert.equal(checks.length, 3);
+    // The targets are checked by their descriptors' connectivity checks, each line naming its target.
+    assert.deepEqual(
+      checks.map((c) => c.component),
+      ['vault (PostgreSQL)', 'directory (LDAP)', 'file drop (SFTP)'],
+    );
+    assert.match(checks[1]!.detail, /^ad: bound over LDAPS, base /i);
+    assert.match(checks[2]!.detail, /^spendcloud: connected, \d+ entries in /);
   });
 
   test(

@@ -151,6 +151,28 @@ function expectedHostKey(s: SpendCloudSftpConfig): Buffer {
   return Buffer.from(b64, 'base64');
 }
 
+/** Connects with the pinned host key and lists the upload folder (the connectivity check); names the folder only. */
+export async function checkSftpFolder(s: SpendCloudSftpConfig): Promise<string> {
+  const client = new SftpClient('tenure-connectivity');
+  const hostKey = expectedHostKey(s);
+  try {
+    await client.connect({
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      privateKey: s.privateKey ?? readFileSync(s.privateKeyFile!),
+      passphrase: s.passphrase,
+      hostVerifier: (key: Buffer) => key.equals(hostKey),
+      readyTimeout: Math.min(s.readyTimeoutMs, 5_000),
+      retries: 0,
+    });
+    const entries = await client.list(s.dir);
+    return `connected, ${entries.length} entries in ${s.dir}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Error text without anything secret: the SFTP library's message and code only. */
 function describe(err: unknown): string {
   const e = err as { message?: string; code?: string | number };
