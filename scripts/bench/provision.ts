@@ -712,6 +712,28 @@ async function cleanup(
   },
 ): Promise<void> {
   const t = Date.now();
+  // Groups first: a user's deletion rewrites every group it is a member of, and a group holding
+  // 10,000 members makes that slow (the cleanup of a 10,000 run took over ten minutes the other way round).
+  let groups = 0;
+  for (const name of [o.staticGroup, ...o.departmentCodes.map((c) => `dept-${c}`)]) {
+    if (await delIgnoringMissing(ldap, `${rdn('CN', name)},${o.groupsOU}`)) groups++;
+  }
+  // The raw run's OU and everything in it, its groups first.
+  let rawDeleted = 0;
+  try {
+    const { searchEntries: inRaw } = await ldap.search(o.rawOU, {
+      scope: 'one',
+      filter: '(objectClass=*)',
+      attributes: ['objectClass'],
+      paged: { pageSize: 1000 },
+    });
+    const isGroup = (e: Record<string, unknown>) => ([] as unknown[]).concat(e['objectClass'] ?? []).includes('group');
+    const groupsFirst = [...inRaw.filter((e) => isGroup(e)), ...inRaw.filter((e) => !isGroup(e))];
+    for (const e of groupsFirst) if (await delIgnoringMissing(ldap, e.dn)) rawDeleted++;
+    await delIgnoringMissing(ldap, o.rawOU);
+  } catch (err) {
+    if ((err as { code?: number }).code !== 32) throw err;
+  }
   // Tenure's accounts: wherever they are (location OUs, the disabled OU), by the run's employeeID prefixes.
   let deleted = 0;
   for (const prefix of o.keyPrefixes) {
@@ -722,24 +744,6 @@ async function cleanup(
       paged: { pageSize: 1000 },
     });
     for (const e of mine) if (await delIgnoringMissing(ldap, e.dn)) deleted++;
-  }
-  let groups = 0;
-  for (const name of [o.staticGroup, ...o.departmentCodes.map((c) => `dept-${c}`)]) {
-    if (await delIgnoringMissing(ldap, `${rdn('CN', name)},${o.groupsOU}`)) groups++;
-  }
-  // The raw run's OU and everything in it.
-  let rawDeleted = 0;
-  try {
-    const { searchEntries: inRaw } = await ldap.search(o.rawOU, {
-      scope: 'one',
-      filter: '(objectClass=*)',
-      attributes: ['dn'],
-      paged: { pageSize: 1000 },
-    });
-    for (const e of inRaw) if (await delIgnoringMissing(ldap, e.dn)) rawDeleted++;
-    await delIgnoringMissing(ldap, o.rawOU);
-  } catch (err) {
-    if ((err as { code?: number }).code !== 32) throw err;
   }
   console.log(
     `  deleted ${deleted} Tenure accounts, ${groups} groups, ${rawDeleted} raw objects and the raw OU in ${secs(Date.now() - t)}`,
