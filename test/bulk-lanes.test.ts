@@ -14,6 +14,7 @@ import type { temporal } from '@temporalio/proto';
 import { LANE_PRIORITY } from '../common/lanes.js';
 import { awaitQueuesBelow, bulkPacingFromEnv, queuedTasks } from '../activities/bulk-pacing.js';
 import { employeeWorkflowId } from '../domain/model.js';
+import { allStaffRules } from './support/rules-fixtures.js';
 import { UAC_DISABLED, eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -54,26 +55,12 @@ describe('bulk and interactive lanes through the stack (Samba AD)', { skip: !pro
 
   before(async () => {
     h = await startHarness(
-      `
-version: "lanes-1"
-timeZone: Europe/Amsterdam
-defaults:
-  timings:
-    enableAt: "00:00"
-    disableAt: "00:00"
-    createSecondsBeforeStart: 20
-    deleteAfterSeconds: 259200
-targets:
-  - id: ad
-    kind: ad
-rules:
-  - name: all staff
-    entitlements:
-      ad:
-        accountAccess: true
-        permissions: [all-staff]
-        dynamicPermissions: ["dept-{department.code}"]
-`,
+      allStaffRules('lanes-1', {
+        enableAt: '00:00',
+        disableAt: '00:00',
+        createSecondsBeforeStart: 20,
+        deleteAfterSeconds: 259200,
+      }),
       // Four changes make a poll bulk; two queued tasks are the most before the next batch of one.
       { TENURE_BULK_FROM: '4', TENURE_BULK_IN_FLIGHT: '2' },
     );

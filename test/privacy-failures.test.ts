@@ -105,7 +105,12 @@ rules:
         assert.equal(text(f.encodedAttributes?.metadata?.encoding), ENCRYPTED_ENCODING);
       }
       const stored = rawText(history);
-      const logs = collectedLogs.join('\n').toLowerCase();
+      // The workflow logs the failure in the workflow task after the activity failed: wait for it.
+      const logs = await eventually(
+        async () => collectedLogs.join('\n').toLowerCase(),
+        (l) => l.includes('target step failed'),
+        30_000,
+      ).catch(() => collectedLogs.join('\n').toLowerCase());
       assert.ok(logs.includes('target step failed'), 'the workflow logged the failure (the logs were captured)');
       const local = candidate.email.split('@')[0]!;
       for (const needle of ['Zoë', family, candidate.username, local, candidate.email]) {
