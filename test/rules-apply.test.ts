@@ -16,7 +16,7 @@ import { currentRulesVersion } from '../vault/rules-versions.js';
 import { connectWorker } from '../workers/temporal-connection.js';
 import { createTenureWorkers, tenureSettingsFromEnv } from '../workers/tenure-workers.js';
 import { loadWorkflowBundle } from '../workers/workflow-bundle.js';
-import { eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
+import { eventually, queryAll, startHarness, type Harness, type Row } from './support/tenure-harness.js';
 import { requireEnv } from './support/env.js';
 
 const N = Number(process.env.TENURE_TEST_APPLY_PERSONS ?? 200);
@@ -113,17 +113,26 @@ describe('rules versions: preview, apply, approve, explain', () => {
       )
       .sort();
   };
-  const reached = async (version: string) => {
-    const views = await Promise.all(
-      keys.map((k) => h.client.workflow.getHandle(employeeWorkflowId(k)).query(planInputQuery)),
+  /** What the last query round could not read, with what the history says about it. */
+  let trouble = '';
+  const planInputs = () =>
+    queryAll(
+      h.client,
+      keys.map((k) => employeeWorkflowId(k)),
+      (id) => h.client.workflow.getHandle(id).query(planInputQuery),
+      (message) => {
+        trouble = message;
+      },
     );
-    return views.filter((v) => v.ruleSetVersion === version).length;
+  const reached = async (version: string) => {
+    trouble = '';
+    return (await planInputs()).filter((v) => v?.ruleSetVersion === version).length;
   };
   const groupsHeld = async () => {
-    const views = await Promise.all(
-      keys.map((k) => h.client.workflow.getHandle(employeeWorkflowId(k)).query(planInputQuery)),
+    trouble = '';
+    return (await planInputs()).map((v) =>
+      v ? (v.accounts.ad?.permissions.slice().sort().join(',') ?? '(none)') : '(unreadable)',
     );
-    return views.map((v) => v.accounts.ad?.permissions.slice().sort().join(',') ?? '(none)');
   };
   const progress = (workflowId: string) =>
     h.client.workflow.getHandle(workflowId).query(rulesApplyProgressQuery) as Promise<RulesApplyProgress>;
@@ -165,7 +174,7 @@ describe('rules versions: preview, apply, approve, explain', () => {
     const held = await eventually(groupsHeld, (g) => g.every((x) => x === groups.all), 600_000, 2000);
     assert.ok(
       held.every((x) => x === groups.all),
-      `all ${N} provisioned: ${held.filter((x) => x !== groups.all).length} not yet`,
+      `all ${N} provisioned: ${held.filter((x) => x !== groups.all).length} not yet ${trouble}`,
     );
   });
 
@@ -203,7 +212,7 @@ describe('rules versions: preview, apply, approve, explain', () => {
       300_000,
       2000,
     );
-    assert.equal(reachedAll, N, 'every employee re-evaluated with v2');
+    assert.equal(reachedAll, N, `every employee re-evaluated with v2 ${trouble}`);
     const done = await eventually(
       () => appliedBy('v2'),
       (a) => a.length >= N / 4,
@@ -350,8 +359,11 @@ describe('rules versions: preview, apply, approve, explain', () => {
       300_000,
       2000,
     );
-    assert.equal(reachedAll, N, 'every employee re-evaluated with v4');
+    assert.equal(reachedAll, N, `every employee re-evaluated with v4 ${trouble}`);
     const held = await eventually(groupsHeld, (g) => g.every((x) => x.includes(groups.all)), 300_000, 2000);
-    assert.ok(held.every((x) => x.includes(groups.all)));
+    assert.ok(
+      held.every((x) => x.includes(groups.all)),
+      trouble,
+    );
   });
 });

@@ -136,6 +136,28 @@ export const RECONCILE_STEP = 'reconcile-account-step';
  * from before schedule them as activities and replay that way.
  */
 export const LOCAL_BOOKKEEPING = 'local-planning-and-reservation';
+/**
+ * Patch id: the search attributes are upserted only when one of them changed (a pass that changes
+ * nothing adds no history event). Histories from before upsert on every pass.
+ */
+export const PUBLISH_CHANGED_ONLY = 'upsert-search-attributes-when-changed';
+/**
+ * Every patch a pass may ask for after its first local activity. Under load the SDK can close the
+ * workflow task right after a local activity's marker and run the rest of the pass in the next
+ * task. A patch asked for the first time there is not yet announced when that code replays, so
+ * the replay takes the old branch and then meets the patch marker: a nondeterminism error that
+ * leaves the workflow stuck (seen in CI after a worker restart). Asking for them all before the
+ * first local activity puts their markers ahead of it. Histories recorded before local activities
+ * never get here (`local` is false for them).
+ */
+const PATCHES_ASKED_BEFORE_LOCAL_ACTIVITIES = [
+  WITHDRAWN_KEEPS_ADOPTED,
+  GUARDED_DELETION,
+  RECONCILE_STEP,
+  ONE_MAIL_PER_EVENT,
+  ANNOUNCE_ACCOUNTS,
+  PUBLISH_CHANGED_ONLY,
+];
 
 /** Brings every target in line with the plan for `now`. Returns what it did. */
 export async function reconcile(
@@ -149,6 +171,7 @@ export async function reconcile(
   if (!s.person) return taken;
   const person = s.person;
   const local = patched(LOCAL_BOOKKEEPING);
+  if (local) for (const id of PATCHES_ASKED_BEFORE_LOCAL_ACTIVITIES) patched(id);
   const planSummary = 'evaluate rules and lifecycle moments';
   const plan: PersonPlan = local
     ? await lifecycleLocal.planPerson.executeWithOptions({ ...PLAN_LOCAL, summary: planSummary }, [

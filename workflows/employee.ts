@@ -44,7 +44,12 @@ import {
 } from '../common/search-attributes.js';
 import type { Lane } from '../common/lanes.js';
 import { checkPersonChanged, checkPersonRemoved } from '../common/signal-payloads.js';
-import { RETRY_FAILED_AFTER_MS, RETRY_REFUSED_AFTER_MS, reconcile } from './employee-reconcile.js';
+import {
+  PUBLISH_CHANGED_ONLY,
+  RETRY_FAILED_AFTER_MS,
+  RETRY_REFUSED_AFTER_MS,
+  reconcile,
+} from './employee-reconcile.js';
 import {
   applyRemoval,
   planInputView,
@@ -217,12 +222,6 @@ function nextWake(s: EmployeeState, now: number): { at: number; what: string } |
   candidates.sort((a, b) => a.at - b.at);
   return candidates[0];
 }
-
-/**
- * Patch id: the search attributes are upserted only when one of them changed (a pass that changes
- * nothing adds no history event). Histories from before upsert on every pass.
- */
-export const PUBLISH_CHANGED_ONLY = 'upsert-search-attributes-when-changed';
 
 /** Keeps search attributes, memo and the UI's current details in line with the state. */
 function publish(s: EmployeeState): void {

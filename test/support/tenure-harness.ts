@@ -289,3 +289,47 @@ export function wallClockIn(
 }
 
 export const UAC_DISABLED = 0x2;
+
+/**
+ * Why a workflow's task keeps failing or timing out, from its history: the last
+ * WorkflowTaskFailed or WorkflowTaskTimedOut event with its cause and message. For assertion
+ * messages, so a CI failure says what the worker reported instead of only "in failed state".
+ */
+export async function workflowTaskTrouble(client: Client, workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const troubles: string[] = [];
+  for (const e of history.events ?? []) {
+    const failed = e.workflowTaskFailedEventAttributes;
+    const timedOut = e.workflowTaskTimedOutEventAttributes;
+    if (failed) troubles.push(`#${e.eventId} task failed (cause ${failed.cause}): ${failed.failure?.message ?? ''}`);
+    if (timedOut) troubles.push(`#${e.eventId} task timed out (${timedOut.timeoutType})`);
+  }
+  const last = history.events?.at(-1);
+  return `${workflowId}: ${history.events?.length ?? 0} events, last #${last?.eventId} type ${last?.eventType}; ${
+    troubles.slice(-3).join('; ') || 'no failed or timed-out workflow task in the history'
+  }`;
+}
+
+/**
+ * Queries every workflow; one whose workflow task is failing does not throw but is reported (with
+ * what its history says) through `trouble`, so a polling loop goes on and its last message explains.
+ */
+export async function queryAll<T>(
+  client: Client,
+  workflowIds: string[],
+  query: (id: string) => Promise<T>,
+  trouble: (message: string) => void,
+): Promise<(T | undefined)[]> {
+  const settled = await Promise.allSettled(workflowIds.map(query));
+  const failing = workflowIds.filter((_, i) => settled[i]!.status === 'rejected');
+  if (failing.length > 0) {
+    const first = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult;
+    const detail = await workflowTaskTrouble(client, failing[0]!).catch(
+      (e: Error) => `history unreadable: ${e.message}`,
+    );
+    trouble(
+      `${failing.length} of ${workflowIds.length} queries failed (${(first.reason as Error).message}); ${detail}`,
+    );
+  }
+  return settled.map((x) => (x.status === 'fulfilled' ? x.value : undefined));
+}
