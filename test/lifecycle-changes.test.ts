@@ -9,8 +9,10 @@ import { planPerson } from '../activities/lifecycle.js';
 import { addDays } from '../domain/dates.js';
 import { parseRules } from '../domain/rules.js';
 import { Person, employeeWorkflowId } from '../domain/model.js';
+import type { AuditRecord } from '../vault/audit.js';
 import {
   UAC_DISABLED,
+  auditOnce,
   eventually,
   startHarness,
   wallClockIn,
@@ -141,9 +143,13 @@ rules:
     assert.ok(moved);
     assert.deepEqual(groupsOf(moved), ['all-staff', 'dept-ICT']);
     assert.match(String(moved.dn), /OU=Zeist,OU=Employees,OU=Tenure,/);
-    const moverAudit = await h.audit(`${h.sourceId}:${k.mover}`);
-    const grantId = moverAudit.find((a) => a.action === 'grantPermission' && a.message.includes('dept-ICT'))?.id;
-    const revokeId = moverAudit.find((a) => a.action === 'revokePermission' && a.message.includes('dept-ZORG'))?.id;
+    const grantOf = (rows: AuditRecord[]) =>
+      rows.find((a) => a.action === 'grantPermission' && a.message.includes('dept-ICT'))?.id;
+    const revokeOf = (rows: AuditRecord[]) =>
+      rows.find((a) => a.action === 'revokePermission' && a.message.includes('dept-ZORG'))?.id;
+    const moverAudit = await auditOnce(h, `${h.sourceId}:${k.mover}`, (rows) => !!grantOf(rows) && !!revokeOf(rows));
+    const grantId = grantOf(moverAudit);
+    const revokeId = revokeOf(moverAudit);
     assert.ok(grantId && revokeId && grantId < revokeId, 'grant before revoke');
 
     // Name change: new display name and e-mail, CN renamed, old address kept as alias, username unchanged.
@@ -194,7 +200,9 @@ rules:
       90_000,
     );
     assert.ok(movedEnabled);
-    const movedAudit = await h.audit(`${h.sourceId}:${k.moved}`);
+    const movedAudit = await auditOnce(h, `${h.sourceId}:${k.moved}`, (rows) =>
+      rows.some((a) => a.action === 'enable'),
+    );
     assert.ok(
       movedAudit.find((a) => a.action === 'enable')!.at.getTime() >= enable.at,
       'enabled at the new start moment',

@@ -13,7 +13,8 @@ import proto from '@temporalio/proto';
 import { employeeWorkflowId } from '../domain/model.js';
 import { requireEnv, uniqueSuffix } from './support/env.js';
 import { RaetSimulator, beaufortDataset } from './simulators/raet.js';
-import { eventually, startHarness, type Harness } from './support/tenure-harness.js';
+import type { AuditRecord } from '../vault/audit.js';
+import { auditOnce, eventually, startHarness, type Harness } from './support/tenure-harness.js';
 
 const BASE = requireEnv('AD_BASE_DN');
 const TENURE_OU = `OU=Tenure,${BASE}`;
@@ -162,9 +163,15 @@ rules:
       moved.some((e) => under(e.dn, BUILDING_B)),
       JSON.stringify(moved.map((e) => e.dn)),
     );
-    const audit = await h.audit(`${sourceId}:100003`);
-    assert.ok(audit.some((a) => a.target === 'ad' && a.action === 'move' && a.outcome === 'success'));
-    assert.ok(audit.some((a) => a.target === 'ad2' && a.action === 'create' && a.outcome === 'success'));
+    const succeeded = (rows: AuditRecord[], target: string, action: string) =>
+      rows.some((a) => a.target === target && a.action === action && a.outcome === 'success');
+    const audit = await auditOnce(
+      h,
+      `${sourceId}:100003`,
+      (rows) => succeeded(rows, 'ad', 'move') && succeeded(rows, 'ad2', 'create'),
+    );
+    assert.ok(succeeded(audit, 'ad', 'move'));
+    assert.ok(succeeded(audit, 'ad2', 'create'));
 
     // A mapped value that does not fit: the poll stores an error naming the record and the source
     // field, and Sanne keeps her last good data (and her accounts).

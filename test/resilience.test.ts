@@ -15,7 +15,8 @@ import { employeeWorkflowId } from '../domain/model.js';
 import { connectClient } from '../workers/temporal-connection.js';
 import { WORKER_SHUTDOWN_FORCE_MS } from '../workers/tenure-workers.js';
 import { requireEnv, uniqueSuffix } from './support/env.js';
-import { csvOf, eventually, startHarness, type Row } from './support/tenure-harness.js';
+import type { AuditRecord } from '../vault/audit.js';
+import { auditOnce, csvOf, eventually, startHarness, type Row } from './support/tenure-harness.js';
 import type { ThresholdsInput } from '../common/thresholds-config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -428,8 +429,10 @@ describe('directory outage', () => {
         );
         assert.ok(user, `${key} provisioned after the outage`);
       }
-      const audit = await h.audit(`${h.sourceId}:${keys[0]}`);
-      assert.equal(audit.filter((a) => a.action === 'create' && a.outcome === 'success').length, 1, 'created once');
+      // Enabled in the add: the step's group writes and its audit rows come after.
+      const creates = (rows: AuditRecord[]) => rows.filter((a) => a.action === 'create' && a.outcome === 'success');
+      const audit = await auditOnce(h, `${h.sourceId}:${keys[0]}`, (rows) => creates(rows).length > 0);
+      assert.equal(creates(audit).length, 1, 'created once');
     } finally {
       await h.stop();
     }

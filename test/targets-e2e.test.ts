@@ -14,7 +14,7 @@ import { GraphSimulator } from './simulators/graph.js';
 import { HelloIdSimulator } from './simulators/helloid.js';
 import { TopdeskSimulator } from './simulators/topdesk.js';
 import { allTargetsRules } from './support/rules-fixtures.js';
-import { eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
+import { auditOnce, eventually, startHarness, type Harness, type Row } from './support/tenure-harness.js';
 
 const SECRET = 'e2e-secret-never-logged';
 const RULES = allTargetsRules(
@@ -195,8 +195,11 @@ describe('all targets through the employee workflow', () => {
     assert.equal(topdesk.changes.length, 1, 'one onboarding change');
     assert.equal(topdesk.incidents.length, 1, 'one offboarding incident');
 
-    const audit = await h.audit(personKey);
-    for (const target of ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud']) {
+    const TARGETS = ['ad', 'helloid', 'entra', 'topdesk', 'spendcloud'];
+    const audit = await auditOnce(h, personKey, (rows) =>
+      TARGETS.every((target) => rows.some((a) => a.target === target && a.action === 'disable')),
+    );
+    for (const target of TARGETS) {
       assert.ok(
         audit.some((a) => a.target === target && a.action === 'create' && a.outcome === 'success'),
         `${target} create audited`,

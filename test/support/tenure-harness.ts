@@ -333,3 +333,17 @@ export async function queryAll<T>(
   }
   return settled.map((x) => (x.status === 'fulfilled' ? x.value : undefined));
 }
+
+/**
+ * The audit rows of a person once `ok` holds for them (or the last rows when the time is up, for
+ * the assertion). A target's state can be visible before the step that made it has written its
+ * audit rows: the reconcile step writes them after its last call to the target.
+ */
+export function auditOnce(
+  h: Pick<Harness, 'audit'>,
+  personKey: string,
+  ok: (rows: AuditRecord[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<AuditRecord[]> {
+  return eventually(() => h.audit(personKey), ok, timeoutMs, 250);
+}
