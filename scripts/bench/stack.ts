@@ -267,9 +267,18 @@ export interface WorkerProcess {
   exitCode(): number | null | undefined;
 }
 
+/**
+ * With TENURE_BENCH_CPU_PROFILE=<dir> the worker writes V8 CPU profiles there when it exits, one
+ * per thread (the workflow thread included); `scripts/bench/cpu-profile-summary.ts` reads them.
+ */
+function profileArgs(env: NodeJS.ProcessEnv): string[] {
+  const dir = env.TENURE_BENCH_CPU_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export function startWorker(env: NodeJS.ProcessEnv, logPath: string): WorkerProcess {
   const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, [...profileArgs(env), '--import', 'tsx', 'workers/main.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],
