@@ -11,7 +11,7 @@ import { requireEnv, uniqueSuffix } from './support/env.js';
 import { NmbrsSimulator, syntheticTenant } from './simulators/nmbrs.js';
 import { RaetSimulator, beaufortDataset } from './simulators/raet.js';
 import { startVismaNetSim, syntheticDataset } from './simulators/vismanet.js';
-import { eventually, startHarness, type Harness } from './support/tenure-harness.js';
+import { eventually, explainPerson, startHarness, type Harness } from './support/tenure-harness.js';
 
 const SECRET = 'sim-secret-do-not-log';
 
@@ -193,7 +193,12 @@ rules:
       (u) => String(u?.displayName).startsWith('Kees '),
       180_000,
     );
-    assert.ok(String(after?.displayName).startsWith('Kees '), `${opts.kind}: the new known-as name reached AD`);
+    if (!String(after?.displayName).startsWith('Kees ')) {
+      const why = await explainPerson(h, `${sourceId}:${opts.employeeId}`);
+      assert.fail(
+        `${opts.kind}: the new known-as name did not reach AD (second poll ${JSON.stringify(second)}); ${why}`,
+      );
+    }
   } finally {
     await h.stop();
   }

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
@@ -290,6 +291,10 @@ export function wallClockIn(
 
 export const UAC_DISABLED = 0x2;
 
+function eventTypeName(type: unknown): string {
+  return proto.temporal.api.enums.v1.EventType[Number(type)]?.replace('EVENT_TYPE_', '') ?? String(type);
+}
+
 /**
  * Why a workflow's task keeps failing or timing out, from its history: the last
  * WorkflowTaskFailed or WorkflowTaskTimedOut event with its cause and message. For assertion
@@ -305,7 +310,7 @@ export async function workflowTaskTrouble(client: Client, workflowId: string): P
     if (timedOut) troubles.push(`#${e.eventId} task timed out (${timedOut.timeoutType})`);
   }
   const last = history.events?.at(-1);
-  return `${workflowId}: ${history.events?.length ?? 0} events, last #${last?.eventId} type ${last?.eventType}; ${
+  return `${workflowId}: ${history.events?.length ?? 0} events, last #${last?.eventId} ${eventTypeName(last?.eventType)}; ${
     troubles.slice(-3).join('; ') || 'no failed or timed-out workflow task in the history'
   }`;
 }
@@ -346,4 +351,44 @@ export function auditOnce(
   timeoutMs = 60_000,
 ): Promise<AuditRecord[]> {
   return eventually(() => h.audit(personKey), ok, timeoutMs, 250);
+}
+
+/**
+ * Where a person's workflow stands, for an assertion message when a change did not arrive: its
+ * status (state, health, last cause and error), the activities it waits on (with attempt and last
+ * failure), its last history events and any failing workflow task. No personal data beyond the
+ * test's synthetic names.
+ */
+export async function explainPerson(h: Pick<Harness, 'client' | 'status'>, personKey: string): Promise<string> {
+  const workflowId = employeeWorkflowId(personKey);
+  const parts: string[] = [];
+  try {
+    const s = await h.status(personKey);
+    parts.push(
+      `state ${s.state}, health ${s.health}, last cause "${s.lastCause ?? ''}"${
+        s.lastError ? `, last error ${s.lastError.target} ${s.lastError.action}: ${s.lastError.message}` : ''
+      }${s.writeBackError ? `, write-back error: ${s.writeBackError.message}` : ''}`,
+    );
+  } catch (err) {
+    parts.push(`status unreadable: ${(err as Error).message}`);
+  }
+  try {
+    const d = await h.client.workflow.getHandle(workflowId).describe();
+    const pending = (d.raw.pendingActivities ?? []).map(
+      (a) =>
+        `${a.activityType?.name} attempt ${a.attempt} state ${a.state}${a.lastFailure ? ` (${a.lastFailure.message})` : ''}`,
+    );
+    parts.push(`${d.status.name}, pending: ${pending.join('; ') || 'no activity'}`);
+    const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    parts.push(
+      `last events: ${events
+        .slice(-6)
+        .map((e) => `#${e.eventId} ${eventTypeName(e.eventType)}`)
+        .join(', ')}`,
+    );
+    parts.push(await workflowTaskTrouble(h.client, workflowId));
+  } catch (err) {
+    parts.push(`history unreadable: ${(err as Error).message}`);
+  }
+  return parts.join(' | ');
 }
