@@ -301,16 +301,19 @@ function eventTypeName(type: unknown): string {
  * messages, so a CI failure says what the worker reported instead of only "in failed state".
  */
 export async function workflowTaskTrouble(client: Client, workflowId: string): Promise<string> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return troubleIn(workflowId, (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
+}
+
+function troubleIn(workflowId: string, events: proto.temporal.api.history.v1.IHistoryEvent[]): string {
   const troubles: string[] = [];
-  for (const e of history.events ?? []) {
+  for (const e of events) {
     const failed = e.workflowTaskFailedEventAttributes;
     const timedOut = e.workflowTaskTimedOutEventAttributes;
     if (failed) troubles.push(`#${e.eventId} task failed (cause ${failed.cause}): ${failed.failure?.message ?? ''}`);
     if (timedOut) troubles.push(`#${e.eventId} task timed out (${timedOut.timeoutType})`);
   }
-  const last = history.events?.at(-1);
-  return `${workflowId}: ${history.events?.length ?? 0} events, last #${last?.eventId} ${eventTypeName(last?.eventType)}; ${
+  const last = events.at(-1);
+  return `${workflowId}: ${events.length} events, last #${last?.eventId} ${eventTypeName(last?.eventType)}; ${
     troubles.slice(-3).join('; ') || 'no failed or timed-out workflow task in the history'
   }`;
 }
@@ -386,7 +389,7 @@ export async function explainPerson(h: Pick<Harness, 'client' | 'status'>, perso
         .map((e) => `#${e.eventId} ${eventTypeName(e.eventType)}`)
         .join(', ')}`,
     );
-    parts.push(await workflowTaskTrouble(h.client, workflowId));
+    parts.push(troubleIn(workflowId, events));
   } catch (err) {
     parts.push(`history unreadable: ${(err as Error).message}`);
   }
