@@ -490,6 +490,81 @@ describe(
       assert.deepEqual(await ad.listPermissions(ref), [dept]);
     });
 
+    test('groups: grants to one group at the same time share a modify; each account gets its own answer', async () => {
+      const known = { createdNow: true as const, enabled: false };
+      const accounts: AccountReference[] = [];
+      for (let i = 0; i < 12; i++) accounts.push((await ad.create(desired())).account!);
+      const members = async (name: string) =>
+        new Set(asArray((await read(`CN=${name},${groupsOU}`, ['member'])).member).map(normalizeDN));
+      const grantAll = (name: string, refs: AccountReference[], createIfMissing = false) =>
+        Promise.allSettled(refs.map((ref) => ad.grantPermission(ref, { name, createIfMissing }, known)));
+      const addGroup = (name: string) =>
+        admin.add(`CN=${name},${groupsOU}`, {
+          objectClass: ['top', 'group'],
+          sAMAccountName: `${name}-${RUN}`.slice(0, 60),
+          groupType: '-2147483646',
+        });
+
+      // Twelve grants at once: the first goes out alone, the eleven that came while it was under
+      // way go in one modify.
+      await addGroup('Batch A');
+      let before = ad.memberAddStats();
+      let results = await grantAll('Batch A', accounts);
+      let stats = ad.memberAddStats();
+      assert.deepEqual(
+        { modifies: stats.modifies - before.modifies, values: stats.values - before.values },
+        { modifies: 2, values: 12 },
+      );
+      for (const r of results) {
+        assert.equal(r.status, 'fulfilled');
+        if (r.status === 'fulfilled')
+          assert.deepEqual(
+            r.value.audit.map((a) => [a.action, a.outcome]),
+            [['grantPermission', 'success']],
+          );
+      }
+      assert.deepEqual(await members('Batch A'), new Set(accounts.map((a) => normalizeDN(a.locator))));
+
+      // One account is a member already and one is gone: the directory refuses the shared modify,
+      // so each member is added on its own and each caller hears about its own account.
+      await addGroup('Batch B');
+      await admin.modify(
+        `CN=Batch B,${groupsOU}`,
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'member', values: [accounts[3]!.locator] }),
+        }),
+      );
+      const gone = (await ad.create(desired())).account!;
+      await admin.del(gone.locator);
+      before = ad.memberAddStats();
+      results = await grantAll('Batch B', [...accounts, gone]);
+      stats = ad.memberAddStats();
+      assert.deepEqual(
+        { modifies: stats.modifies - before.modifies, values: stats.values - before.values },
+        { modifies: 1 + 1 + 12 + 1, values: 1 + 12 + 12 + 1 },
+        'the first alone, the refused modify of twelve, each of the twelve, the gone one again after finding the group there',
+      );
+      const outcomes = results.map((r) =>
+        r.status === 'fulfilled' ? r.value.audit.map((a) => a.outcome).join() : (r.reason as Error).name,
+      );
+      assert.deepEqual(outcomes, [...accounts.map((_, i) => (i === 3 ? 'unchanged' : 'success')), 'TargetRejected']);
+      assert.match(
+        ((results[12] as PromiseRejectedResult).reason as Error).message,
+        new RegExp(`account ${gone.id} could not be found`),
+      );
+      assert.deepEqual(await members('Batch B'), new Set(accounts.map((a) => normalizeDN(a.locator))));
+
+      // The group is missing and may be created: it is created once, and everyone is granted.
+      results = await grantAll('Batch C', accounts.slice(0, 5), true);
+      const created = results.flatMap((r) =>
+        r.status === 'fulfilled' ? r.value.audit.filter((a) => a.details?.created === true) : [],
+      );
+      assert.equal(created.length, 1, 'one created-group entry in the audit');
+      assert.ok(results.every((r) => r.status === 'fulfilled'));
+      assert.deepEqual(await members('Batch C'), new Set(accounts.slice(0, 5).map((a) => normalizeDN(a.locator))));
+    });
+
     test('manager DN is set and follows the desired manager', async () => {
       const boss = await ad.create(desired());
       const d = desired({ managerLocator: boss.account!.locator });

@@ -5,7 +5,8 @@
  * - ad/connection.ts: the one bound ldapts client, counted, reconnected after a drop.
  * - ad/search.ts: correlation on employeeID within the search OUs, the scope check, reads.
  * - ad/accounts.ts: create, update, rename/move, enable/disable, delete, day-one password.
- * - ad/groups.ts: groups as permissions (grant, revoke, list) with a cache of group DNs.
+ * - ad/groups.ts: groups as permissions (grant, revoke, list) with a cache of group DNs;
+ *   ad/member-adds.ts: grants to one group at the same time share one modify.
  * - ad/ous.ts: which OU an account belongs in; derived location OUs created when missing.
  * - ad/desired.ts: what an account should hold, computed without the directory.
  * - ad/errors.ts: LDAP result codes mapped to the shared error vocabulary (../errors.ts).
@@ -83,6 +84,11 @@ export class AdTargetConnector extends SearchingConnectorBase<AdAccount> {
   /** The LDAP operations this connector has sent so far (a copy). */
   ldapOperations(): LdapOperationCounts & { writes: number } {
     return this.#ldap.operations();
+  }
+
+  /** Member-add modifies sent for grants and the member values they carried (several per modify when grants coincide). */
+  memberAddStats(): { modifies: number; values: number } {
+    return this.#groups.memberAddStats();
   }
 
   async close(): Promise<void> {

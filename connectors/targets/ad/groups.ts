@@ -12,6 +12,7 @@ import type { AdConnection } from './connection.js';
 import type { AdAudit, AdSettings } from './context.js';
 import { first, refOf } from './entry.js';
 import { ldapCode, mapLdapError } from './errors.js';
+import { MemberAddBatcher } from './member-adds.js';
 import type { AdSearch } from './search.js';
 
 /** Global security group. */
@@ -24,12 +25,29 @@ export class AdGroups {
   readonly #record: AdAudit;
   /** Group name → DN of groups seen to exist: a grant then goes straight to the group. */
   readonly #groupDNs = new Map<string, string>();
+  /** Grants to one group at the same time share a modify (./member-adds.ts). */
+  readonly #memberAdds: MemberAddBatcher;
 
   constructor(config: AdSettings, ldap: AdConnection, search: AdSearch, record: AdAudit) {
     this.#config = config;
     this.#ldap = ldap;
     this.#search = search;
     this.#record = record;
+    this.#memberAdds = new MemberAddBatcher({
+      addMany: (groupDN, memberDNs) =>
+        this.#ldap.op('grant permission', (c) =>
+          c.modify(
+            groupDN,
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: memberDNs }) }),
+          ),
+        ),
+      addOne: (groupDN, memberDN) => this.#changeMember('add', groupDN, memberDN),
+    });
+  }
+
+  /** Member-add modifies sent and the member values they carried. */
+  memberAddStats(): { modifies: number; values: number } {
+    return this.#memberAdds.stats();
   }
 
   #groupDN(name: string): string {
@@ -116,7 +134,7 @@ export class AdGroups {
     }
     const audit: AuditEntry[] = [];
     let groupDN = this.#groupDNs.get(permission.name) ?? this.#groupDN(permission.name);
-    let done = await this.#changeMember('add', groupDN, userDN);
+    let done = await this.#memberAdds.add(groupDN, userDN);
     if (done === 'noGroup') {
       this.#groupDNs.delete(permission.name);
       const g = await this.#group(permission, permission.createIfMissing === true);
@@ -129,7 +147,7 @@ export class AdGroups {
           }),
         );
       groupDN = g.dn;
-      done = await this.#changeMember('add', groupDN, userDN);
+      done = await this.#memberAdds.add(groupDN, userDN);
       if (done === 'noGroup') throw accountGone('grant permission', ref.id, 32);
     }
     this.#groupDNs.set(permission.name, groupDN);
