@@ -27,6 +27,7 @@ import { employeeWorkflowId } from '../../domain/model.js';
 import { displayName, familyDisplayName } from '../../domain/naming.js';
 import { connectClient } from '../../workers/temporal-connection.js';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle.js';
+import { DEFAULT_TARGET_CONCURRENCY } from '../../workers/tenure-workers.js';
 import { SingleChangeProbe, type ProbeMeasurement } from './probe.js';
 import {
   ROOT,
@@ -358,7 +359,7 @@ async function main(): Promise<number> {
     await waitForWorker(w, WORKER_START_BUDGET_MS + 60_000);
     figures.readyHwmKb = memoryOf(w.pid)?.hwmKb;
     console.log(
-      `  worker pid ${w.pid} ready in ${secs(Date.now() - t)} (AD concurrency ${opts.adConcurrency ?? process.env.TENURE_AD_MAX_CONCURRENT ?? '4 (default)'}), ` +
+      `  worker pid ${w.pid} ready in ${secs(Date.now() - t)} (AD concurrency ${opts.adConcurrency ?? process.env.TENURE_AD_MAX_CONCURRENT ?? `${DEFAULT_TARGET_CONCURRENCY.directory} (default)`}), ` +
         `RSS peak so far ${((figures.readyHwmKb ?? NaN) / 1024).toFixed(0)} MiB; log ${w.log}`,
     );
     memTimer = setInterval(() => {
