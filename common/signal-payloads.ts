@@ -7,8 +7,14 @@
  * record why (a reason names the field, never a value), and the workflow keeps running.
  */
 import { z } from 'zod';
-import { Person, personKey } from '../domain/model.js';
+import { personKey } from '../domain/person-key.js';
+import { buildPersonSchemas } from '../domain/person-schema.js';
 import type { PersonChanged, PersonRemoved } from './messages.js';
+
+// The schemas are this module's own and it exports only functions: the worker shares this module
+// between workflows and the SDK deep-freezes what shared modules export, which zod schemas do not
+// survive (workers/workflow-bundle.ts SHARED_WORKFLOW_MODULES).
+const { Person } = buildPersonSchemas();
 
 /** What the poller writes as the cause, e.g. `poll file#12`: short, printable, one line. */
 const Cause = z
@@ -19,7 +25,7 @@ const Cause = z
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'contains control characters');
 
-export const PersonChangedPayload = z.strictObject({
+const PersonChangedPayload = z.strictObject({
   person: Person,
   /** sha-256 of the canonical snapshot (domain/snapshot.ts personHash). */
   contentHash: z.string().regex(/^[0-9a-f]{64}$/, 'is not a sha-256 hex digest'),
@@ -27,7 +33,7 @@ export const PersonChangedPayload = z.strictObject({
   lane: z.literal('bulk').optional(),
 });
 
-export const PersonRemovedPayload = z.strictObject({
+const PersonRemovedPayload = z.strictObject({
   personKey: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9._-]{1,64}$/, 'is not a person key'),
   cause: Cause,
   lane: z.literal('bulk').optional(),
