@@ -562,7 +562,9 @@ async function main(): Promise<number> {
     if (persons.length) await terminateEmployees(client, sourceId, persons);
     if (worker) await stopWorker(worker);
     await ldap.unbind().catch(() => undefined);
-    const cleanupLdap = await boundLdap().catch((err) => {
+    // Deleting a group of 10,000 members takes Samba longer than the usual 15 s operation limit
+    // (the cleanup of a 10,000 run lost its connection on it): ten minutes per operation here.
+    const cleanupLdap = await boundLdap(600_000).catch((err) => {
       console.error(`  cleanup failed: cannot bind: ${ldapError(err)}`);
       return undefined;
     });

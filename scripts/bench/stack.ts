@@ -225,8 +225,8 @@ export function ldapConnect(timeoutMs = 15_000): LdapClient {
   });
 }
 
-export async function boundLdap(): Promise<LdapClient> {
-  const ldap = ldapConnect();
+export async function boundLdap(timeoutMs?: number): Promise<LdapClient> {
+  const ldap = ldapConnect(timeoutMs);
   await ldap.bind(need('AD_BIND_DN'), need('AD_BIND_PASSWORD'));
   return ldap;
 }
