@@ -18,7 +18,8 @@
  * A fixture of a new, patched shape is a copy of a recorded one under a name of its own (the
  * employee-v3-one-mail-per-event-* files: the manager mails of the patch `one-mail-per-event`;
  * employee-v4-reconcile-step-*: one reconcile activity per target, patch `reconcile-account-step`;
- * employee-v5-local-bookkeeping-*: local planning, patch `local-planning-and-reservation`; poll-v2-paced-bulk-*:
+ * employee-v5-local-bookkeeping-*: local planning, patch `local-planning-and-reservation`;
+ * employee-v6-pass-hash-*: accounts record the pass's snapshot, patch `record-the-hash-the-pass-built-from`; poll-v2-paced-bulk-*:
  * recorded with TENURE_BULK_FROM=2 TENURE_BULK_IN_FLIGHT=2, patch `paced-bulk-signals`;
  * employee-role-in-plan-*: plans carrying each target's role from its descriptor, no patch).
  * Record into a scratch directory (the first argument) so the fixtures of older shapes stay.

@@ -14,6 +14,7 @@ import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../workers/temporal-connection.js';
 import { loadWorkflowBundle } from '../workers/workflow-bundle.js';
 import { splitAfterLocalActivityMarkers } from './support/split-workflow-tasks.js';
+import { HASH_OF_THE_PASS, LOCAL_BOOKKEEPING } from '../workflows/employee-reconcile.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/histories/', import.meta.url));
 const HISTORY = proto.temporal.api.history.v1.History;
@@ -73,6 +74,25 @@ describe('replay of recorded histories against the current workflow code', () =>
     assert.ok(
       employees.some((a) => a.has('reconcileAccount') && !a.has('createAccount') && !a.has('writeBackToSource')),
       'a history of the reconcile step (no write-back call for a file source)',
+    );
+  });
+
+  test('accounts record the hash of the pass (patch record-the-hash-the-pass-built-from): histories before and after', () => {
+    const patchesOf = (f: string) =>
+      new Set(
+        loadFixture(f)
+          .events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+          .flatMap((e) => e.markerRecordedEventAttributes!.details?.['patch-data']?.payloads ?? [])
+          .map((p) => (JSON.parse(Buffer.from(p.data!).toString('utf8')) as { id: string }).id),
+      );
+    const employees = files.filter((f) => f.startsWith('employee-')).map(patchesOf);
+    assert.ok(
+      employees.some((ids) => ids.has(LOCAL_BOOKKEEPING) && !ids.has(HASH_OF_THE_PASS)),
+      'a history with local activities from before the patch',
+    );
+    assert.ok(
+      employees.some((ids) => ids.has(LOCAL_BOOKKEEPING) && ids.has(HASH_OF_THE_PASS)),
+      'a history recorded with the patch',
     );
   });
 

@@ -142,6 +142,13 @@ export const LOCAL_BOOKKEEPING = 'local-planning-and-reservation';
  */
 export const PUBLISH_CHANGED_ONLY = 'upsert-search-attributes-when-changed';
 /**
+ * Patch id: an account records the snapshot hash the pass built its desired attributes from.
+ * Before, it recorded the workflow's hash after the step, so a change signalled while the step ran
+ * (a name changed in HR while the account was being created) counted as written and never reached
+ * the target. Histories from before record the hash after the step, as they did.
+ */
+export const HASH_OF_THE_PASS = 'record-the-hash-the-pass-built-from';
+/**
  * Every patch a pass may ask for after its first local activity. Under load the SDK can close the
  * workflow task right after a local activity's marker and run the rest of the pass in the next
  * task. A patch asked for the first time there is not yet announced when that code replays, so
@@ -170,8 +177,13 @@ export async function reconcile(
   const taken: TakenAction[] = [];
   if (!s.person) return taken;
   const person = s.person;
+  // What this pass builds from; a change signalled while it runs is the next pass's.
+  const passHash = s.contentHash;
   const local = patched(LOCAL_BOOKKEEPING);
   if (local) for (const id of PATCHES_ASKED_BEFORE_LOCAL_ACTIVITIES) patched(id);
+  // Asked here, before the first local activity, in every shape of the pass.
+  const holdPassHash = patched(HASH_OF_THE_PASS);
+  const hashOfPass = (): string | undefined => (holdPassHash ? passHash : s.contentHash);
   const planSummary = 'evaluate rules and lifecycle moments';
   const plan: PersonPlan = local
     ? await lifecycleLocal.planPerson.executeWithOptions({ ...PLAN_LOCAL, summary: planSummary }, [
@@ -225,7 +237,7 @@ export async function reconcile(
   }
 
   const identityNeeded = plan.targets.some((t) => t.wantsAccount || s.accounts[t.targetId]);
-  if (identityNeeded && (!s.identity || s.identityFor !== s.contentHash)) {
+  if (identityNeeded && (!s.identity || s.identityFor !== hashOfPass())) {
     const reserveSummary = 'reserve username and e-mail';
     const reservation = [{ personKey: s.personKey, person, current: s.identity }] as const;
     const identity = local
@@ -234,7 +246,7 @@ export async function reconcile(
         ])
       : await lifecycle.reserveIdentity.executeWithOptions({ ...PLAN, summary: reserveSummary }, [...reservation]);
     s.identity = identity;
-    s.identityFor = s.contentHash;
+    s.identityFor = hashOfPass();
   }
 
   const phases: TargetPhase[] = [];
@@ -308,7 +320,7 @@ export async function reconcile(
           enabled: out.enabled ?? false,
           everEnabled: false,
           permissions: [],
-          attributesHash: s.contentHash,
+          attributesHash: hashOfPass(),
           origin: out.origin,
         };
         created.push(t.targetId);
@@ -316,10 +328,10 @@ export async function reconcile(
           // An adopted directory account keeps its login names; they are the person's identity from
           // now on (an adopted account elsewhere keeps its own names but does not set the identity).
           s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
-          s.identityFor = s.contentHash;
+          s.identityFor = hashOfPass();
         }
       } else if (
-        current.attributesHash !== s.contentHash ||
+        current.attributesHash !== hashOfPass() ||
         current.identityEmail !== s.identity!.email ||
         fullCheck ||
         refresh
@@ -331,7 +343,7 @@ export async function reconcile(
         note(t.targetId, out);
         if (out.account) current.ref = out.account;
       }
-      current.attributesHash = s.contentHash;
+      current.attributesHash = hashOfPass();
       current.identityEmail = s.identity!.email;
 
       const wantEnabled = phase === 'active' && t.wantsAccess;
@@ -460,7 +472,7 @@ export async function reconcile(
     const wanted = phase === 'active' || phase === 'prehire' ? t.permissions : [];
     const update =
       acct !== undefined &&
-      (acct.attributesHash !== s.contentHash || acct.identityEmail !== s.identity!.email || fullCheck || refresh);
+      (acct.attributesHash !== hashOfPass() || acct.identityEmail !== s.identity!.email || fullCheck || refresh);
     const enabled = acct?.enabled ?? false;
     // Disabled before Tenure kept its own disable moment: disable again (unchanged in the target)
     // so the moment is recorded and the retention counts from now.
@@ -532,20 +544,20 @@ export async function reconcile(
         enabled: out.enabled,
         everEnabled: false,
         permissions: [],
-        attributesHash: s.contentHash,
+        attributesHash: hashOfPass(),
         origin: out.origin,
       };
       created.push(t.targetId);
       if (out.adoptedNames && isDirectory(t)) {
         // An adopted directory account keeps its login names (see the single-action path above).
         s.identity = { ...out.adoptedNames, aliases: s.identity?.aliases ?? [], adopted: true };
-        s.identityFor = s.contentHash;
+        s.identityFor = hashOfPass();
       }
     }
     current.ref = out.account;
     current.enabled = out.enabled;
     current.permissions = out.permissions;
-    current.attributesHash = s.contentHash;
+    current.attributesHash = hashOfPass();
     current.identityEmail = s.identity!.email;
     if (out.enabledNow) {
       current.everEnabled = true;

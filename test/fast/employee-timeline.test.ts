@@ -73,6 +73,10 @@ function recordingActivities() {
     lines: [{ action, outcome: 'success', message: action }],
   });
   const held = new Set<string>();
+  /** Every reconcile step: whose, whether it updates, and the display name it was given. */
+  const steps: { personKey: string; update: boolean; displayName: string }[] = [];
+  /** A person whose next reconcile step waits until the test opens the gate. */
+  const gates = new Map<string, { started: () => void; open: Promise<void> }>();
 
   const lifecycle: LifecycleActivities = {
     // The real planner, with "now" from the test server's clock rather than the wall clock.
@@ -80,8 +84,10 @@ function recordingActivities() {
       record('planPerson');
       return planPerson(RULES, person, now ?? Context.current().info.currentAttemptScheduledTimestampMs);
     },
-    async reserveIdentity({ person }) {
+    async reserveIdentity({ person, current }) {
       record('reserveIdentity');
+      // As the real one when the names it builds from did not change: the current identity stays.
+      if (current) return current;
       const username = `${person.name.nickName[0]}.${person.name.familyName}`.toLowerCase();
       return { username, userPrincipalName: `${username}@fast.test`, email: `${username}@fast.test`, aliases: [] };
     },
@@ -128,6 +134,13 @@ function recordingActivities() {
     // The reconcile step, recorded as the single actions it stands for (in their order).
     async reconcileAccount(call) {
       record('reconcileAccount');
+      steps.push({ personKey: call.personKey, update: call.update, displayName: call.desired.displayName });
+      const gate = gates.get(call.personKey);
+      if (gate) {
+        gates.delete(call.personKey);
+        gate.started();
+        await gate.open;
+      }
       const created = !call.account;
       let enabled = created ? false : call.enabled;
       const result = { enabledNow: false, disabledNow: false };
@@ -176,7 +189,7 @@ function recordingActivities() {
       return 'skipped';
     },
   };
-  return { calls, held, lifecycle, targets, mail, writeBack };
+  return { calls, held, steps, gates, lifecycle, targets, mail, writeBack };
 }
 
 function person(contract: Record<string, unknown>, key = '4711'): Person {
@@ -341,5 +354,37 @@ describe('employee workflow on skipped time (mocked activities)', () => {
     assert.equal(names.filter((n) => n === 'deleteAccount').length, 1);
     assert.ok(!names.includes('enableAccount'), 'never enabled');
     assert.ok(!names.includes('notifyManagerOf'), 'no mail about a start that did not happen');
+  });
+
+  test('a name changed in HR while the account is being created reaches the account in the next pass', async () => {
+    const today = localDate(await env.currentTimeMs(), RULES.timeZone);
+    let started!: () => void;
+    let open!: () => void;
+    const stepRunning = new Promise<void>((r) => (started = r));
+    mocks.gates.set('file:4713', { started, open: new Promise<void>((r) => (open = r)) });
+    const handle = await env.client.workflow.start<typeof employeeLifecycle>(EMPLOYEE_WORKFLOW_TYPE, {
+      taskQueue: QUEUE,
+      workflowId: 'employee-file:4713',
+      args: [{ personKey: 'file:4713' }],
+    });
+    const { settle } = watch(handle);
+    const hired = person({ startDate: today }, '4713');
+    await handle.signal(personChangedSignal, { person: hired, contentHash: digest('n1'), cause: 'poll file#6' });
+    // The create is under way when HR's change arrives.
+    await stepRunning;
+    const renamed = Person.parse({ ...hired, name: { ...hired.name, nickName: 'Kees' } });
+    await handle.signal(personChangedSignal, { person: renamed, contentHash: digest('n2'), cause: 'poll file#7' });
+    open();
+    const mine = () => Promise.resolve(mocks.steps.filter((x) => x.personKey === 'file:4713'));
+    const steps = await settle(mine, (all) => all.some((x) => x.update));
+    assert.deepEqual(
+      steps.map((x) => [x.update, x.displayName]),
+      [
+        [false, 'Anna Visser'],
+        [true, 'Kees Visser'],
+      ],
+      'created with the name it had, then updated to the new one',
+    );
+    await handle.terminate('test done');
   });
 });
