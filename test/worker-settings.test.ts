@@ -7,6 +7,7 @@ import {
   DEFAULT_TARGET_CONCURRENCY,
   maxCachedWorkflowsFromEnv,
   targetConcurrencyFromEnv,
+  targetStepsAtOnce,
 } from '../workers/tenure-workers.js';
 
 test('TENURE_MAX_CACHED_WORKFLOWS: a whole number, the default when unset, a clear error otherwise', () => {
@@ -32,4 +33,12 @@ test('target concurrency: 16 directory steps and 4 others by default, each setta
         () => targetConcurrencyFromEnv({ [name]: bad }),
         new RegExp(`${name}: a whole number from 1 to 64, not '${bad.replace('.', '\\.')}'`),
       );
+});
+
+test("each target's worker gets the concurrency of its kind's role", () => {
+  const c = { directory: 16, other: 4 };
+  assert.equal(targetStepsAtOnce({ id: 'ad', kind: 'ad' }, c), 16);
+  for (const kind of ['entra', 'helloid', 'topdesk', 'spendcloud'])
+    assert.equal(targetStepsAtOnce({ id: `t-${kind}`, kind }, c), 4, kind);
+  assert.throws(() => targetStepsAtOnce({ id: 'x', kind: 'nope' }, c), /target 'x' has kind 'nope'/);
 });

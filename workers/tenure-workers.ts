@@ -25,7 +25,7 @@ import type { ThresholdSettings } from '../domain/thresholds.js';
 import { createSources, loadTenureConfig, sourceSchedules, thresholdsBySource } from '../common/tenure-config.js';
 import { thresholdsFromEnvJson } from '../common/thresholds-config.js';
 import { tenureSourceRegistry } from './source-registry.js';
-import { TARGET_DESCRIPTORS, assertKnownTargetKinds, createTarget } from '../connectors/targets/descriptors.js';
+import { assertKnownTargetKinds, createTarget, descriptorOf } from '../connectors/targets/descriptors.js';
 import { LIFECYCLE_TASK_QUEUE, targetTaskQueue } from '../common/task-queues.js';
 import { FileSource } from '../connectors/sources/file.js';
 import type { SourceConnector, TargetConnector } from '../connectors/types.js';
@@ -145,6 +145,11 @@ function concurrencyFromEnv(name: string, value: string | undefined, fallback: n
   const r = z.coerce.number().int().min(1).max(64).safeParse(value.trim());
   if (!r.success) throw new Error(`${name}: a whole number from 1 to 64, not '${value}'`);
   return r.data;
+}
+
+/** How many steps a target's worker runs at once: by the role of the target's kind. */
+export function targetStepsAtOnce(target: { id: string; kind: string }, c: TargetConcurrency): number {
+  return descriptorOf(target).role === 'directory' ? c.directory : c.other;
 }
 
 /** TENURE_AD_MAX_CONCURRENT (directory targets) and TENURE_TARGET_MAX_CONCURRENT (the others). */
@@ -346,28 +351,26 @@ export async function createTenureWorkers(opts: {
     },
   });
   // One worker per target, on that target's own queue, each with a bounded number of steps at once.
-  const kinds = new Map(rules.targets.map((t) => [t.id, t.kind]));
   const targetWorkers = await Promise.all(
-    [...targets.keys()].map((id) =>
-      Worker.create({
-        connection: opts.connection,
-        namespace,
-        taskQueue: targetTaskQueue(taskQueue, id),
-        dataConverter,
-        interceptors,
-        shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
-        activities: createTargetActivities({
-          pool,
-          targets,
-          ownership,
-          dayOnePassword: { settings: dayOnePasswords, mailer, templates },
+    rules.targets
+      .filter((t) => targets.has(t.id))
+      .map(({ id, kind }) =>
+        Worker.create({
+          connection: opts.connection,
+          namespace,
+          taskQueue: targetTaskQueue(taskQueue, id),
+          dataConverter,
+          interceptors,
+          shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
+          activities: createTargetActivities({
+            pool,
+            targets,
+            ownership,
+            dayOnePassword: { settings: dayOnePasswords, mailer, templates },
+          }),
+          maxConcurrentActivityTaskExecutions: targetStepsAtOnce({ id, kind }, settings.targetConcurrency),
         }),
-        maxConcurrentActivityTaskExecutions:
-          TARGET_DESCRIPTORS.get(kinds.get(id) ?? '')?.role === 'directory'
-            ? settings.targetConcurrency.directory
-            : settings.targetConcurrency.other,
-      }),
-    ),
+      ),
   );
   const metricsServer = settings.metrics ? await serveMetrics(metrics, settings.metrics) : undefined;
   return {
